@@ -1,0 +1,34 @@
+"""Sign-in by username, or by email where that email belongs to one login only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.http import HttpRequest
+
+
+class UsernameOrEmailBackend(ModelBackend):
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ):
+        if not username or password is None:
+            return None
+        users = get_user_model()._default_manager
+        typed = username.strip()
+        user = users.filter(username__iexact=typed).first()
+        if user is None and "@" in typed:
+            matches = list(users.filter(email__iexact=typed, is_active=True)[:2])
+            user = matches[0] if len(matches) == 1 else None
+        if user is None:
+            # Run the hasher anyway, so an unknown name costs what a wrong password costs.
+            get_user_model()().set_password(password)
+            return None
+        if user.check_password(password) and self.user_can_authenticate(user):
+            return user
+        return None

@@ -1,0 +1,203 @@
+"""Agencies are the tenants: every record of ours belongs to exactly one of them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+DEFAULT_MESSAGE_SUBJECT = "Message from {sender_name} ({relationship})"
+DEFAULT_MESSAGE_BODY = (
+    "Dear {owner_name},\n\n"
+    "This is {sender_name}, {relationship}, writing through the {agency_name} portal.\n\n"
+)
+
+
+class PasswordPreset(models.TextChoices):
+    # The default meets state electronic-visit-verification mandates and goes further.
+    EVV = "evv", _("Home care standard (state EVV rules, 12 characters, mixed)")
+    NIST = "nist", _("NIST SP 800-63B-4 (15 characters, no composition rules)")
+
+
+class Agency(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    owner_name = models.CharField(_("owner's name"), max_length=200)
+    owner_email = models.EmailField(_("owner's email"))
+    message_email = models.EmailField(
+        _("address for portal messages"),
+        blank=True,
+        help_text=_("Messages from the portal go here. Empty: the owner's email."),
+    )
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    address = models.TextField(_("address"), blank=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="America/New_York")
+    currency = models.CharField(_("currency"), max_length=3, default="USD")
+    logo = models.ImageField(_("logo"), upload_to="logos/", blank=True)
+    payment_instructions = models.TextField(
+        _("how to pay"),
+        blank=True,
+        help_text=_("Shown on every invoice: cheque address, bank transfer, or phone number."),
+    )
+
+    # Portal settings. The preset sets the floor; the fields below can only tighten it.
+    password_preset = models.CharField(
+        _("password rules"), max_length=8, choices=PasswordPreset, default=PasswordPreset.EVV
+    )
+    password_min_length = models.PositiveSmallIntegerField(
+        _("minimum password length"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(64)],
+        help_text=_("Empty: the preset's minimum. Can be raised, never lowered."),
+    )
+    password_history = models.PositiveSmallIntegerField(
+        _("passwords remembered"),
+        default=10,
+        validators=[MaxValueValidator(24)],
+        help_text=_("A new password may not be any of this many previous ones (at least 10)."),
+    )
+    password_expiry_days = models.PositiveSmallIntegerField(
+        _("password expires after (days)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text=_("Empty: passwords do not expire. Some states require 60."),
+    )
+    max_failed_sign_ins = models.PositiveSmallIntegerField(
+        _("failed sign-ins before lock"),
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(3)],
+    )
+    session_idle_minutes = models.PositiveSmallIntegerField(
+        _("sign out after idle minutes"),
+        default=15,
+        validators=[MinValueValidator(5), MaxValueValidator(30)],
+    )
+    invitation_valid_hours = models.PositiveSmallIntegerField(
+        _("one-time password valid for (hours)"),
+        default=72,
+        validators=[MinValueValidator(24), MaxValueValidator(168)],
+    )
+    require_portal_two_factor = models.BooleanField(
+        _("require two-factor sign-in for portal users"), default=False
+    )
+    message_subject_template = models.CharField(
+        _("message subject template"), max_length=200, default=DEFAULT_MESSAGE_SUBJECT
+    )
+    message_body_template = models.TextField(
+        _("message template"),
+        default=DEFAULT_MESSAGE_BODY,
+        help_text=_("Placeholders: {owner_name}, {sender_name}, {relationship}, {agency_name}."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("agency")
+        verbose_name_plural = _("agencies")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationError({"time_zone": _("Unknown time zone.")}) from exc
+        if self.password_history is not None and self.password_history < 10:
+            raise ValidationError(
+                {"password_history": _("At least 10 previous passwords are remembered.")}
+            )
+
+    @property
+    def portal_message_email(self) -> str:
+        return self.message_email or self.owner_email
+
+    @property
+    def tz(self):
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.time_zone)
+
+
+class AgencyScoped(models.Model):
+    """Base of every table of ours: the agency column, and no link to another agency's row."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, verbose_name=_("agency"))
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A guard, not a flow: a row that points at another agency's row must never be written.
+        self.check_same_agency()
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        super().clean()
+        self.check_same_agency()
+
+    def check_same_agency(self) -> None:
+        """Raise ValidationError if a foreign key points at a row of another agency."""
+        errors = {}
+        for field in self._meta.concrete_fields:
+            if not field.is_relation or field.name == "agency" or not field.many_to_one:
+                continue
+            related_model = field.related_model
+            if not any(f.name == "agency" for f in related_model._meta.concrete_fields):
+                continue
+            related_id = getattr(self, field.attname)
+            if related_id is None:
+                continue
+            cached = field.get_cached_value(self, default=None)
+            if cached is not None:
+                other_agency_id = cached.agency_id
+            else:
+                other_agency_id = (
+                    related_model._base_manager.filter(pk=related_id)
+                    .values_list("agency_id", flat=True)
+                    .first()
+                )
+            if self.agency_id is not None and other_agency_id != self.agency_id:
+                errors[field.name] = _("Choose a record of this agency.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class StaffRole(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    ADMINISTRATOR = "administrator", _("Administrator")
+    SCHEDULER = "scheduler", _("Scheduler")
+    BILLING = "billing", _("Billing")
+
+
+class StaffMembership(AgencyScoped):
+    """A back-office login's place in one agency. A staff login is never a portal login."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="staff_membership",
+        verbose_name=_("login"),
+    )
+    role = models.CharField(_("role"), max_length=16, choices=StaffRole)
+    name = models.CharField(_("name"), max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff members")
+        indexes = [models.Index(fields=["agency", "role"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_role_display()})"
+
+    @property
+    def sees_service_plans(self) -> bool:
+        return self.role != StaffRole.BILLING

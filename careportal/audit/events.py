@@ -1,0 +1,59 @@
+"""record(...): the one way to write to the audit trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.http import HttpRequest
+
+from careportal.audit.models import AuditEvent
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    """Return the client's address, read past the trusted proxies in front of us."""
+    if request is None:
+        return None
+    count = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if count and forwarded:
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        if len(hops) >= count:
+            return hops[-count]
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def record(
+    action: str,
+    *,
+    request: HttpRequest | None = None,
+    actor: Any = None,
+    agency: Any = None,
+    obj: models.Model | None = None,
+    client: Any = None,
+    **detail: Any,
+) -> AuditEvent:
+    """Append one audit event. The actor defaults to the request's signed-in user."""
+    if actor is None and request is not None:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            actor = user
+    if agency is None:
+        agency = getattr(obj, "agency", None) or getattr(actor, "agency", None)
+    if client is None and obj is not None:
+        client = getattr(obj, "client", None)
+        if client is None and obj.__class__.__name__ == "Client":
+            client = obj
+    return AuditEvent.objects.create(
+        agency=agency,
+        actor=actor,
+        actor_label=(getattr(actor, "username", "") or "")[:200],
+        action=action,
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        object_label=str(obj)[:200] if obj is not None else "",
+        client_id=getattr(client, "pk", None),
+        ip_address=client_ip(request),
+        detail=detail,
+    )

@@ -1,0 +1,284 @@
+"""The parties around a client's care, and the links between them.
+
+Who may see what is decided in `people.access`; the models here hold the facts.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from careportal.agencies.models import AgencyScoped
+
+
+class ClientStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    ON_HOLD = "on_hold", _("On hold")
+    DISCHARGED = "discharged", _("Discharged")
+
+
+class ClientQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ClientQuerySet:
+        """Return the clients a portal login may see (see people.access)."""
+        from careportal.people import access
+
+        if not access.is_portal_login(user):
+            return self.none()
+        return (
+            self.filter(agency_id=user.agency_id)
+            .exclude(status=ClientStatus.DISCHARGED)
+            .filter(access.calendar_client_filter(user))
+        )
+
+
+class Client(AgencyScoped):
+    first_name = models.CharField(_("first name"), max_length=100)
+    last_name = models.CharField(_("last name"), max_length=100)
+    preferred_name = models.CharField(_("preferred name"), max_length=100, blank=True)
+    date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    address = models.TextField(_("address"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=ClientStatus, default=ClientStatus.ACTIVE
+    )
+    # A client always has a login of their own, even when the email is shared.
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="client_record",
+        verbose_name=_("portal login"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ClientQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("client")
+        verbose_name_plural = _("clients")
+        ordering = ["last_name", "first_name"]
+        indexes = [
+            models.Index(fields=["agency", "status", "last_name"]),
+            models.Index(fields=["agency", "user"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def display_name(self) -> str:
+        """Return the name the client likes to be called by, with the family name."""
+        return f"{self.preferred_name or self.first_name} {self.last_name}".strip()
+
+
+class EmergencyContact(AgencyScoped):
+    client = models.ForeignKey(
+        Client,
+        on_delete=models.CASCADE,
+        related_name="emergency_contacts",
+        verbose_name=_("client"),
+    )
+    name = models.CharField(_("name"), max_length=200)
+    relationship = models.CharField(_("relationship"), max_length=100)
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="emergency_contact_records",
+        verbose_name=_("portal login"),
+    )
+
+    class Meta:
+        verbose_name = _("emergency contact")
+        verbose_name_plural = _("emergency contacts")
+        ordering = ["name"]
+        indexes = [
+            models.Index(fields=["agency", "user"]),
+            models.Index(fields=["agency", "client"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.relationship})"
+
+
+class PartyKind(models.TextChoices):
+    LTC_INSURER = "ltc_insurer", _("Long-term-care insurer")
+    MEDICAID_WAIVER = "medicaid", _("Medicaid waiver")
+    VA = "va", _("Veterans Affairs")
+    FAMILY = "family", _("Family member")
+    OTHER = "other", _("Other")
+
+
+class Payer(AgencyScoped):
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=16, choices=PartyKind, default=PartyKind.OTHER)
+    contact_person = models.CharField(_("contact person"), max_length=200, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    address = models.TextField(_("address"), blank=True)
+
+    class Meta:
+        verbose_name = _("payer")
+        verbose_name_plural = _("payers")
+        ordering = ["name"]
+        indexes = [models.Index(fields=["agency", "name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CommunityKind(models.TextChoices):
+    ASSISTED_LIVING = "assisted_living", _("Assisted living")
+    INDEPENDENT_LIVING = "independent_living", _("Independent living")
+    MEMORY_CARE = "memory_care", _("Memory care")
+    OTHER = "other", _("Other")
+
+
+class Community(AgencyScoped):
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=CommunityKind, default=CommunityKind.ASSISTED_LIVING
+    )
+    contact_person = models.CharField(_("contact person"), max_length=200, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    address = models.TextField(_("address"), blank=True)
+
+    class Meta:
+        verbose_name = _("community")
+        verbose_name_plural = _("communities")
+        ordering = ["name"]
+        indexes = [models.Index(fields=["agency", "name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PayerPerson(AgencyScoped):
+    """Someone who uses the portal for a payer (a case manager, a relative who pays)."""
+
+    payer = models.ForeignKey(
+        Payer, on_delete=models.CASCADE, related_name="people", verbose_name=_("payer")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("email"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="payer_person_records",
+        verbose_name=_("portal login"),
+    )
+
+    class Meta:
+        verbose_name = _("payer portal user")
+        verbose_name_plural = _("payer portal users")
+        indexes = [models.Index(fields=["agency", "user"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.payer})"
+
+
+class CommunityPerson(AgencyScoped):
+    """Someone who uses the portal for a community (a facility nurse, a director)."""
+
+    community = models.ForeignKey(
+        Community, on_delete=models.CASCADE, related_name="people", verbose_name=_("community")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("email"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="community_person_records",
+        verbose_name=_("portal login"),
+    )
+
+    class Meta:
+        verbose_name = _("community portal user")
+        verbose_name_plural = _("community portal users")
+        indexes = [models.Index(fields=["agency", "user"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.community})"
+
+
+class LinkQuerySet(models.QuerySet):
+    def active(self, on: datetime.date | None = None) -> LinkQuerySet:
+        """Return links in force on the given day (today in the agency's sense by default)."""
+        on = on or timezone.localdate()
+        return self.filter(Q(start_date__lte=on), Q(end_date__isnull=True) | Q(end_date__gte=on))
+
+
+class ClientPayer(AgencyScoped):
+    client = models.ForeignKey(
+        Client, on_delete=models.CASCADE, related_name="payer_links", verbose_name=_("client")
+    )
+    payer = models.ForeignKey(
+        Payer, on_delete=models.CASCADE, related_name="client_links", verbose_name=_("payer")
+    )
+    start_date = models.DateField(_("start date"), default=datetime.date.today)
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+
+    objects = LinkQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("client's payer")
+        verbose_name_plural = _("client's payers")
+        indexes = [models.Index(fields=["agency", "payer", "client"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+                name="people_clientpayer_ends_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client} – {self.payer}"
+
+
+class Residence(AgencyScoped):
+    client = models.ForeignKey(
+        Client, on_delete=models.CASCADE, related_name="residences", verbose_name=_("client")
+    )
+    community = models.ForeignKey(
+        Community,
+        on_delete=models.CASCADE,
+        related_name="residences",
+        verbose_name=_("community"),
+    )
+    start_date = models.DateField(_("moved in"), default=datetime.date.today)
+    end_date = models.DateField(_("moved out"), null=True, blank=True)
+
+    objects = LinkQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("residence")
+        verbose_name_plural = _("residences")
+        indexes = [models.Index(fields=["agency", "community", "client"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+                name="people_residence_ends_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client} at {self.community}"

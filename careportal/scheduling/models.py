@@ -1,0 +1,118 @@
+"""Caregivers and the visits they make to clients."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from careportal.agencies.models import AgencyScoped
+
+
+class Caregiver(AgencyScoped):
+    first_name = models.CharField(_("first name"), max_length=100)
+    last_name = models.CharField(_("last name"), max_length=100)
+    photo = models.ImageField(_("photo"), upload_to="caregivers/", blank=True)
+    show_photo_to_families = models.BooleanField(_("families may see the photo"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("caregiver")
+        verbose_name_plural = _("caregivers")
+        ordering = ["first_name", "last_name"]
+        indexes = [models.Index(fields=["agency", "last_name"])]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def family_name_shown(self) -> str:
+        """Return what a family may see of the caregiver's name: the first name only."""
+        return self.first_name
+
+
+class VisitQuerySet(models.QuerySet):
+    def visible_to(self, user) -> VisitQuerySet:
+        """Return the visits a portal login may see on its calendar (see people.access)."""
+        from careportal.people import access
+        from careportal.people.models import Client
+
+        if not access.is_portal_login(user):
+            return self.none()
+        clients = Client.objects.filter(access.calendar_client_filter(user)).values("pk")
+        return self.filter(agency_id=user.agency_id, client__in=clients).select_related(
+            "client", "caregiver"
+        )
+
+    def for_client(self, client_id: int | None) -> VisitQuerySet:
+        return self if client_id is None else self.filter(client_id=client_id)
+
+
+class VisitStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    IN_PROGRESS = "in_progress", _("In progress")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+    MISSED = "missed", _("Missed")
+
+
+class Visit(AgencyScoped):
+    client = models.ForeignKey(
+        "people.Client",
+        on_delete=models.CASCADE,
+        related_name="visits",
+        verbose_name=_("client"),
+    )
+    caregiver = models.ForeignKey(
+        Caregiver,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="visits",
+        verbose_name=_("caregiver"),
+        help_text=_("Empty: not yet assigned."),
+    )
+    service = models.CharField(_("service"), max_length=120)
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"))
+    status = models.CharField(
+        _("status"), max_length=12, choices=VisitStatus, default=VisitStatus.SCHEDULED
+    )
+
+    objects = VisitQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("visit")
+        verbose_name_plural = _("visits")
+        ordering = ["start"]
+        indexes = [models.Index(fields=["agency", "client", "start"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gt=F("start")), name="scheduling_visit_ends_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} – {self.client} – {self.start:%Y-%m-%d %H:%M}"
+
+
+class CalendarFeed(AgencyScoped):
+    """A private iCalendar subscription. Only the token's hash is kept."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feeds"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_fetched_on = models.DateField(null=True, blank=True)
+    fetches_on_last_day = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+        indexes = [models.Index(fields=["agency", "user"])]
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.user}"

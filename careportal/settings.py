@@ -1,0 +1,281 @@
+"""CarePortal settings: everything that differs between machines comes from the environment.
+
+A bad value stops the process at start with a message naming the variable.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = BASE_DIR / "data"
+
+env = environ.Env()
+
+
+def _read(name: str, reader, default):
+    """Return the variable read by `reader`, naming the variable if its value is unusable."""
+    try:
+        return reader(name, default=default)
+    except (ValueError, TypeError, ImproperlyConfigured, KeyError) as exc:
+        raise ImproperlyConfigured(f"Environment variable {name} has a bad value: {exc}") from exc
+
+
+# Development is the default, like healthchecks: production sets DEBUG=false explicitly,
+# and then SECRET_KEY, ALLOWED_HOSTS and SITE_URL are required.
+DEBUG = _read("DEBUG", env.bool, True)
+
+if DEBUG:
+    SECRET_KEY = env.str("SECRET_KEY", default="development-only-key-never-used-in-production-0123")
+else:
+    SECRET_KEY = env.str("SECRET_KEY", default="")
+    if not SECRET_KEY:
+        raise ImproperlyConfigured(
+            "Environment variable SECRET_KEY is required when DEBUG is off "
+            "(a random string of at least 50 characters)."
+        )
+
+ALLOWED_HOSTS = _read(
+    "ALLOWED_HOSTS", env.list, ["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
+)
+if not DEBUG and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("Environment variable ALLOWED_HOSTS is required when DEBUG is off.")
+
+SITE_URL = _read("SITE_URL", env.str, "http://127.0.0.1:8000").rstrip("/")
+if not SITE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("Environment variable SITE_URL must start with http:// or https://")
+CSRF_TRUSTED_ORIGINS = [SITE_URL]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "post_office",
+    "django_tasks",
+    "django_tasks_db",
+    "csp",
+    "careportal.audit",
+    "careportal.agencies",
+    "careportal.accounts",
+    "careportal.people",
+    "careportal.scheduling",
+    "careportal.careplans",
+    "careportal.billing",
+    "careportal.messaging",
+    "careportal.portal",
+    "careportal.backoffice",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "careportal.accounts.middleware.SessionTimeoutMiddleware",
+    "careportal.accounts.middleware.PasswordChangeRequiredMiddleware",
+    "careportal.portal.middleware.NoStoreMiddleware",
+    # Last, as django-axes asks.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "careportal.urls"
+WSGI_APPLICATION = "careportal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "careportal.portal.context_processors.portal",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": _read("DATABASE_URL", env.db_url, f"sqlite:///{DATA_DIR / 'careportal.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"]["TEST"] = {"NAME": "test_careportal"}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Shared between processes: several app servers and workers run against one database.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "careportal_cache",
+    }
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "careportal.accounts.backends.UsernameOrEmailBackend",
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "portal:dashboard"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Argon2id for the passwords people choose; parameters measured in accounts/hashers.py.
+PASSWORD_HASHERS = [
+    "careportal.accounts.hashers.CarePortalArgon2Hasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+# The agency's preset decides the rules; see accounts/passwords.py.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "careportal.accounts.passwords.AgencyPolicyValidator"},
+]
+
+# Sessions: 12 hours at most; the idle limit is enforced by SessionTimeoutMiddleware.
+SESSION_COOKIE_AGE = 12 * 60 * 60
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+PORTAL_IDLE_MINUTES_DEFAULT = 15
+BACKOFFICE_IDLE_MINUTES = 30
+SESSION_WARNING_SECONDS = 120
+
+# Lockout (django-axes): by account only, 3 tries, 30 minutes, failures older than that forgotten.
+AXES_FAILURE_LIMIT = 3
+AXES_COOLOFF_TIME = timedelta(minutes=30)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_USERNAME_CALLABLE = "careportal.accounts.lockout.lockout_key"
+AXES_CLIENT_IP_CALLABLE = "careportal.accounts.lockout.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "careportal.accounts.lockout.lockout_response"
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_VERBOSE = False
+# How many proxies stand in front of the app servers; the client's address is read past them.
+TRUSTED_PROXY_COUNT = _read("TRUSTED_PROXY_COUNT", env.int, 0 if DEBUG else 1)
+
+# Email: every message goes through the post_office database outbox; the worker delivers it
+# through the backend that EMAIL_URL names, retrying for more than a day.
+_email = _read("EMAIL_URL", env.email_url, "consolemail://" if DEBUG else "smtp://localhost:25")
+EMAIL_HOST = _email.get("EMAIL_HOST", "")
+EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = 20
+DELIVERY_EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_BACKEND = "post_office.EmailBackend"
+DEFAULT_FROM_EMAIL = _read("DEFAULT_FROM_EMAIL", env.str, "CarePortal <no-reply@careportal.local>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+POST_OFFICE = {
+    "BACKENDS": {"default": DELIVERY_EMAIL_BACKEND},
+    "DEFAULT_PRIORITY": "medium",
+    "MAX_RETRIES": 120,
+    "RETRY_INTERVAL": timedelta(minutes=15),
+    "MESSAGE_ID_ENABLED": True,
+    "LOG_LEVEL": 1,
+    "CELERY_ENABLED": False,
+    "THREADS_PER_PROCESS": 1,
+}
+OUTBOX_RETRY_INTERVAL = timedelta(minutes=15)
+OUTBOX_GIVE_UP_AFTER = timedelta(hours=30)
+
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
+
+# Content security policy: no inline script or style anywhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = _read("TIME_ZONE", env.str, "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_URL = "media/"
+MEDIA_ROOT = _read("MEDIA_ROOT", env.str, str(DATA_DIR / "media"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+if not DEBUG:
+    _header = _read("SECURE_PROXY_SSL_HEADER", env.str, "HTTP_X_FORWARDED_PROTO")
+    SECURE_PROXY_SSL_HEADER = (_header, "https") if _header else None
+    SECURE_SSL_REDIRECT = _read("SECURE_SSL_REDIRECT", env.bool, True)
+    SECURE_HSTS_SECONDS = _read("SECURE_HSTS_SECONDS", env.int, 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    CSRF_COOKIE_HTTPONLY = True
+    LANGUAGE_COOKIE_SECURE = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": _read("LOG_LEVEL", env.str, "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+SILENCED_SYSTEM_CHECKS = [
+    # We lock the account, not the address, as DESIGN.md asks: an address-based lock
+    # would let one attacker lock out a whole assisted-living facility behind one NAT.
+    "axes.W006",
+]
