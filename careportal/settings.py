@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "careportal.audit",
     "careportal.agencies",
     "careportal.accounts",
+    "careportal.invitations",
     "careportal.people",
     "careportal.scheduling",
     "careportal.careplans",

@@ -33,6 +33,9 @@ class User(AbstractUser):
     must_change_password = models.BooleanField(_("must change password"), default=False)
     password_changed_at = models.DateTimeField(_("password changed"), null=True, blank=True)
     language = models.CharField(_("language"), max_length=8, blank=True)
+    security_question = models.CharField(_("security question"), max_length=64, blank=True)
+    # Hashed like a password; compared without regard to case and spacing.
+    security_answer_hash = models.CharField(max_length=255, blank=True, editable=False)
 
     objects = UserManager()
 
@@ -57,3 +60,34 @@ class User(AbstractUser):
     @property
     def is_agency_staff(self) -> bool:
         return self.kind == UserKind.STAFF
+
+
+class PasswordHistory(models.Model):
+    """Hashes of a login's previous passwords, so that none of the last ten is reused."""
+
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.CASCADE, null=True, blank=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_history")
+    password_hash = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["agency", "user", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Password of {self.user} set {self.created_at:%Y-%m-%d}"
+
+
+class SessionRecord(models.Model):
+    """Which sessions belong to a login: database sessions are not indexed by user."""
+
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.CASCADE, null=True, blank=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="session_records")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["agency", "user"])]
+
+    def __str__(self) -> str:
+        return f"Session of {self.user}"
