@@ -125,7 +125,6 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    DATABASES["default"]["TEST"] = {"NAME": "test_careportal"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Shared between processes: several app servers and workers run against one database.

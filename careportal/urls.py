@@ -12,6 +12,10 @@ urlpatterns = [
     path("backoffice/", backoffice_site.urls),
     # Django's own admin is for platform operators only.
     path("admin/", admin.site.urls),
+    path("invoices/", include("careportal.billing.urls")),
+    path("calendar/", include("careportal.scheduling.urls")),
+    path("care-plan/", include("careportal.careplans.urls")),
+    path("messages/", include("careportal.messaging.urls")),
     path("", include("careportal.portal.urls")),
 ]
 
