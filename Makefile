@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/careportal
 DEPLOY_ENV := DEBUG=false SECRET_KEY=check-deploy-only-$$(date +%s)-aVeryLongRandomishValueForTheCheck0123456789 \
 	ALLOWED_HOSTS=portal.example.org SITE_URL=https://portal.example.org
 
-.PHONY: venv run worker test lint check pytest pytest-sqlite pytest-postgres clean
+.PHONY: venv run worker test lint check pytest pytest-sqlite pytest-postgres clean browser screenshots
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,12 +19,20 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(BIN)/.installed
 
+# Links in emails follow the port unless SITE_URL says otherwise.
+run: export SITE_URL ?= http://127.0.0.1:$(PORT)
 run: venv
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py seed_demo
 	@echo "Starting the worker (email outbox and background tasks) and the web server on http://127.0.0.1:$(PORT)"
-	$(BIN)/python manage.py run_worker & WORKER=$$!; \
-	trap "kill $$WORKER 2>/dev/null" EXIT INT TERM; \
+	@WORKER=; \
+	if $(BIN)/python manage.py help run_worker >/dev/null 2>&1; then \
+		$(BIN)/python manage.py run_worker & WORKER=$$!; \
+	else \
+		echo "!! manage.py run_worker is missing: emails stay queued in the outbox."; \
+	fi; \
+	trap '[ -n "$$WORKER" ] && kill $$WORKER 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 worker: venv
@@ -38,19 +46,37 @@ check: venv
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 	$(DEPLOY_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
 
-pytest-sqlite: venv
+pytest-sqlite: venv browser
 	@echo "== pytest on SQLite"
 	env -u DATABASE_URL $(BIN)/python -m pytest -p no:cacheprovider -q
 
 pytest-postgres: venv
 	@if $(BIN)/python -c "import psycopg; psycopg.connect('host=127.0.0.1 port=5432 user=postgres dbname=postgres', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "== pytest on PostgreSQL ($(PG_URL))"; \
-		DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -p no:cacheprovider -q; \
+		DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -p no:cacheprovider -q -m "not browser"; \
 	else \
 		echo "!! PostgreSQL was NOT tested: no server answers at 127.0.0.1:5432 (user postgres)."; \
 	fi
 
-test: lint check pytest-sqlite pytest-postgres
+# Real-browser tests (careportal/journeys) drive Debian's chromium through Playwright for Python;
+# never `playwright install`, which downloads a browser build of its own.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then \
+		echo "== browser: $$(chromium --version 2>/dev/null || echo chromium)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "== browser: installing Debian's chromium (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "!! Chromium is missing: the browser tests need Debian's chromium on the PATH."; \
+		echo "!! Install it as root with: apt-get update && apt-get install -y chromium"; \
+		exit 1; \
+	fi
+
+# PNGs of the main pages at desktop and phone widths, from the demo data, under docs/screenshots/.
+screenshots: venv browser
+	$(BIN)/python -m careportal.journeys.screenshots docs/screenshots
+
+test: lint check browser pytest-sqlite pytest-postgres
 
 clean:
 	rm -rf $(VENV) data/*.sqlite3

@@ -50,7 +50,8 @@ if not SITE_URL.startswith(("http://", "https://")):
 CSRF_TRUSTED_ORIGINS = [SITE_URL]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin as the platform operators' site (see careportal/backoffice/site.py).
+    "careportal.backoffice.operators.OperatorAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -95,6 +96,7 @@ MIDDLEWARE = [
     "careportal.accounts.middleware.SessionTimeoutMiddleware",
     "careportal.accounts.middleware.PasswordChangeRequiredMiddleware",
     "careportal.portal.middleware.NoStoreMiddleware",
+    "careportal.portal.middleware.PortalLoginMiddleware",
     # Last, as django-axes asks.
     "axes.middleware.AxesMiddleware",
 ]
@@ -147,8 +149,8 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 
 # Argon2id for the passwords people choose; parameters measured in accounts/hashers.py.
 PASSWORD_HASHERS = [
+    # Ours also reads Django's argon2 hashes; listing Django's too would shadow it.
     "careportal.accounts.hashers.CarePortalArgon2Hasher",
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 # The agency's preset decides the rules; see accounts/passwords.py.
@@ -164,9 +166,13 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 PORTAL_IDLE_MINUTES_DEFAULT = 15
 BACKOFFICE_IDLE_MINUTES = 30
 SESSION_WARNING_SECONDS = 120
+# The name authenticator apps show beside the two-factor codes (django-otp).
+OTP_TOTP_ISSUER = "CarePortal"
 
 # Lockout (django-axes): by account only, 3 tries, 30 minutes, failures older than that forgotten.
-AXES_FAILURE_LIMIT = 3
+ACCOUNT_FAILURE_LIMIT = 3
+# The agency may ask for fewer tries; see accounts/lockout.py.
+AXES_FAILURE_LIMIT = "careportal.accounts.lockout.failure_limit"
 AXES_COOLOFF_TIME = timedelta(minutes=30)
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_USERNAME_CALLABLE = "careportal.accounts.lockout.lockout_key"
@@ -174,7 +180,10 @@ AXES_CLIENT_IP_CALLABLE = "careportal.accounts.lockout.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "careportal.accounts.lockout.lockout_response"
-AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# Each failure counts for 30 minutes from its own time (axes alone would count from the
+# latest one); see accounts/lockout.py.
+AXES_HANDLER = "careportal.accounts.lockout.SlidingWindowHandler"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_VERBOSE = False
 # How many proxies stand in front of the app servers; the client's address is read past them.
 TRUSTED_PROXY_COUNT = _read("TRUSTED_PROXY_COUNT", env.int, 0 if DEBUG else 1)

@@ -8,6 +8,7 @@ from django.views.static import serve
 from careportal.backoffice.site import backoffice_site
 
 urlpatterns = [
+    path("accounts/setup/", include("careportal.invitations.urls")),
     path("accounts/", include("careportal.accounts.urls")),
     path("backoffice/", backoffice_site.urls),
     # Django's own admin is for platform operators only.

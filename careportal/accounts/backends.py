@@ -6,7 +6,21 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.hashers import make_password
 from django.http import HttpRequest
+
+
+def find_login(typed: str) -> Any | None:
+    """Return the login for a username (any case) or an email that has one login only."""
+    typed = (typed or "").strip()
+    if not typed:
+        return None
+    users = get_user_model()._default_manager
+    user = users.filter(username__iexact=typed).first()
+    if user is None and "@" in typed:
+        matches = list(users.filter(email__iexact=typed, is_active=True)[:2])
+        user = matches[0] if len(matches) == 1 else None
+    return user
 
 
 class UsernameOrEmailBackend(ModelBackend):
@@ -19,15 +33,10 @@ class UsernameOrEmailBackend(ModelBackend):
     ):
         if not username or password is None:
             return None
-        users = get_user_model()._default_manager
-        typed = username.strip()
-        user = users.filter(username__iexact=typed).first()
-        if user is None and "@" in typed:
-            matches = list(users.filter(email__iexact=typed, is_active=True)[:2])
-            user = matches[0] if len(matches) == 1 else None
+        user = find_login(username)
         if user is None:
             # Run the hasher anyway, so an unknown name costs what a wrong password costs.
-            get_user_model()().set_password(password)
+            make_password(password)
             return None
         if user.check_password(password) and self.user_can_authenticate(user):
             return user

@@ -91,3 +91,24 @@ class SessionRecord(models.Model):
 
     def __str__(self) -> str:
         return f"Session of {self.user}"
+
+
+class PasswordResetRequest(models.Model):
+    """One `Forgot password?` email sent to a login.
+
+    Rows are what the per-account rate limit counts (so it holds across processes), and
+    they carry the wrong answers to the security question that lock the reset.
+    """
+
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.CASCADE, null=True, blank=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_resets")
+    created_at = models.DateTimeField(auto_now_add=True)
+    wrong_answers = models.PositiveSmallIntegerField(default=0)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["agency", "user", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Password reset of {self.user} at {self.created_at:%Y-%m-%d %H:%M}"

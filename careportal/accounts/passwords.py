@@ -1,33 +1,214 @@
-"""The password policy: the agency's preset, tightened never loosened."""
+"""The password policy: the agency's preset, tightened never loosened (DESIGN.md section 5).
+
+Two presets:
+- "evv" (default): 12 to 128 characters, any characters including spaces, upper case,
+  lower case, a digit and a symbol, not like the username, name or email, not a common
+  password, none of the last 10 (or more) passwords.
+- "nist" (NIST SP 800-63B-4): at least 15 characters, a blocklist, no composition rules.
+
+An agency may raise the minimum length and the history, and set an expiry; it can never go
+below the preset. Django's validators do the length, similarity and blocklist checks; this
+module adds what they lack (maximum length, composition, history) and words every failure
+so that a person of 75 understands which rule was not met.
+"""
 
 from __future__ import annotations
 
+import datetime
+import re
+from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.hashers import check_password
 from django.contrib.auth.password_validation import (
     CommonPasswordValidator,
     MinimumLengthValidator,
     UserAttributeSimilarityValidator,
 )
 from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+# Long enough for any passphrase, short enough that hashing it costs nothing unusual.
+# Argon2 never truncates, unlike bcrypt's 72 bytes.
+MAX_LENGTH = 128
+MIN_HISTORY = 10
+SIMILARITY_ATTRIBUTES = ("username", "first_name", "last_name", "email")
+
+
+@dataclass(frozen=True)
+class Policy:
+    preset: str
+    min_length: int
+    max_length: int
+    composition: bool
+    history: int
+    expiry_days: int | None
+
+
+PRESET_MIN_LENGTH = {"evv": 12, "nist": 15}
+
+
+def policy_for(agency: Any = None) -> Policy:
+    """Return the rules in force for an agency (the default preset without one)."""
+    preset = getattr(agency, "password_preset", None) or "evv"
+    if preset not in PRESET_MIN_LENGTH:
+        preset = "evv"
+    floor = PRESET_MIN_LENGTH[preset]
+    # Tightening only: a lower agency value than the preset's is ignored.
+    min_length = max(floor, getattr(agency, "password_min_length", None) or 0)
+    history = max(MIN_HISTORY, getattr(agency, "password_history", None) or 0)
+    expiry = getattr(agency, "password_expiry_days", None) or None
+    return Policy(
+        preset=preset,
+        min_length=min(min_length, MAX_LENGTH),
+        max_length=MAX_LENGTH,
+        composition=preset == "evv",
+        history=history,
+        expiry_days=expiry,
+    )
+
+
+def rules_for(agency: Any = None) -> list[tuple[str, str]]:
+    """Return (key, text) for every rule, for the rules shown beside New Password."""
+    policy = policy_for(agency)
+    rules = [
+        (
+            "min_length",
+            ngettext(
+                "At least %(n)d character long.",
+                "At least %(n)d characters long.",
+                policy.min_length,
+            )
+            % {"n": policy.min_length},
+        ),
+        ("max_length", _("No more than %(n)d characters.") % {"n": policy.max_length}),
+    ]
+    if policy.composition:
+        rules += [
+            ("upper", _("At least one capital letter (A to Z).")),
+            ("lower", _("At least one small letter (a to z).")),
+            ("digit", _("At least one number (0 to 9).")),
+            ("symbol", _("At least one symbol, such as ! ? # or %.")),
+        ]
+    rules += [
+        ("spaces", _("Spaces are allowed: a short sentence makes a good password.")),
+        ("personal", _("Not like your username, your name or your email address.")),
+        ("common", _("Not a common password that others often use.")),
+        (
+            "history",
+            _("Not one of your last %(n)d passwords.") % {"n": policy.history},
+        ),
+    ]
+    return rules
+
+
+def _agency_of(user: Any) -> Any:
+    return getattr(user, "agency", None) if user is not None else None
+
+
+def _is_symbol(char: str) -> bool:
+    return not char.isalnum() and not char.isspace()
+
+
+def password_errors(password: str, user: Any = None, agency: Any = None) -> list[ValidationError]:
+    """Return one plain-worded error per rule the password breaks."""
+    policy = policy_for(agency if agency is not None else _agency_of(user))
+    errors: list[ValidationError] = []
+
+    def django_check(validator: Any, message: str, code: str) -> None:
+        try:
+            validator.validate(password, user)
+        except ValidationError:
+            errors.append(ValidationError(message, code=code))
+
+    django_check(
+        MinimumLengthValidator(policy.min_length),
+        _("Your password is too short. It needs at least %(n)d characters.")
+        % {"n": policy.min_length},
+        "password_too_short",
+    )
+    if len(password) > policy.max_length:
+        errors.append(
+            ValidationError(
+                _("Your password is too long. It may have at most %(n)d characters.")
+                % {"n": policy.max_length},
+                code="password_too_long",
+            )
+        )
+    if policy.composition:
+        for test, message, code in (
+            (str.isupper, _("Your password needs at least one capital letter."), "no_upper"),
+            (str.islower, _("Your password needs at least one small letter."), "no_lower"),
+            (str.isdigit, _("Your password needs at least one number."), "no_digit"),
+            (
+                _is_symbol,
+                _("Your password needs at least one symbol, such as ! or ?."),
+                "no_symbol",
+            ),
+        ):
+            if not any(test(c) for c in password):
+                errors.append(ValidationError(message, code=code))
+    if user is not None:
+        django_check(
+            UserAttributeSimilarityValidator(SIMILARITY_ATTRIBUTES),
+            _("Your password is too much like your username, your name or your email."),
+            "password_too_similar",
+        )
+    django_check(
+        CommonPasswordValidator(),
+        _("This password is too common: many people use it. Please choose another."),
+        "password_too_common",
+    )
+    # Django's blocklist is short on long entries; a piece repeated ("passwordpassword",
+    # "aaaaaaaaaaaaaaa") is what NIST names next to it.
+    if re.fullmatch(r"(.{1,8}?)\1+", password.casefold()):
+        errors.append(
+            ValidationError(
+                _("This password is too easy to guess: it repeats the same letters."),
+                code="password_repetitive",
+            )
+        )
+    if user is not None and getattr(user, "pk", None) and _in_history(password, user, policy):
+        errors.append(
+            ValidationError(
+                _("You have used this password before. Please choose a new one."),
+                code="password_reused",
+            )
+        )
+    return errors
+
+
+def _in_history(password: str, user: Any, policy: Policy) -> bool:
+    from careportal.accounts.models import PasswordHistory
+
+    hashes = PasswordHistory.objects.filter(user=user).values_list("password_hash", flat=True)[
+        : policy.history
+    ]
+    # Check every one (no early exit) so the time taken does not hint at which matched.
+    found = False
+    for encoded in hashes:
+        found = check_password(password, encoded) or found
+    return found
+
+
+def password_expired(user: Any) -> bool:
+    """Return True if the agency's expiry applies and the password is older than it."""
+    policy = policy_for(_agency_of(user))
+    changed = getattr(user, "password_changed_at", None)
+    if not policy.expiry_days or changed is None:
+        return False
+    return timezone.now() - changed > datetime.timedelta(days=policy.expiry_days)
 
 
 class AgencyPolicyValidator:
-    """Apply the agency's preset (to be completed by the accounts issue)."""
+    """The one entry of AUTH_PASSWORD_VALIDATORS: the rules of the login's agency."""
 
     def validate(self, password: str, user: Any = None) -> None:
-        errors: list[ValidationError] = []
-        for validator in (
-            MinimumLengthValidator(12),
-            UserAttributeSimilarityValidator(("username", "first_name", "last_name", "email")),
-            CommonPasswordValidator(),
-        ):
-            try:
-                validator.validate(password, user)
-            except ValidationError as exc:
-                errors.extend(exc.error_list)
+        errors = password_errors(password, user)
         if errors:
             raise ValidationError(errors)
 
     def get_help_text(self) -> str:
-        return "At least 12 characters."
+        return " ".join(text for _key, text in rules_for(None))

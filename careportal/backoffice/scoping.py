@@ -1,9 +1,249 @@
-"""Model admins that keep a staff member inside their own agency."""
+"""Model admins that keep a staff member inside their own agency.
+
+Every model admin and inline of the back office derives from the bases here. They close
+the known leaks of an admin site: the change list and every object URL (another agency's
+record answers exactly like a missing one), foreign-key and many-to-many choices,
+autocomplete results, raw-id labels, sidebar filters, and the agency of new rows, which
+is set when the form is built so that per-agency uniqueness is validated.
+What a role may do comes from `roles.py`, never from Django's permission tables.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
+from django.db import models
+from django.http import Http404, HttpRequest
+
+from careportal.backoffice import roles
 
 
-class AgencyScopedAdmin(admin.ModelAdmin):
+def has_agency_column(model: type[models.Model]) -> bool:
+    return any(f.name == "agency" and f.many_to_one for f in model._meta.concrete_fields)
+
+
+def staff_agency(request: HttpRequest) -> Any:
+    """Return the agency of the signed-in staff member, or None."""
+    membership = roles.membership_of(getattr(request, "user", None))
+    return membership.agency if membership is not None else None
+
+
+def scope_to_agency(queryset: models.QuerySet, request: HttpRequest) -> models.QuerySet:
+    """Return the rows of the queryset that belong to the staff member's agency."""
+    agency = staff_agency(request)
+    if agency is None:
+        return queryset.none()
+    if queryset.model._meta.label_lower == "agencies.agency":
+        return queryset.filter(pk=agency.pk)
+    return queryset.filter(agency=agency)
+
+
+class AgencyRawIdWidget(ForeignKeyRawIdWidget):
+    """A raw-id input whose label never names another agency's record.
+
+    Django's widget looks the typed id up in the whole table to show its name beside the
+    box, which would show another agency's client to anyone who types its id.
+    """
+
+    def __init__(self, *args: Any, agency: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.agency = agency
+
+    def label_and_url_for_value(self, value: Any) -> tuple[str, str]:
+        if not has_agency_column(self.rel.model):
+            return super().label_and_url_for_value(value)
+        key = self.rel.get_related_field().name
+        if self.agency is None or not (
+            self.rel.model._default_manager.using(self.db)
+            .filter(agency=self.agency, **{key: value})
+            .exists()
+        ):
+            return "", ""
+        return super().label_and_url_for_value(value)
+
+
+class AgencyRelatedFieldListFilter(admin.RelatedFieldListFilter):
+    """A sidebar filter on a foreign key that lists only the agency's records."""
+
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list:
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        if not has_agency_column(field.related_model):
+            return field.get_choices(include_blank=False, ordering=ordering)
+        agency = staff_agency(request)
+        return field.get_choices(
+            include_blank=False,
+            ordering=ordering,
+            limit_choices_to={"agency": agency} if agency is not None else {"pk__in": []},
+        )
+
+
+class AgencyFormMixin:
+    """Put the agency on the form's instance before validation, and validate with it.
+
+    ModelForm leaves fields that are not on the form out of model validation, which would
+    skip constraints such as "invoice numbers are unique within an agency".
+    """
+
+    backoffice_agency: Any = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        instance = self.instance
+        if (
+            self.backoffice_agency is not None
+            and has_agency_column(type(instance))
+            and instance.agency_id is None
+        ):
+            instance.agency = self.backoffice_agency
+
+    def _get_validation_exclusions(self) -> set[str]:
+        exclude = super()._get_validation_exclusions()
+        exclude.discard("agency")
+        return exclude
+
+
+def scoped_form(form_class: type[forms.ModelForm], agency: Any) -> type[forms.ModelForm]:
+    """Return a subclass of the admin's form that belongs to the agency."""
+    return type(
+        form_class.__name__,
+        (AgencyFormMixin, form_class),
+        {"backoffice_agency": agency, "__module__": form_class.__module__},
+    )
+
+
+class AgencyScopingMixin:
+    """What model admins and inlines share: rows, choices, the hidden agency and roles."""
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        return scope_to_agency(super().get_queryset(request), request)
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        exclude = list(super().get_exclude(request, obj) or [])
+        return [*exclude, "agency"] if "agency" not in exclude else exclude
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f for f in super().get_readonly_fields(request, obj) if f != "agency"]
+
+    def get_field_queryset(self, db: Any, db_field: Any, request: HttpRequest) -> Any:
+        queryset = super().get_field_queryset(db, db_field, request)
+        related = db_field.remote_field.model
+        if not has_agency_column(related) and related._meta.label_lower != "agencies.agency":
+            return queryset
+        if queryset is None:
+            queryset = related._default_manager.using(db).all()
+        return scope_to_agency(queryset, request)
+
+    def _scope_formfield(self, formfield: Any, db_field: Any, request: HttpRequest) -> Any:
+        # A second lock behind get_field_queryset: whatever the widget, the field only
+        # accepts the agency's rows, so a submitted id of another agency is refused.
+        if formfield is None or not hasattr(formfield, "queryset"):
+            return formfield
+        if has_agency_column(db_field.remote_field.model):
+            formfield.queryset = scope_to_agency(formfield.queryset, request)
+        if isinstance(formfield.widget, ForeignKeyRawIdWidget) and not isinstance(
+            formfield.widget, AgencyRawIdWidget
+        ):
+            widget = formfield.widget
+            formfield.widget = AgencyRawIdWidget(
+                widget.rel, widget.admin_site, widget.attrs, using=widget.db,
+                agency=staff_agency(request),
+            )  # fmt: skip
+        return formfield
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        return self._scope_formfield(formfield, db_field, request)
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        formfield = super().formfield_for_manytomany(db_field, request, **kwargs)
+        return self._scope_formfield(formfield, db_field, request)
+
+    # Roles: the map in roles.py, nothing else.
+    def _can(self, request: HttpRequest, action: str) -> bool:
+        return roles.can(request.user, action, self.opts.label_lower)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._can(request, "view") or self._can(request, "change")
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return self._can(request, "add")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._can(request, "change")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._can(request, "delete")
+
+
+class AgencyScopedAdmin(AgencyScopingMixin, admin.ModelAdmin):
     """Base of every model admin on the back office site."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(roles.capabilities(request.user, self.opts.label_lower))
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs):
+        return scoped_form(super().get_form(request, obj, change, **kwargs), staff_agency(request))
+
+    def get_formsets_with_inlines(self, request: HttpRequest, obj: Any = None):
+        agency = staff_agency(request)
+        for formset, inline in super().get_formsets_with_inlines(request, obj):
+            formset.form = scoped_form(formset.form, agency)
+            yield formset, inline
+
+    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str):
+        # The autocomplete view starts from get_queryset already; scope again in case a
+        # caller hands us a queryset of its own.
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        return scope_to_agency(queryset, request), may_have_duplicates
+
+    def get_list_filter(self, request: HttpRequest) -> list:
+        return [self._scoped_filter(entry) for entry in super().get_list_filter(request)]
+
+    def _scoped_filter(self, entry: Any) -> Any:
+        if not isinstance(entry, str) or "__" in entry:
+            return entry
+        field = self.opts.get_field(entry)
+        if field.many_to_one or field.many_to_many:
+            return (entry, AgencyRelatedFieldListFilter)
+        return entry
+
+    # A module the role never has is absent, and its URLs answer 404 like a missing page.
+    def _require_module(self, request: HttpRequest) -> None:
+        if not self.has_module_permission(request):
+            raise Http404
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None):
+        self._require_module(request)
+        return super().changelist_view(request, extra_context)
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None):
+        self._require_module(request)
+        return super().add_view(request, form_url, extra_context)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: Any = None):  # fmt: skip
+        self._require_module(request)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None):
+        self._require_module(request)
+        return super().delete_view(request, object_id, extra_context)
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None):
+        self._require_module(request)
+        return super().history_view(request, object_id, extra_context)
+
+
+class AgencyScopedInlineMixin(AgencyScopingMixin):
+    """Base of every inline on the back office site (with a Tabular or Stacked inline)."""
+
+
+class AgencyScopedTabularInline(AgencyScopedInlineMixin, admin.TabularInline):
+    extra = 0
+
+
+class AgencyScopedStackedInline(AgencyScopedInlineMixin, admin.StackedInline):
+    extra = 0

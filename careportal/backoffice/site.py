@@ -1,24 +1,87 @@
-"""The agency back office: an admin site where staff see only their own agency."""
+"""The agency back office: an admin site where staff see only their own agency.
+
+Django's own /admin/ is `OperatorAdminSite`, for platform operators alone.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
 from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
+
+from careportal.backoffice import roles
 
 
 class BackOfficeSite(admin.AdminSite):
     site_header = _("CarePortal back office")
     site_title = _("Back office")
     index_title = _("Your agency")
+    # Staff never land on the portal from here.
+    site_url = None
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        """Return whether the request may use the back office: an active staff login."""
+        user = request.user
+        return bool(
+            user.is_active
+            and user.is_authenticated
+            and getattr(user, "kind", None) == "staff"
+            and roles.membership_of(user) is not None
+            # Two-factor sign-in is required for every staff member (accounts.twofactor).
+            and callable(getattr(user, "is_verified", None))
+            and user.is_verified()
+        )
+
+    @method_decorator(login_not_required)
+    def login(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        """Send sign-in to the one sign-in page (lockout, two-factor) rather than the admin's."""
+        from urllib.parse import urlencode
+
+        from django.shortcuts import redirect, resolve_url
+
+        wanted = request.GET.get("next") or resolve_url("backoffice:index")
+        return redirect(f"{resolve_url('accounts:login')}?{urlencode({'next': wanted})}")
+
+    def admin_view(self, view: Callable[..., HttpResponse], cacheable: bool = False):
+        """Wrap every back-office view so times are read and shown in the agency's zone."""
+        inner = super().admin_view(view, cacheable)
+
+        @wraps(inner)
+        def in_agency_time_zone(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            membership = roles.membership_of(getattr(request, "user", None))
+            if membership is None:
+                return inner(request, *args, **kwargs)
+            with timezone.override(membership.agency.tz):
+                response = inner(request, *args, **kwargs)
+                # Template responses render after the view returns: render them while the
+                # agency's zone is still active.
+                if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+                    response.render()
+                return response
+
+        return in_agency_time_zone
+
+
+class OperatorAdminSite(admin.AdminSite):
+    """Django's /admin/: platform operators create agencies here; agency staff never enter."""
+
+    site_header = _("CarePortal operators")
+    site_title = _("Operators")
 
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user
         return bool(
             user.is_active
             and user.is_authenticated
-            and getattr(user, "kind", None) == "staff"
-            and hasattr(user, "staff_membership")
+            and user.is_superuser
+            and getattr(user, "kind", None) == "operator"
         )
 
 

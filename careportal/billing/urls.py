@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from careportal.billing import views
 
 app_name = "billing"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.invoice_list, name="invoice_list"),
+    path("<str:number>/", views.invoice_detail, name="invoice_detail"),
+    path("<str:number>/pdf/", views.invoice_pdf, name="invoice_pdf"),
+]

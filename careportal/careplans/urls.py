@@ -1,5 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from careportal.careplans import views
 
 app_name = "careplans"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.care_plan, name="care_plan"),
+]

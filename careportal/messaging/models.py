@@ -9,6 +9,16 @@ from django.utils.translation import gettext_lazy as _
 from careportal.agencies.models import AgencyScoped
 
 
+class MessageQuerySet(models.QuerySet):
+    def visible_to(self, user) -> MessageQuerySet:
+        """Return the messages a portal login sent: its own, never anyone else's."""
+        from careportal.people import access
+
+        if not access.is_portal_login(user):
+            return self.none()
+        return self.filter(agency_id=user.agency_id, sender=user)
+
+
 class Message(AgencyScoped):
     sender = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -32,6 +42,8 @@ class Message(AgencyScoped):
         editable=False,
         related_name="+",
     )
+
+    objects = MessageQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("message")

@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from careportal.messaging import views
 
 app_name = "messaging"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.sent, name="sent"),
+    path("new/", views.compose, name="compose"),
+    path("<int:pk>/", views.message_detail, name="message_detail"),
+]

@@ -1,19 +1,55 @@
-"""What every page's frame needs: the agency and which tabs the login has."""
+"""What every page's frame needs: the agency, the tabs the login has, the client selector."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
+from django.urls import NoReverseMatch, reverse
 
 from careportal.people import access
+from careportal.people.models import Client
+from careportal.portal.narrowing import selected_client
+
+# Pages built by other parts of the project; a link appears once its URL exists.
+_OPTIONAL_LINKS = {
+    "calendar": "scheduling:calendar",
+    "care_plan": "careplans:care_plan",
+    "compose": "messaging:compose",
+    "account": "accounts:settings",
+}
+
+
+def _links() -> dict[str, str]:
+    links = {}
+    for key, name in _OPTIONAL_LINKS.items():
+        try:
+            links[key] = reverse(name)
+        except NoReverseMatch:
+            continue
+    return links
 
 
 def portal(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if not access.is_portal_login(user):
         return {"portal_agency": getattr(user, "agency", None) if user else None}
+    try:
+        selected = selected_client(request)
+    except Http404:
+        # The view answers 404 itself; the error page still needs its frame.
+        selected = None
+    match = getattr(request, "resolver_match", None)
     return {
         "portal_agency": user.agency,
+        "portal_user": True,
         "portal_has_care_plan": access.has_care_plan(user),
+        "portal_clients": list(
+            Client.objects.visible_to(user).only(
+                "pk", "first_name", "last_name", "preferred_name", "agency_id"
+            )
+        ),
+        "portal_selected_client": selected,
+        "portal_links": _links(),
+        "portal_section": match.namespace if match else "",
     }

@@ -1,11 +1,19 @@
-"""Pages with protected health information are never stored by browsers or proxies."""
+"""Portal-wide rules applied to every request, whoever built the page."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers, patch_cache_control
+
+from careportal.people import access
+
+# The URL namespaces that make up the portal (see careportal/urls.py).
+PORTAL_NAMESPACES = frozenset({"portal", "billing", "scheduling", "careplans", "messaging"})
 
 
 class NoStoreMiddleware:
@@ -21,3 +29,44 @@ class NoStoreMiddleware:
             add_never_cache_headers(response)
             patch_cache_control(response, no_store=True, private=True)
         return response
+
+
+class PortalLoginMiddleware:
+    """Keep staff logins out of the portal and show portal times in the agency's zone.
+
+    A staff login is never a portal login (DESIGN.md section 1): a signed-in staff member
+    who opens a portal page is sent to the back office, where their work is, rather than
+    shown an empty portal. Public portal views (the calendar feed, which carries its own
+    token) are left alone.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if access.is_portal_login(user):
+            # Visits are stored in UTC; families read them in the agency's local time.
+            timezone.activate(user.agency.tz)
+            try:
+                return self.get_response(request)
+            finally:
+                timezone.deactivate()
+        return self.get_response(request)
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: Any,
+        view_kwargs: Any,
+    ) -> HttpResponse | None:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or access.is_portal_login(user):
+            return None
+        if not getattr(view_func, "login_required", True):
+            return None
+        match = request.resolver_match
+        if match is None or not PORTAL_NAMESPACES.intersection(match.namespaces):
+            return None
+        return redirect("backoffice:index")

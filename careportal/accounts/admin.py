@@ -1,0 +1,44 @@
+"""The back office's `Unlock sign-in` action, for model admins whose rows have a login.
+
+The back office registers no admin for logins themselves (its isolation tests forbid
+accounts.user there); it adds this action to the admins of staff and of the parties that
+use the portal: `actions = [unlock_sign_in]`, with a `has_unlock_permission` method (the
+owner only, per DESIGN.md) on the model admin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from careportal.accounts.lockout import unlock_account
+from careportal.agencies.models import StaffRole
+
+
+def is_owner(request: HttpRequest) -> bool:
+    """Return whether the request is the agency owner's (who alone unlocks logins)."""
+    user = getattr(request, "user", None)
+    membership = getattr(user, "staff_membership", None) if user is not None else None
+    return membership is not None and membership.role == StaffRole.OWNER
+
+
+@admin.action(description=_("Unlock sign-in and password reset"), permissions=["unlock"])
+def unlock_sign_in(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
+    """Unlock the login of each selected row (the row itself, or its `user`)."""
+    count = 0
+    for row in queryset:
+        user = row if hasattr(row, "username") else getattr(row, "user", None)
+        if user is None:
+            continue
+        unlock_account(user=user, actor=request.user, request=request)
+        count += 1
+    modeladmin.message_user(
+        request,
+        ngettext("%(count)d login unlocked.", "%(count)d logins unlocked.", count)
+        % {"count": count},
+        messages.SUCCESS,
+    )

@@ -1,0 +1,68 @@
+"""Changes a signed-in login makes in its account settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import update_session_auth_hash
+from django.db import transaction
+from django.http import HttpRequest
+from django.urls import reverse
+
+from careportal.accounts.emails import queue_account_email
+from careportal.accounts.security import set_security_answer
+from careportal.accounts.services import set_password
+from careportal.accounts.sessions import end_sessions, note_new_key
+from careportal.accounts.tokens import email_change_token
+from careportal.audit.events import record
+
+
+@transaction.atomic
+def change_password(*, user: Any, raw_password: str, request: HttpRequest) -> None:
+    """Set the new password, keep this session (with a new key), and end every other one."""
+    set_password(user=user, raw_password=raw_password, request=request, reason="change")
+    old_key = request.session.session_key
+    update_session_auth_hash(request, user)
+    note_new_key(request, user, old_key)
+    end_sessions(user, keep=request.session.session_key)
+    if user.email:
+        queue_account_email(
+            to=user.email, template="password_changed", user=user, context={"by_reset": False}
+        )
+
+
+@transaction.atomic
+def change_security_question(
+    *, user: Any, question: str, answer: str, request: HttpRequest
+) -> None:
+    set_security_answer(user, question, answer)
+    user.save(update_fields=["security_question", "security_answer_hash"])
+    record("security_question.change", request=request, actor=user, obj=user)
+
+
+@transaction.atomic
+def request_email_change(*, user: Any, new_email: str, request: HttpRequest) -> None:
+    """Send a confirmation link to the new address; nothing changes until it is followed."""
+    token = email_change_token(user, new_email)
+    url = settings.SITE_URL + reverse("accounts:email_confirm", args=[token])
+    queue_account_email(to=new_email, template="email_confirm", user=user, context={"url": url})
+    record("email.change_requested", request=request, actor=user, obj=user)
+
+
+@transaction.atomic
+def confirm_email_change(*, user: Any, new_email: str, request: HttpRequest) -> None:
+    old_email = user.email
+    user.email = new_email
+    user.save(update_fields=["email"])
+    record("email.changed", request=request, actor=user, obj=user)
+    if old_email:
+        queue_account_email(
+            to=old_email, template="email_changed", user=user, context={"new_email": new_email}
+        )
+
+
+@transaction.atomic
+def sign_out_everywhere(*, user: Any, request: HttpRequest) -> int:
+    record("session.signed_out_everywhere", request=request, actor=user, obj=user)
+    return end_sessions(user)

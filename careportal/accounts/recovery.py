@@ -1,0 +1,140 @@
+"""Forgot password: the emailed link, then the security question, then a new password.
+
+The question is never enough alone: it is asked only after the link has proved control of
+the mailbox (NIST SP 800-63B, OWASP ASVS 6.4.2), and five wrong answers lock the reset.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import F, Sum
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from careportal.accounts.emails import queue_account_email
+from careportal.accounts.lockout import clear_failures
+from careportal.accounts.models import PasswordResetRequest
+from careportal.accounts.security import check_security_answer
+from careportal.accounts.services import set_password
+from careportal.accounts.sessions import end_sessions
+from careportal.accounts.tokens import RESET_LINK_SECONDS, reset_tokens
+from careportal.audit.events import record
+
+RESETS_PER_HOUR = 3
+WRONG_ANSWER_LIMIT = 5
+WRONG_ANSWER_WINDOW = timedelta(hours=24)
+
+
+def logins_for(typed: str) -> list[Any]:
+    """Return the active logins a `Username or email` names: one by username, or all by email.
+
+    An email shared by several logins (a couple, say) gets one link per login, each showing
+    its username; the mailbox is theirs, and each link still needs that login's answer.
+    """
+    typed = (typed or "").strip()
+    if not typed:
+        return []
+    users = get_user_model()._default_manager.filter(is_active=True)
+    by_name = list(users.filter(username__iexact=typed)[:1])
+    if by_name:
+        return by_name
+    if "@" in typed:
+        return list(users.filter(email__iexact=typed).order_by("pk")[:10])
+    return []
+
+
+def reset_url(user: Any) -> str:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = reset_tokens.make_token(user)
+    return settings.SITE_URL + reverse("accounts:password_reset", args=[uid, token])
+
+
+def wrong_answers(user: Any) -> int:
+    since = timezone.now() - WRONG_ANSWER_WINDOW
+    total = PasswordResetRequest.objects.filter(user=user, created_at__gte=since).aggregate(
+        total=Sum("wrong_answers")
+    )["total"]
+    return total or 0
+
+
+def reset_is_locked(user: Any) -> bool:
+    return wrong_answers(user) >= WRONG_ANSWER_LIMIT
+
+
+def _lock_row(user: Any) -> Any:
+    # Serialise requests for one login, so counts taken from the database hold under races.
+    return get_user_model()._default_manager.select_for_update().get(pk=user.pk)
+
+
+@transaction.atomic
+def request_password_reset(*, typed: str, request: HttpRequest | None) -> int:
+    """Queue a reset email to each login named, within the per-account limit; return how many.
+
+    The caller answers the same whatever this returns.
+    """
+    sent = 0
+    for user in logins_for(typed):
+        if not user.email:
+            continue
+        _lock_row(user)
+        since = timezone.now() - timedelta(hours=1)
+        if PasswordResetRequest.objects.filter(user=user, created_at__gte=since).count() >= (
+            RESETS_PER_HOUR
+        ):
+            record("password_reset.rate_limited", request=request, obj=user, agency=user.agency)
+            continue
+        PasswordResetRequest.objects.create(agency=user.agency, user=user)
+        queue_account_email(
+            to=user.email,
+            template="password_reset",
+            user=user,
+            context={
+                "url": reset_url(user),
+                "minutes": RESET_LINK_SECONDS // 60,
+                "has_question": bool(user.security_answer_hash),
+            },
+        )
+        record("password_reset.requested", request=request, obj=user, agency=user.agency)
+        sent += 1
+    return sent
+
+
+@transaction.atomic
+def check_reset_answer(*, user: Any, answer: str, request: HttpRequest | None) -> bool:
+    """Return whether the answer is right; count a wrong one, and lock after five."""
+    _lock_row(user)
+    if reset_is_locked(user):
+        return False
+    if check_security_answer(user, answer):
+        return True
+    latest = PasswordResetRequest.objects.filter(user=user).first()
+    if latest is None:
+        latest = PasswordResetRequest.objects.create(agency=user.agency, user=user)
+    PasswordResetRequest.objects.filter(pk=latest.pk).update(wrong_answers=F("wrong_answers") + 1)
+    record("password_reset.wrong_answer", request=request, obj=user, agency=user.agency)
+    if reset_is_locked(user):
+        record("password_reset.locked", request=request, obj=user, agency=user.agency)
+    return False
+
+
+@transaction.atomic
+def complete_password_reset(*, user: Any, raw_password: str, request: HttpRequest | None) -> None:
+    """Set the new password, end every session, unlock sign-in, and tell the user by email."""
+    set_password(user=user, raw_password=raw_password, request=request, reason="reset")
+    PasswordResetRequest.objects.filter(user=user, completed_at__isnull=True).update(
+        completed_at=timezone.now()
+    )
+    end_sessions(user)
+    if clear_failures(user):
+        record("account.unlocked", request=request, actor=user, obj=user, by="password reset")
+    queue_account_email(
+        to=user.email, template="password_changed", user=user, context={"by_reset": True}
+    )

@@ -1,0 +1,115 @@
+"""Two-factor sign-in: TOTP (django-otp) with recovery codes (otp_static).
+
+Required for agency staff (and platform operators); optional for portal users unless
+their agency requires it.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from binascii import unhexlify
+from typing import Any
+
+import qrcode
+import qrcode.image.svg
+from django.db import transaction
+from django.http import HttpRequest
+from django_otp import devices_for_user, match_token
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from careportal.accounts.models import UserKind
+from careportal.audit.events import record
+
+RECOVERY_CODE_COUNT = 10
+DEVICE_NAME = "Authenticator app"
+RECOVERY_NAME = "Recovery codes"
+
+# Development only: seed_demo gives demo staff this TOTP key, so a newcomer can enter the
+# back office. In an authenticator app, add it by hand as DEMO_TOTP_KEY_BASE32.
+DEMO_TOTP_KEY = "3132333435363738393031323334353637383930"
+DEMO_TOTP_KEY_BASE32 = base64.b32encode(unhexlify(DEMO_TOTP_KEY)).decode()
+
+
+def requires_two_factor(user: Any) -> bool:
+    if getattr(user, "kind", None) in (UserKind.STAFF, UserKind.OPERATOR):
+        return True
+    agency = getattr(user, "agency", None)
+    return bool(agency is not None and agency.require_portal_two_factor)
+
+
+def has_two_factor(user: Any) -> bool:
+    return TOTPDevice.objects.devices_for_user(user, confirmed=True).exists()
+
+
+def pending_device(user: Any) -> TOTPDevice:
+    """Return the login's unconfirmed authenticator device, made on first call."""
+    device = TOTPDevice.objects.devices_for_user(user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
+    return device
+
+
+def qr_code_data_uri(device: TOTPDevice) -> str:
+    """Return the device's otpauth URL as an SVG QR code in a data: URI (CSP allows it)."""
+    image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def key_text(device: TOTPDevice) -> str:
+    """Return the key as base32 in groups of four, for typing into an app by hand."""
+    key = base64.b32encode(device.bin_key).decode()
+    return " ".join(key[i : i + 4] for i in range(0, len(key), 4))
+
+
+@transaction.atomic
+def confirm_enrolment(
+    *, user: Any, device: TOTPDevice, token: str, request: HttpRequest | None
+) -> list[str] | None:
+    """Confirm the device with a code from the app; return the new recovery codes, or None."""
+    if device.user_id != user.pk or not device.verify_token(token.replace(" ", "")):
+        return None
+    TOTPDevice.objects.filter(user=user, confirmed=True).exclude(pk=device.pk).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    codes = new_recovery_codes(user)
+    record("two_factor.enrolled", request=request, actor=user, obj=user, agency=user.agency)
+    return codes
+
+
+def new_recovery_codes(user: Any) -> list[str]:
+    StaticDevice.objects.filter(user=user).delete()
+    static = StaticDevice.objects.create(user=user, name=RECOVERY_NAME, confirmed=True)
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
+    StaticToken.objects.bulk_create(StaticToken(device=static, token=code) for code in codes)
+    return codes
+
+
+def verify_code(user: Any, code: str) -> Any | None:
+    """Return the device that accepts the code (an app's code or a recovery code), or None.
+
+    A TOTP code is refused once used (django-otp keeps the last time step); a recovery
+    code is deleted when used.
+    """
+    code = (code or "").replace(" ", "").strip().lower()
+    if not code:
+        return None
+    return match_token(user, code)
+
+
+@transaction.atomic
+def remove_two_factor(*, user: Any, actor: Any, request: HttpRequest | None) -> None:
+    for device in devices_for_user(user, confirmed=None):
+        device.delete()
+    record("two_factor.removed", request=request, actor=actor, obj=user, agency=user.agency)
+
+
+def ensure_demo_totp_device(user: Any, key_hex: str = DEMO_TOTP_KEY) -> TOTPDevice:
+    """Give a demo login a confirmed device with a known key (seed_demo, development only)."""
+    device, _ = TOTPDevice.objects.update_or_create(
+        user=user, name="Demo authenticator", defaults={"key": key_hex, "confirmed": True}
+    )
+    return device

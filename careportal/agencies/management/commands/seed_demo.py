@@ -1,0 +1,558 @@
+"""Load the demo agencies, so that a newcomer can sign in as every role at once.
+
+Development only: refuses to run when DEBUG is off. Running it again adds nothing: the
+demo agency is written in one transaction, and skipped when it exists already.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from careportal.accounts.models import User, UserKind
+from careportal.agencies.models import Agency, StaffMembership, StaffRole
+from careportal.billing.models import Invoice, InvoiceLine, InvoiceStatus, Payment
+from careportal.careplans.models import Goal, PlanStatus, PlanTask, ServicePlan
+from careportal.messaging.models import Message
+from careportal.people.models import (
+    Client,
+    ClientPayer,
+    Community,
+    CommunityPerson,
+    EmergencyContact,
+    Payer,
+    PayerPerson,
+    Residence,
+)
+from careportal.scheduling.models import Caregiver, Visit, VisitStatus
+
+DEMO_PASSWORD = "Demo-portal-2026!"
+SUNRISE = "Sunrise Home Care"
+HARBOR = "Harbor Care"
+NEW_CLIENT_EMAIL = "nina.newman@example.com"
+
+# (role, username, what they show), printed at the end and listed in the README.
+SIGN_INS = [
+    ("Owner (back office)", "demo.owner", "Sunrise: everything, agency settings, audit"),
+    ("Administrator (back office)", "demo.admin", "Sunrise: all but agency settings"),
+    ("Scheduler (back office)", "demo.scheduler", "Sunrise: visits, caregivers, plans"),
+    ("Billing (back office)", "demo.billing", "Sunrise: invoices and payments"),
+    ("Client", "margaret.hale", "Margaret: her visits, invoices, service plans"),
+    ("Client", "walter.hale", "Walter, Margaret's husband"),
+    ("Emergency contact", "tom.hale", "Tom, Margaret's son"),
+    ("Contact and payer", "ellen.hale", "Ellen: contact of both parents, pays via the trust"),
+    ("Payer", "paula.price", "Evergreen Long-Term Care: three clients"),
+    ("Community", "nora.nurse", "Maple Grove: four residents"),
+    ("Owner, other agency", "harbor.owner", "Harbor Care: sees nothing of Sunrise"),
+    ("Client, other agency", "hank.harbor", "Harbor Care's client"),
+]
+
+
+class Command(BaseCommand):
+    help = "Load demo agencies with every role (development only; idempotent)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG:
+            raise CommandError("seed_demo is for development: it refuses to run when DEBUG is off.")
+        if Agency.objects.filter(name=SUNRISE).exists():
+            self.stdout.write("The demo data is there already: nothing added.")
+            created = False
+        else:
+            with transaction.atomic():
+                Demo(Agency.objects.create(**SUNRISE_AGENCY)).sunrise()
+                Demo(Agency.objects.create(**HARBOR_AGENCY)).harbor()
+            self.stdout.write(self.style.SUCCESS("Demo agencies loaded."))
+            created = True
+        totp_key = self._demo_two_factor()
+        invitation = self._demo_invitation() if created else None
+        self._print_sign_ins(totp_key, invitation)
+
+    def _demo_two_factor(self) -> str | None:
+        # The accounts work adds two-factor sign-in; until it lands there is nothing to do.
+        try:
+            from careportal.accounts.twofactor import (
+                DEMO_TOTP_KEY,
+                DEMO_TOTP_KEY_BASE32,
+                ensure_demo_totp_device,
+            )
+        except ImportError:
+            return None
+        for user in User.objects.filter(kind=UserKind.STAFF, username__in=_usernames()):
+            ensure_demo_totp_device(user, DEMO_TOTP_KEY)
+        return DEMO_TOTP_KEY_BASE32
+
+    def _demo_invitation(self) -> tuple[str, str] | None:
+        try:
+            from careportal.invitations.services import issue_demo_invitation
+        except ImportError:
+            return None
+        nina = Client.objects.get(agency__name=SUNRISE, email=NEW_CLIENT_EMAIL)
+        return issue_demo_invitation(client=nina)
+
+    def _print_sign_ins(self, totp_key: str | None, invitation: tuple[str, str] | None) -> None:
+        write = self.stdout.write
+        write("")
+        write(f"Demo sign-ins (password for all: {DEMO_PASSWORD})")
+        write(f"  {'role':<28} {'username':<16} shows")
+        for role, username, shows in SIGN_INS:
+            write(f"  {role:<28} {username:<16} {shows}")
+        write(f"  Portal: {settings.SITE_URL}/   Back office: {settings.SITE_URL}/backoffice/")
+        if totp_key:
+            write(f"  Staff two-factor: authenticator key {totp_key} (TOTP, 6 digits, 30 s)")
+        if invitation:
+            link, one_time_password = invitation
+            write(f"  New client, not yet signed in (Nina Newman): {link}")
+            write(f"    one-time password: {one_time_password}")
+        write("")
+
+
+def _usernames() -> list[str]:
+    return [username for _role, username, _shows in SIGN_INS]
+
+
+SUNRISE_AGENCY = {
+    "name": SUNRISE,
+    "owner_name": "Olivia Owens",
+    "owner_email": "olivia.owens@sunrise.example",
+    "phone": "+1 617 555 0100",
+    "address": "12 Harbor Street\nBoston, MA 02110",
+    "time_zone": "America/New_York",
+    "payment_instructions": "Cheques to Sunrise Home Care, 12 Harbor Street, Boston.",
+}
+HARBOR_AGENCY = {
+    "name": HARBOR,
+    "owner_name": "Harriet Harbor",
+    "owner_email": "harriet@harbor.example",
+    "phone": "+1 206 555 0199",
+    "time_zone": "America/Los_Angeles",
+}
+
+
+class Demo:
+    """Writes one agency's demo records; dates are relative to today in the agency's zone."""
+
+    def __init__(self, agency: Agency) -> None:
+        self.agency = agency
+        self.tz = agency.tz
+        self.today = timezone.localdate(timezone=self.tz)
+        self.invoice_count = 0
+
+    # Logins ---------------------------------------------------------------------------
+
+    def login(self, username: str, name: str, email: str, kind: str = UserKind.PORTAL) -> User:
+        first, _sep, last = name.partition(" ")
+        user = User(
+            agency=self.agency,
+            username=username,
+            email=email,
+            first_name=first,
+            last_name=last,
+            kind=kind,
+            is_staff=kind == UserKind.STAFF,
+            password_changed_at=timezone.now(),
+        )
+        validate_password(DEMO_PASSWORD, user)
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+        return user
+
+    def staff(self, username: str, name: str, role: str) -> User:
+        email = f"{username.replace('.', '-')}@{self.agency.name.split()[0].lower()}.example"
+        user = self.login(username, name, email, kind=UserKind.STAFF)
+        StaffMembership.objects.create(agency=self.agency, user=user, role=role, name=name)
+        return user
+
+    def client(
+        self, first: str, last: str, *, username: str | None = None, **fields: Any
+    ) -> Client:
+        user = None
+        if username:
+            user = self.login(username, f"{first} {last}", f"{username}@example.com")
+            fields["email"] = user.email
+        return Client.objects.create(
+            agency=self.agency, first_name=first, last_name=last, user=user, **fields
+        )
+
+    # Care -----------------------------------------------------------------------------
+
+    def caregivers(self, *names: str) -> list[Caregiver]:
+        return [
+            Caregiver.objects.create(
+                agency=self.agency, first_name=n.split()[0], last_name=n.split()[1]
+            )
+            for n in names
+        ]
+
+    def visits(
+        self,
+        client: Client,
+        caregivers: list[Caregiver],
+        *,
+        weekdays: tuple[int, ...],
+        at: datetime.time,
+        hours: int,
+        service: str,
+    ) -> None:
+        """Visits from three months back to two months ahead, in the agency's local time."""
+        now = timezone.now()
+        visits = []
+        day = self.today - datetime.timedelta(days=91)
+        number = 0
+        while day <= self.today + datetime.timedelta(days=61):
+            if day.weekday() in weekdays:
+                start = datetime.datetime.combine(day, at, tzinfo=self.tz)
+                end = start + datetime.timedelta(hours=hours)
+                caregiver = caregivers[number % len(caregivers)]
+                if end <= now:
+                    status = (
+                        VisitStatus.MISSED
+                        if number % 17 == 5
+                        else VisitStatus.CANCELLED
+                        if number % 13 == 7
+                        else VisitStatus.COMPLETED
+                    )
+                elif start <= now:
+                    status = VisitStatus.IN_PROGRESS
+                else:
+                    status = VisitStatus.SCHEDULED
+                    # A few future visits wait for a caregiver.
+                    if number % 11 == 3:
+                        caregiver = None
+                visits.append(
+                    Visit(
+                        agency=self.agency,
+                        client=client,
+                        caregiver=caregiver,
+                        service=service,
+                        start=start.astimezone(datetime.UTC),
+                        end=end.astimezone(datetime.UTC),
+                        status=status,
+                    )
+                )
+                number += 1
+            day += datetime.timedelta(days=1)
+        Visit.objects.bulk_create(visits)
+
+    def plan(
+        self,
+        client: Client,
+        title: str,
+        *,
+        status: str,
+        start: datetime.date,
+        end: datetime.date | None,
+        hours: str,
+        goals: list[str],
+        tasks: list[tuple[str, str, str]],
+    ) -> ServicePlan:
+        plan = ServicePlan.objects.create(
+            agency=self.agency,
+            client=client,
+            title=title,
+            status=status,
+            start_date=start,
+            end_date=end,
+            authorized_hours_per_week=Decimal(hours),
+            coordinator_name="Adam Alvarez",
+            coordinator_phone="+1 617 555 0101",
+        )
+        for goal in goals:
+            Goal.objects.create(agency=self.agency, plan=plan, description=goal)
+        for activity, frequency, instructions in tasks:
+            PlanTask.objects.create(
+                agency=self.agency,
+                plan=plan,
+                activity=activity,
+                frequency=frequency,
+                instructions=instructions,
+            )
+        return plan
+
+    # Money ----------------------------------------------------------------------------
+
+    def invoice(
+        self,
+        client: Client,
+        bill_to: Any,
+        *,
+        months_ago: int,
+        status: str = InvoiceStatus.ISSUED,
+        due_in_days: int | None = None,
+        paid: str | None = None,
+        caregiver: Caregiver | None = None,
+        rate: str = "32.50",
+    ) -> Invoice:
+        """An invoice for a month of care, with a line a week and optional payment."""
+        first = (self.today.replace(day=1) - datetime.timedelta(days=27 * months_ago)).replace(
+            day=1
+        )
+        last = (first + datetime.timedelta(days=32)).replace(day=1) - datetime.timedelta(days=1)
+        issue = min(last + datetime.timedelta(days=1), self.today)
+        due = (
+            self.today + datetime.timedelta(days=due_in_days)
+            if due_in_days is not None
+            else issue + datetime.timedelta(days=30)
+        )
+        self.invoice_count += 1
+        prefix = self.agency.name[:3].upper()
+        field = {Client: "bill_to_client", Payer: "bill_to_payer", Community: "bill_to_community"}
+        invoice = Invoice.objects.create(
+            agency=self.agency,
+            number=f"{prefix}-{first:%Y}-{self.invoice_count:04d}",
+            client=client,
+            issue_date=issue,
+            due_date=due,
+            period_start=first,
+            period_end=last,
+            status=status,
+            **{field[type(bill_to)]: bill_to},
+        )
+        for week in range(4):
+            InvoiceLine.objects.create(
+                agency=self.agency,
+                invoice=invoice,
+                date=first + datetime.timedelta(days=7 * week + 2),
+                service="Personal care",
+                caregiver=caregiver,
+                hours=Decimal("6.00"),
+                rate=Decimal(rate),
+            )
+        if paid == "all":
+            paid = str(invoice.total)
+        if paid:
+            Payment.objects.create(
+                agency=self.agency,
+                invoice=invoice,
+                date=min(issue + datetime.timedelta(days=10), self.today),
+                amount=Decimal(paid),
+                method="Cheque",
+                reference=f"CHQ {1000 + self.invoice_count}",
+            )
+        return invoice
+
+    # The agencies -----------------------------------------------------------------------
+
+    def sunrise(self) -> None:
+        self.staff("demo.owner", "Olivia Owens", StaffRole.OWNER)
+        self.staff("demo.admin", "Adam Alvarez", StaffRole.ADMINISTRATOR)
+        self.staff("demo.scheduler", "Sue Sato", StaffRole.SCHEDULER)
+        self.staff("demo.billing", "Bill Brooks", StaffRole.BILLING)
+        carla, dev, grace, luis = self.caregivers(
+            "Carla Gomez", "Dev Patel", "Grace Kim", "Luis Romero"
+        )
+
+        margaret = self.client(
+            "Margaret",
+            "Hale",
+            username="margaret.hale",
+            preferred_name="Maggie",
+            date_of_birth=datetime.date(1941, 3, 14),
+            phone="+1 617 555 0142",
+            address="8 Elm Street\nBoston, MA 02116",
+        )
+        walter = self.client(
+            "Walter",
+            "Hale",
+            username="walter.hale",
+            date_of_birth=datetime.date(1938, 9, 2),
+            address="8 Elm Street\nBoston, MA 02116",
+        )
+        # Ellen: contact of both parents and the person who pays through the family trust.
+        ellen = self.login("ellen.hale", "Ellen Hale", "ellen.hale@example.com")
+        tom = self.login("tom.hale", "Tom Hale", "tom.hale@example.com")
+        for parent in (margaret, walter):
+            EmergencyContact.objects.create(
+                agency=self.agency,
+                client=parent,
+                name="Ellen Hale",
+                relationship="Daughter",
+                email=ellen.email,
+                phone="+1 617 555 0150",
+                user=ellen,
+            )
+        EmergencyContact.objects.create(
+            agency=self.agency,
+            client=margaret,
+            name="Tom Hale",
+            relationship="Son",
+            email=tom.email,
+            user=tom,
+        )
+        trust = Payer.objects.create(
+            agency=self.agency,
+            name="Hale Family Trust",
+            kind="family",
+            contact_person="Ellen Hale",
+            email=ellen.email,
+        )
+        PayerPerson.objects.create(
+            agency=self.agency, payer=trust, name="Ellen Hale", email=ellen.email, user=ellen
+        )
+        year_ago = self.today - datetime.timedelta(days=365)
+        for parent in (margaret, walter):
+            ClientPayer.objects.create(
+                agency=self.agency, client=parent, payer=trust, start_date=year_ago
+            )
+
+        rosa = self.client("Rosa", "Diaz", date_of_birth=datetime.date(1935, 6, 30))
+        sam = self.client("Sam", "Lee", date_of_birth=datetime.date(1940, 1, 9))
+        ada = self.client("Ada", "King", date_of_birth=datetime.date(1937, 11, 21))
+        ben = self.client("Ben", "Ortiz", date_of_birth=datetime.date(1944, 4, 4))
+        george = self.client("George", "Park", date_of_birth=datetime.date(1939, 8, 15))
+        # A client added with an email but never invited yet: seed_demo invites her.
+        self.client("Nina", "Newman", email=NEW_CLIENT_EMAIL)
+
+        paula = self.login("paula.price", "Paula Price", "paula.price@example.com")
+        evergreen = Payer.objects.create(
+            agency=self.agency,
+            name="Evergreen Long-Term Care",
+            kind="ltc_insurer",
+            contact_person="Paula Price",
+            email=paula.email,
+            phone="+1 800 555 0123",
+        )
+        PayerPerson.objects.create(
+            agency=self.agency, payer=evergreen, name="Paula Price", email=paula.email, user=paula
+        )
+        for client in (rosa, sam, george):
+            ClientPayer.objects.create(
+                agency=self.agency, client=client, payer=evergreen, start_date=year_ago
+            )
+
+        nora = self.login("nora.nurse", "Nora Nurse", "nora.nurse@example.com")
+        maple = Community.objects.create(
+            agency=self.agency,
+            name="Maple Grove Assisted Living",
+            contact_person="Nora Nurse",
+            email=nora.email,
+            address="400 Maple Avenue\nNewton, MA 02458",
+        )
+        CommunityPerson.objects.create(
+            agency=self.agency, community=maple, name="Nora Nurse", email=nora.email, user=nora
+        )
+        for client in (rosa, sam, ada, ben):
+            Residence.objects.create(
+                agency=self.agency, client=client, community=maple, start_date=year_ago
+            )
+
+        self.visits(
+            margaret,
+            [carla, dev],
+            weekdays=(0, 2, 4),
+            at=datetime.time(9),
+            hours=2,
+            service="Personal care",
+        )
+        self.visits(
+            walter, [grace], weekdays=(1, 3), at=datetime.time(14), hours=3, service="Companionship"
+        )
+        for client, weekday, caregiver in (
+            (rosa, 0, luis),
+            (sam, 1, luis),
+            (ada, 2, grace),
+            (ben, 3, dev),
+            (george, 4, carla),
+        ):
+            self.visits(
+                client,
+                [caregiver],
+                weekdays=(weekday,),
+                at=datetime.time(10, 30),
+                hours=2,
+                service="Personal care",
+            )
+
+        self.plan(
+            margaret,
+            "Care at home after hip surgery",
+            status=PlanStatus.ENDED,
+            start=self.today - datetime.timedelta(days=300),
+            end=self.today - datetime.timedelta(days=121),
+            hours="12.00",
+            goals=["Walk with a frame to the kitchen", "Bathe safely with help"],
+            tasks=[
+                ("bathing", "Three times a week", "Use the shower chair; check the wound."),
+                ("transferring", "Every visit", "From bed to chair with the frame."),
+            ],
+        )
+        self.plan(
+            margaret,
+            "Staying well at home",
+            status=PlanStatus.ACTIVE,
+            start=self.today - datetime.timedelta(days=120),
+            end=None,
+            hours="6.00",
+            goals=["Stay safely at home", "Keep up her weekly bridge club"],
+            tasks=[
+                ("medication", "Every visit", "Morning pills from the blue organiser."),
+                ("meals", "Monday, Wednesday, Friday", "A warm lunch; she likes soup."),
+                ("companionship", "Every visit", "A walk around the block when dry."),
+            ],
+        )
+        self.plan(
+            walter,
+            "Companionship and errands",
+            status=PlanStatus.ACTIVE,
+            start=self.today - datetime.timedelta(days=200),
+            end=None,
+            hours="6.00",
+            goals=["Keep his doctor's appointments"],
+            tasks=[("errands", "Tuesdays", "Drive to the pharmacy and the library.")],
+        )
+
+        # Margaret's own invoices, one in each state a reader can see.
+        self.invoice(margaret, margaret, months_ago=5, paid="all", caregiver=carla)
+        self.invoice(margaret, margaret, months_ago=4, status=InvoiceStatus.VOID, caregiver=dev)
+        self.invoice(margaret, margaret, months_ago=3, due_in_days=-20, caregiver=carla)
+        self.invoice(margaret, margaret, months_ago=2, due_in_days=12, paid="300.00")
+        self.invoice(margaret, margaret, months_ago=1, due_in_days=25, caregiver=dev)
+        self.invoice(margaret, margaret, months_ago=0, status=InvoiceStatus.DRAFT)
+        # Walter's care is paid by the family trust.
+        self.invoice(walter, trust, months_ago=2, paid="all", caregiver=grace)
+        self.invoice(walter, trust, months_ago=1, due_in_days=20, caregiver=grace)
+        # Evergreen pays for three clients; Maple Grove for its residents' extra care.
+        self.invoice(rosa, evergreen, months_ago=2, paid="all", caregiver=luis, rate="29.00")
+        self.invoice(sam, evergreen, months_ago=1, due_in_days=15, caregiver=luis, rate="29.00")
+        self.invoice(george, evergreen, months_ago=1, due_in_days=-3, caregiver=carla)
+        self.invoice(ada, maple, months_ago=1, due_in_days=18, caregiver=grace, paid="100.00")
+        self.invoice(ben, maple, months_ago=2, due_in_days=-10, caregiver=dev)
+
+        Message.objects.create(
+            agency=self.agency,
+            sender=ellen,
+            sender_name="Ellen Hale",
+            sender_email=ellen.email,
+            relationship="Daughter of Margaret and Walter Hale",
+            subject="Thursday's visit",
+            body="Dear Olivia,\n\nCould Grace come an hour later on Thursday?\n\nEllen",
+            recipient=self.agency.portal_message_email,
+        )
+
+    def harbor(self) -> None:
+        self.staff("harbor.owner", "Harriet Harbor", StaffRole.OWNER)
+        (henry,) = self.caregivers("Henry Holt")
+        hank = self.client("Hank", "Harbor", username="hank.harbor")
+        EmergencyContact.objects.create(
+            agency=self.agency, client=hank, name="Hazel Harbor", relationship="Sister"
+        )
+        self.visits(
+            hank, [henry], weekdays=(0, 3), at=datetime.time(8), hours=2, service="Personal care"
+        )
+        self.plan(
+            hank,
+            "Morning routine",
+            status=PlanStatus.ACTIVE,
+            start=self.today - datetime.timedelta(days=60),
+            end=None,
+            hours="4.00",
+            goals=["Dress and breakfast independently"],
+            tasks=[("dressing", "Every visit", "Lay out clothes the night before.")],
+        )
+        self.invoice(hank, hank, months_ago=1, due_in_days=20, caregiver=henry, rate="35.00")

@@ -1,0 +1,645 @@
+"""The back office's model admins: every agency-scoped record staff work with.
+
+Each derives from the scoped bases in scoping.py; roles come from roles.py. Models without
+an agency column (sessions, lockout records, queued emails, the admin log, two-factor
+devices) are never registered here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from careportal.accounts.admin import unlock_sign_in
+from careportal.agencies.forms import AgencySettingsForm
+from careportal.agencies.models import Agency, StaffMembership
+from careportal.audit.events import record
+from careportal.audit.models import AuditEvent
+from careportal.backoffice.scoping import (
+    AgencyScopedAdmin,
+    AgencyScopedTabularInline,
+    scope_to_agency,
+    staff_agency,
+)
+from careportal.backoffice.site import backoffice_site
+from careportal.billing import services as billing_services
+from careportal.billing.models import Invoice, InvoiceLine, Payment
+from careportal.careplans.models import Goal, PlanTask, ServicePlan
+from careportal.invitations import services as invitations
+from careportal.messaging.models import Message
+from careportal.people.models import (
+    Client,
+    ClientPayer,
+    Community,
+    CommunityPerson,
+    EmergencyContact,
+    Payer,
+    PayerPerson,
+    Residence,
+)
+from careportal.scheduling.models import CalendarFeed, Caregiver, Visit
+
+# Parties with an email: saving one creates or updates its portal login (invitations).
+PARTY_MODELS = (Client, EmergencyContact, Payer, PayerPerson, Community, CommunityPerson)
+
+
+def _previous_email(obj: models.Model) -> str | None:
+    """Return the email stored before this save, or None for a new record."""
+    if obj.pk is None:
+        return None
+    return type(obj)._default_manager.filter(pk=obj.pk).values_list("email", flat=True).first()
+
+
+class PartyAdminMixin:
+    """Call the invitations service after a party, or a party in an inline, is saved."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        previous = _previous_email(obj) if change else None
+        super().save_model(request, obj, form, change)
+        if isinstance(obj, PARTY_MODELS):
+            invitations.sync_portal_account(
+                party=obj, previous_email=previous, actor=request.user, request=request
+            )
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        model = formset.model
+        if model not in PARTY_MODELS:
+            super().save_formset(request, form, formset, change)
+            return
+        existing = [f.instance.pk for f in formset.initial_forms if f.instance.pk is not None]
+        previous = dict(model._default_manager.filter(pk__in=existing).values_list("pk", "email"))
+        super().save_formset(request, form, formset, change)
+        for obj in formset.new_objects:
+            invitations.sync_portal_account(
+                party=obj, previous_email=None, actor=request.user, request=request
+            )
+        for obj, _fields in formset.changed_objects:
+            invitations.sync_portal_account(
+                party=obj, previous_email=previous.get(obj.pk), actor=request.user, request=request
+            )
+
+
+class UnlockMixin:
+    """The `Unlock sign-in` action on admins whose rows have a login (the owner's alone)."""
+
+    actions = (unlock_sign_in,)
+
+    def has_unlock_permission(self, request: HttpRequest) -> bool:
+        return self._can(request, "unlock")
+
+
+class AuditedViewMixin:
+    """Record every opening of a record's page: service plans and invoices hold PHI and money."""
+
+    viewed_action = ""
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: Any = None):  # fmt: skip
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            obj = self.get_object(request, object_id)
+            if obj is not None:
+                record(self.viewed_action, request=request, obj=obj, place="backoffice")
+        return response
+
+
+# People ---------------------------------------------------------------------------------
+
+
+class EmergencyContactInline(AgencyScopedTabularInline):
+    model = EmergencyContact
+    fields = ("name", "relationship", "email", "phone", "user")
+    readonly_fields = ("user",)
+
+
+class ClientPayerInline(AgencyScopedTabularInline):
+    model = ClientPayer
+    fields = ("payer", "start_date", "end_date")
+    autocomplete_fields = ("payer",)
+
+
+class ResidenceInline(AgencyScopedTabularInline):
+    model = Residence
+    fields = ("community", "start_date", "end_date")
+    autocomplete_fields = ("community",)
+
+
+@admin.register(Client, site=backoffice_site)
+class ClientAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
+    list_display = ("last_name", "first_name", "preferred_name", "status", "email", "phone")
+    list_filter = ("status",)
+    search_fields = ("last_name", "first_name", "preferred_name", "email")
+    readonly_fields = ("user",)
+    inlines = (EmergencyContactInline, ClientPayerInline, ResidenceInline)
+
+
+@admin.register(EmergencyContact, site=backoffice_site)
+class EmergencyContactAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
+    list_display = ("name", "relationship", "client", "email", "phone")
+    list_filter = ("client",)
+    search_fields = ("name", "email", "client__last_name")
+    autocomplete_fields = ("client",)
+    readonly_fields = ("user",)
+
+
+class PayerPersonInline(AgencyScopedTabularInline):
+    model = PayerPerson
+    fields = ("name", "email", "user")
+    readonly_fields = ("user",)
+
+
+class PayerClientInline(AgencyScopedTabularInline):
+    model = ClientPayer
+    fields = ("client", "start_date", "end_date")
+    autocomplete_fields = ("client",)
+
+
+@admin.register(Payer, site=backoffice_site)
+class PayerAdmin(PartyAdminMixin, AgencyScopedAdmin):
+    list_display = ("name", "kind", "contact_person", "email", "phone")
+    list_filter = ("kind",)
+    search_fields = ("name", "contact_person", "email")
+    inlines = (PayerPersonInline, PayerClientInline)
+
+
+@admin.register(PayerPerson, site=backoffice_site)
+class PayerPersonAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
+    list_display = ("name", "email", "payer")
+    list_filter = ("payer",)
+    search_fields = ("name", "email")
+    autocomplete_fields = ("payer",)
+    readonly_fields = ("user",)
+
+
+class CommunityPersonInline(AgencyScopedTabularInline):
+    model = CommunityPerson
+    fields = ("name", "email", "user")
+    readonly_fields = ("user",)
+
+
+class CommunityResidentInline(AgencyScopedTabularInline):
+    model = Residence
+    fields = ("client", "start_date", "end_date")
+    autocomplete_fields = ("client",)
+
+
+@admin.register(Community, site=backoffice_site)
+class CommunityAdmin(PartyAdminMixin, AgencyScopedAdmin):
+    list_display = ("name", "kind", "contact_person", "email", "phone")
+    list_filter = ("kind",)
+    search_fields = ("name", "contact_person", "email")
+    inlines = (CommunityPersonInline, CommunityResidentInline)
+
+
+@admin.register(CommunityPerson, site=backoffice_site)
+class CommunityPersonAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
+    list_display = ("name", "email", "community")
+    list_filter = ("community",)
+    search_fields = ("name", "email")
+    autocomplete_fields = ("community",)
+    readonly_fields = ("user",)
+
+
+@admin.register(ClientPayer, site=backoffice_site)
+class ClientPayerAdmin(AgencyScopedAdmin):
+    list_display = ("client", "payer", "start_date", "end_date")
+    list_filter = ("payer",)
+    search_fields = ("client__last_name", "payer__name")
+    autocomplete_fields = ("client", "payer")
+
+
+@admin.register(Residence, site=backoffice_site)
+class ResidenceAdmin(AgencyScopedAdmin):
+    list_display = ("client", "community", "start_date", "end_date")
+    list_filter = ("community",)
+    search_fields = ("client__last_name", "community__name")
+    autocomplete_fields = ("client", "community")
+
+
+# Scheduling -----------------------------------------------------------------------------
+
+
+@admin.register(Caregiver, site=backoffice_site)
+class CaregiverAdmin(AgencyScopedAdmin):
+    list_display = ("first_name", "last_name", "is_active", "show_photo_to_families")
+    list_filter = ("is_active",)
+    search_fields = ("first_name", "last_name")
+
+
+@admin.register(Visit, site=backoffice_site)
+class VisitAdmin(AgencyScopedAdmin):
+    list_display = ("start", "end", "client", "caregiver", "service", "status")
+    list_filter = ("status", "caregiver", "client", "start")
+    search_fields = ("client__last_name", "client__first_name", "service")
+    date_hierarchy = "start"
+    autocomplete_fields = ("client",)
+    # A raw id box, as schedulers type caregivers' numbers; its label is scoped too.
+    raw_id_fields = ("caregiver",)
+    list_select_related = ("client", "caregiver")
+
+
+@admin.register(CalendarFeed, site=backoffice_site)
+class CalendarFeedAdmin(AgencyScopedAdmin):
+    list_display = ("user", "created_at", "revoked_at", "last_fetched_on")
+    fields = ("user", "created_at", "revoked_at", "last_fetched_on", "fetches_on_last_day")
+    readonly_fields = fields
+
+
+# Service plans --------------------------------------------------------------------------
+
+
+class GoalInline(AgencyScopedTabularInline):
+    model = Goal
+    fields = ("description", "target_date")
+
+
+class PlanTaskInline(AgencyScopedTabularInline):
+    model = PlanTask
+    fields = ("activity", "frequency", "instructions")
+
+
+@admin.register(ServicePlan, site=backoffice_site)
+class ServicePlanAdmin(AuditedViewMixin, AgencyScopedAdmin):
+    viewed_action = "service_plan.viewed"
+    list_display = ("title", "client", "status", "start_date", "end_date")
+    list_filter = ("status", "client")
+    search_fields = ("title", "client__last_name")
+    autocomplete_fields = ("client",)
+    inlines = (GoalInline, PlanTaskInline)
+
+
+@admin.register(Goal, site=backoffice_site)
+class GoalAdmin(AgencyScopedAdmin):
+    list_display = ("description", "plan", "target_date")
+    list_filter = ("plan",)
+    search_fields = ("description",)
+    autocomplete_fields = ("plan",)
+
+
+@admin.register(PlanTask, site=backoffice_site)
+class PlanTaskAdmin(AgencyScopedAdmin):
+    list_display = ("activity", "frequency", "plan")
+    list_filter = ("activity", "plan")
+    search_fields = ("instructions",)
+    autocomplete_fields = ("plan",)
+
+
+# Billing --------------------------------------------------------------------------------
+
+
+class InvoiceLineInline(AgencyScopedTabularInline):
+    model = InvoiceLine
+    fields = ("date", "service", "caregiver", "hours", "rate", "amount")
+    readonly_fields = ("amount",)
+    autocomplete_fields = ("caregiver",)
+
+    @admin.display(description=_("amount"))
+    def amount(self, line: InvoiceLine) -> Any:
+        return line.amount
+
+
+class PaymentInline(AgencyScopedTabularInline):
+    model = Payment
+    fields = ("date", "amount", "method", "reference")
+
+
+class InvoiceForm(forms.ModelForm):
+    class Meta:
+        model = Invoice
+        fields = (
+            "number",
+            "bill_to_client",
+            "bill_to_payer",
+            "bill_to_community",
+            "client",
+            "period_start",
+            "period_end",
+            "issue_date",
+            "due_date",
+            "tax_rate",
+            "adjustments",
+            "notes",
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        parties = [
+            f for f in ("bill_to_client", "bill_to_payer", "bill_to_community") if cleaned.get(f)
+        ]
+        if len(parties) != 1:
+            raise ValidationError(_("Bill exactly one party: a client, a payer or a community."))
+        return cleaned
+
+
+@admin.register(Invoice, site=backoffice_site)
+class InvoiceAdmin(AuditedViewMixin, AgencyScopedAdmin):
+    viewed_action = "invoice.viewed"
+    form = InvoiceForm
+    list_display = (
+        "number",
+        "bill_to_display",
+        "client",
+        "issue_date",
+        "due_date",
+        "total_display",
+        "balance_display",
+        "shown_status_display",
+    )
+    list_filter = ("status", "client", "issue_date")
+    search_fields = (
+        "number",
+        "client__last_name",
+        "bill_to_payer__name",
+        "bill_to_community__name",
+    )
+    date_hierarchy = "issue_date"
+    autocomplete_fields = ("client", "bill_to_client", "bill_to_payer", "bill_to_community")
+    fieldsets = (
+        (None, {"fields": ("number", "status", "shown_status_display")}),
+        (_("Bill to"), {"fields": ("bill_to_client", "bill_to_payer", "bill_to_community")}),
+        (_("Care"), {"fields": ("client", "period_start", "period_end")}),
+        (_("Dates"), {"fields": ("issue_date", "due_date")}),
+        (
+            _("Money"),
+            {
+                "fields": (
+                    "tax_rate",
+                    "adjustments",
+                    "subtotal_display",
+                    "tax_display",
+                    "total_display",
+                    "paid_display",
+                    "balance_display",
+                )
+            },
+        ),
+        (None, {"fields": ("notes",)}),
+    )
+    # The stored status changes through the issue and void actions alone (with their audit).
+    readonly_fields = (
+        "status",
+        "shown_status_display",
+        "subtotal_display",
+        "tax_display",
+        "total_display",
+        "paid_display",
+        "balance_display",
+    )
+    inlines = (InvoiceLineInline, PaymentInline)
+    actions = ("issue_selected", "void_selected")
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        return super().get_queryset(request).with_money()
+
+    @admin.display(description=_("bill to"))
+    def bill_to_display(self, invoice: Invoice) -> Any:
+        return invoice.bill_to
+
+    @admin.display(description=_("subtotal"))
+    def subtotal_display(self, invoice: Invoice) -> Any:
+        return invoice.subtotal if invoice.pk else ""
+
+    @admin.display(description=_("tax"))
+    def tax_display(self, invoice: Invoice) -> Any:
+        return invoice.tax if invoice.pk else ""
+
+    @admin.display(description=_("total"))
+    def total_display(self, invoice: Invoice) -> Any:
+        return invoice.total if invoice.pk else ""
+
+    @admin.display(description=_("paid"))
+    def paid_display(self, invoice: Invoice) -> Any:
+        return invoice.amount_paid if invoice.pk else ""
+
+    @admin.display(description=_("balance"))
+    def balance_display(self, invoice: Invoice) -> Any:
+        return invoice.balance if invoice.pk else ""
+
+    @admin.display(description=_("shown status"))
+    def shown_status_display(self, invoice: Invoice) -> Any:
+        return invoice.get_shown_status_display() if invoice.pk else ""
+
+    def _run(self, request: HttpRequest, queryset: Any, service: Any, done: Any) -> None:
+        count = 0
+        for invoice in scope_to_agency(queryset, request):
+            try:
+                service(invoice=invoice, actor=request.user, request=request)
+            except billing_services.InvoiceStateError as exc:
+                self.message_user(request, f"{invoice.number}: {exc}", messages.WARNING)
+            else:
+                count += 1
+        if count:
+            self.message_user(request, done(count), messages.SUCCESS)
+
+    @admin.action(description=_("Issue the selected draft invoices"), permissions=["change"])
+    def issue_selected(self, request: HttpRequest, queryset: Any) -> None:
+        self._run(
+            request,
+            queryset,
+            billing_services.issue_invoice,
+            lambda n: ngettext("%(n)d invoice issued.", "%(n)d invoices issued.", n) % {"n": n},
+        )
+
+    @admin.action(description=_("Void the selected invoices"), permissions=["change"])
+    def void_selected(self, request: HttpRequest, queryset: Any) -> None:
+        self._run(
+            request,
+            queryset,
+            billing_services.void_invoice,
+            lambda n: ngettext("%(n)d invoice voided.", "%(n)d invoices voided.", n) % {"n": n},
+        )
+
+
+@admin.register(InvoiceLine, site=backoffice_site)
+class InvoiceLineAdmin(AgencyScopedAdmin):
+    list_display = ("invoice", "date", "service", "caregiver", "hours", "rate")
+    list_filter = ("caregiver",)
+    search_fields = ("invoice__number", "service")
+    autocomplete_fields = ("invoice", "caregiver")
+
+
+@admin.register(Payment, site=backoffice_site)
+class PaymentAdmin(AgencyScopedAdmin):
+    list_display = ("invoice", "date", "amount", "method", "reference")
+    search_fields = ("invoice__number", "reference")
+    date_hierarchy = "date"
+    autocomplete_fields = ("invoice",)
+
+
+# Messages and audit: read-only ----------------------------------------------------------
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Message, site=backoffice_site)
+class MessageAdmin(ReadOnlyMixin, AgencyScopedAdmin):
+    list_display = ("created_at", "sender_name", "relationship", "subject", "recipient")
+    search_fields = ("sender_name", "sender_email", "subject")
+    date_hierarchy = "created_at"
+    fields = (
+        "created_at",
+        "sender",
+        "sender_name",
+        "sender_email",
+        "relationship",
+        "recipient",
+        "subject",
+        "body",
+    )
+    readonly_fields = fields
+
+
+@admin.register(AuditEvent, site=backoffice_site)
+class AuditEventAdmin(ReadOnlyMixin, AgencyScopedAdmin):
+    """The owner reads the audit trail; nobody, superusers included, edits it."""
+
+    list_display = (
+        "created_at",
+        "actor_label",
+        "action",
+        "object_type",
+        "object_label",
+        "ip_address",
+    )
+    list_filter = ("action", "object_type")
+    search_fields = ("actor_label", "action", "object_label")
+    date_hierarchy = "created_at"
+    fields = (
+        "created_at",
+        "actor_label",
+        "action",
+        "object_type",
+        "object_id",
+        "object_label",
+        "client_id",
+        "ip_address",
+        "detail",
+    )
+    readonly_fields = fields
+
+
+# Staff and the agency's settings --------------------------------------------------------
+
+
+class StaffMemberAddForm(forms.ModelForm):
+    email = forms.EmailField(
+        label=_("email"), help_text=_("The invitation to the back office is sent here.")
+    )
+
+    class Meta:
+        model = StaffMembership
+        fields = ("name", "role")
+
+
+@admin.register(StaffMembership, site=backoffice_site)
+class StaffMembershipAdmin(UnlockMixin, AgencyScopedAdmin):
+    list_display = ("name", "role", "user", "created_at")
+    list_filter = ("role",)
+    search_fields = ("name", "user__username", "user__email")
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["name", "email", "role"] if obj is None else ["name", "role", "user"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if obj is None:
+            return []
+        # Nobody changes their own role: an owner cannot leave the agency without one.
+        return ["user", "role"] if obj.user_id == request.user.pk else ["user"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.user_id == request.user.pk:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs):
+        if obj is None:
+            kwargs["form"] = StaffMemberAddForm
+            kwargs["fields"] = ["name", "email", "role"]
+        return super().get_form(request, obj, change, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # A staff login is made and invited by the invitations service, never typed in here.
+        user = invitations.invite_staff(
+            agency=staff_agency(request),
+            name=form.cleaned_data["name"],
+            email=form.cleaned_data["email"],
+            role=form.cleaned_data["role"],
+            actor=request.user,
+            request=request,
+        )
+        membership = user.staff_membership
+        obj.pk, obj.user, obj.created_at = membership.pk, user, membership.created_at
+
+
+@admin.register(Agency, site=backoffice_site)
+class AgencySettingsAdmin(AgencyScopedAdmin):
+    """The owner's own agency: contact details and the portal's settings."""
+
+    form = AgencySettingsForm
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "owner_name",
+                    "owner_email",
+                    "message_email",
+                    "phone",
+                    "address",
+                    "time_zone",
+                    "currency",
+                    "logo",
+                    "payment_instructions",
+                )
+            },
+        ),
+        (
+            _("Passwords and sessions"),
+            {
+                "fields": (
+                    "password_preset",
+                    "password_min_length",
+                    "password_history",
+                    "password_expiry_days",
+                    "max_failed_sign_ins",
+                    "session_idle_minutes",
+                    "invitation_valid_hours",
+                    "require_portal_two_factor",
+                )
+            },
+        ),
+        (
+            _("Message to the owner"),
+            {"fields": ("message_subject_template", "message_body_template")},
+        ),
+    )
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return []
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None):
+        # One agency per staff member: go straight to its settings.
+        self._require_module(request)
+        agency = staff_agency(request)
+        return HttpResponseRedirect(reverse("backoffice:agencies_agency_change", args=[agency.pk]))

@@ -1,0 +1,11 @@
+"""Django's own admin, made the platform operators' site (see site.OperatorAdminSite).
+
+Listed in INSTALLED_APPS in place of "django.contrib.admin"; kept apart from apps.py and
+free of model imports because it is loaded before the models are.
+"""
+
+from django.contrib.admin.apps import AdminConfig
+
+
+class OperatorAdminConfig(AdminConfig):
+    default_site = "careportal.backoffice.site.OperatorAdminSite"

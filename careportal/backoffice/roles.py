@@ -1,0 +1,90 @@
+"""What each staff role may do in the back office: the one place that decides it.
+
+The back office does not use Django's permission tables: a staff member's role in their
+agency (StaffMembership.role) is the whole answer, read from the map below.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from careportal.agencies.models import StaffRole
+
+FULL = frozenset({"view", "add", "change", "delete"})
+READ = frozenset({"view"})
+EDIT = frozenset({"view", "change"})
+
+PEOPLE = (
+    "people.client",
+    "people.emergencycontact",
+    "people.payer",
+    "people.payerperson",
+    "people.community",
+    "people.communityperson",
+    "people.clientpayer",
+    "people.residence",
+)
+SCHEDULING = ("scheduling.caregiver", "scheduling.visit")
+CALENDAR_FEEDS = ("scheduling.calendarfeed",)
+CARE_PLANS = ("careplans.serviceplan", "careplans.goal", "careplans.plantask")
+BILLING = ("billing.invoice", "billing.invoiceline", "billing.payment")
+MESSAGES = ("messaging.message",)
+AUDIT = ("audit.auditevent",)
+STAFF = ("agencies.staffmembership",)
+# Invitations are made by saving a person; "change" is the Resend action.
+INVITATIONS = ("invitations.invitation",)
+AGENCY_SETTINGS = ("agencies.agency",)
+
+
+def _grant(actions: frozenset[str], *groups: tuple[str, ...]) -> dict[str, frozenset[str]]:
+    return {label: actions for group in groups for label in group}
+
+
+CAPABILITIES: dict[str, dict[str, frozenset[str]]] = {
+    StaffRole.OWNER: {
+        **_grant(FULL, SCHEDULING, CARE_PLANS, BILLING),
+        # The owner alone unlocks a locked login (DESIGN.md: "the owner in the back office").
+        **_grant(FULL | {"unlock"}, PEOPLE, STAFF),
+        **_grant(READ, CALENDAR_FEEDS, MESSAGES, AUDIT),
+        **_grant(EDIT, AGENCY_SETTINGS, INVITATIONS),
+    },
+    # Everything but the agency's settings; staff are added by the owner alone, so that
+    # nobody can make themselves or anyone else an owner.
+    StaffRole.ADMINISTRATOR: {
+        **_grant(FULL, PEOPLE, SCHEDULING, CARE_PLANS, BILLING),
+        **_grant(READ, CALENDAR_FEEDS, MESSAGES, STAFF),
+        **_grant(EDIT, INVITATIONS),
+    },
+    # Schedulers read the clients they plan for; they never see money.
+    StaffRole.SCHEDULER: {
+        **_grant(FULL, SCHEDULING, CARE_PLANS),
+        **_grant(READ, PEOPLE, MESSAGES),
+    },
+    # Billing reads what an invoice points at (clients, payers, caregivers, visits) and
+    # never sees service plans: protected health information it has no need for.
+    StaffRole.BILLING: {
+        **_grant(FULL, BILLING),
+        **_grant(READ, PEOPLE, SCHEDULING, MESSAGES),
+    },
+}
+
+
+def membership_of(user: Any) -> Any:
+    """Return the user's staff membership, or None for anyone who is not agency staff."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    if getattr(user, "kind", None) != "staff":
+        return None
+    return getattr(user, "staff_membership", None)
+
+
+def capabilities(user: Any, model_label: str) -> frozenset[str]:
+    """Return what the user may do with the model ("view", "add", "change", "delete")."""
+    membership = membership_of(user)
+    if membership is None:
+        return frozenset()
+    return CAPABILITIES.get(membership.role, {}).get(model_label, frozenset())
+
+
+def can(user: Any, action: str, model_label: str) -> bool:
+    return action in capabilities(user, model_label)

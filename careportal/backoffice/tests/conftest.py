@@ -1,0 +1,147 @@
+"""Fixtures of the back-office tests: one record of every registered model in each agency."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import Client as BrowserClient
+from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from careportal.agencies.models import Agency, StaffMembership
+from careportal.audit.models import AuditEvent
+from careportal.billing.models import Invoice, InvoiceLine, Payment
+from careportal.careplans.models import Goal, PlanTask, ServicePlan
+from careportal.messaging.models import Message
+from careportal.people.models import (
+    Client,
+    ClientPayer,
+    Community,
+    CommunityPerson,
+    EmergencyContact,
+    Payer,
+    PayerPerson,
+    Residence,
+)
+from careportal.scheduling.models import CalendarFeed, Caregiver, Visit
+from careportal.testing import Cast, make_invoice, make_login, make_plan, make_visit
+
+# Words that appear only in Sunrise's records, and only in Harbor's.
+SUNRISE_WORDS = ("Margaret", "Carla", "Atlas", "Maple", "Paula", "Sunbeam")
+HARBOR_WORDS = ("Hank", "Henry", "Hazel", "Mutual", "Heights", "Seashell")
+
+
+def sign_in(browser: BrowserClient, user: Any) -> BrowserClient:
+    """Sign a staff login in with a verified two-factor device, as the back office needs."""
+    browser.force_login(user)
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=user, name="Test authenticator", defaults={"confirmed": True}
+    )
+    session = browser.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return browser
+
+
+@dataclass
+class World:
+    """For every model of the back office: Sunrise's record and Harbor's."""
+
+    cast: Cast
+    records: dict[type, tuple[Any, Any]]
+
+    def sunrise(self, model: type) -> Any:
+        return self.records[model][0]
+
+    def harbor(self, model: type) -> Any:
+        return self.records[model][1]
+
+
+def _agency_records(agency: Agency, client: Client, caregiver: Caregiver, owner: Any, word: str):
+    contact = EmergencyContact.objects.filter(client=client).first() or (
+        EmergencyContact.objects.create(
+            agency=agency, client=client, name="Hazel Harbor", relationship="Sister"
+        )
+    )
+    payer = Payer.objects.filter(agency=agency).first() or Payer.objects.create(
+        agency=agency, name="Harbor Mutual", kind="ltc_insurer"
+    )
+    payer_person = PayerPerson.objects.filter(payer=payer).first() or PayerPerson.objects.create(
+        agency=agency, payer=payer, name="Mutual Manager", email="mutual@mail.example"
+    )
+    community = Community.objects.filter(agency=agency).first() or Community.objects.create(
+        agency=agency, name="Harbor Heights"
+    )
+    community_person = CommunityPerson.objects.filter(community=community).first() or (
+        CommunityPerson.objects.create(
+            agency=agency, community=community, name="Heights Nurse", email="heights@mail.example"
+        )
+    )
+    link = ClientPayer.objects.filter(payer=payer).first() or ClientPayer.objects.create(
+        agency=agency, client=client, payer=payer
+    )
+    residence = Residence.objects.filter(community=community).first() or (
+        Residence.objects.create(agency=agency, client=client, community=community)
+    )
+    visit = make_visit(client, caregiver, timezone.now() + datetime.timedelta(days=2))
+    feed_user = client.user or make_login(agency, f"feed.{word.lower()}")
+    feed = CalendarFeed.objects.create(agency=agency, user=feed_user, token_hash=word * 4)
+    plan = make_plan(client, title=f"{word} plan")
+    invoice = make_invoice(client, paid=Decimal("10.00"), caregiver=caregiver)
+    message = Message.objects.create(
+        agency=agency,
+        sender=client.user,
+        sender_name=client.full_name,
+        sender_email="sender@mail.example",
+        subject=f"{word} question",
+        body="Hello",
+        recipient=agency.owner_email,
+    )
+    event = AuditEvent.objects.create(
+        agency=agency, actor=owner, actor_label=owner.username, action=f"{word.lower()}.test"
+    )
+    records = {
+        Agency: agency,
+        StaffMembership: owner.staff_membership,
+        Client: client,
+        EmergencyContact: contact,
+        Payer: payer,
+        PayerPerson: payer_person,
+        Community: community,
+        CommunityPerson: community_person,
+        ClientPayer: link,
+        Residence: residence,
+        Caregiver: caregiver,
+        Visit: visit,
+        CalendarFeed: feed,
+        ServicePlan: plan,
+        Goal: plan.goals.first(),
+        PlanTask: plan.tasks.first(),
+        Invoice: invoice,
+        InvoiceLine: invoice.lines.first(),
+        Payment: invoice.payments.first(),
+        Message: message,
+        AuditEvent: event,
+    }
+    try:
+        from careportal.invitations.models import Invitation
+    except ImportError:  # the invitations app may not have its model yet
+        return records
+    records[Invitation] = Invitation.objects.create(
+        agency=agency, user=client.user, email=client.user.email
+    )
+    return records
+
+
+@pytest.fixture
+def world(cast: Cast) -> World:
+    sunrise = _agency_records(cast.sunrise, cast.margaret, cast.caregiver, cast.owner, "Sunbeam")
+    harbor = _agency_records(
+        cast.harbor, cast.hank, cast.harbor_caregiver, cast.harriet, "Seashell"
+    )
+    return World(cast=cast, records={model: (sunrise[model], harbor[model]) for model in sunrise})

@@ -1,0 +1,181 @@
+import datetime
+from decimal import Decimal
+
+from django.urls import reverse
+from django.utils import timezone
+
+from careportal.audit.models import AuditEvent
+from careportal.billing.models import Invoice, InvoiceStatus
+from careportal.testing import make_invoice
+
+URL = reverse("billing:invoice_list")
+
+
+def _numbers(response) -> list[str]:
+    return [invoice.number for invoice in response.context["page"].object_list]
+
+
+def test_it_lists_the_clients_invoices_newest_first(client, cast):
+    older = make_invoice(cast.margaret, number="INV-OLD")
+    Invoice.objects.filter(pk=older.pk).update(
+        issue_date=timezone.localdate() - datetime.timedelta(days=60)
+    )
+    make_invoice(cast.margaret, number="INV-NEW")
+    make_invoice(cast.margaret, number="INV-VOID", status=InvoiceStatus.VOID)
+    make_invoice(cast.margaret, number="INV-DRAFT", status=InvoiceStatus.DRAFT)
+    make_invoice(cast.margaret, bill_to=cast.atlas, number="INV-ATLAS")
+    make_invoice(cast.hank, number="INV-HARBOR")
+    client.force_login(cast.margaret.user)
+
+    response = client.get(URL)
+
+    assert response.status_code == 200
+    assert _numbers(response) == ["INV-VOID", "INV-NEW", "INV-OLD"]
+    body = response.content.decode()
+    assert "badge-void" in body
+    assert "INV-DRAFT" not in body and "INV-ATLAS" not in body and "INV-HARBOR" not in body
+    # Void invoices count for nothing: 2 x 77.50.
+    assert response.context["total"] == Decimal("155.00")
+    assert response.context["amount_due"] == Decimal("155.00")
+    assert "$155.00" in body
+    assert f'hx-get="{reverse("billing:invoice_detail", args=["INV-NEW"])}"' in body
+    assert 'hx-target="#invoice-dialog-body"' in body
+    assert 'aria-labelledby="invoice-dialog-title"' in body
+    event = AuditEvent.objects.get(action="invoice.list_viewed")
+    assert event.actor == cast.margaret.user
+    assert event.agency == cast.sunrise
+    assert event.detail["invoices"] == ["INV-VOID", "INV-NEW", "INV-OLD"]
+    assert event.ip_address == "127.0.0.1"
+
+
+def test_it_filters_by_shown_status(client, cast):
+    make_invoice(cast.margaret, number="INV-DUE")
+    make_invoice(cast.margaret, number="INV-PART", paid=Decimal("10.00"))
+    make_invoice(cast.margaret, number="INV-PAID", paid=Decimal("77.50"))
+    make_invoice(cast.margaret, number="INV-LATE", due_in_days=-2)
+    make_invoice(cast.margaret, number="INV-VOID", status=InvoiceStatus.VOID)
+    client.force_login(cast.margaret.user)
+
+    expected = {
+        "issued": ["INV-DUE"],
+        "partially_paid": ["INV-PART"],
+        "paid": ["INV-PAID"],
+        "overdue": ["INV-LATE"],
+        "void": ["INV-VOID"],
+    }
+    for status, numbers in expected.items():
+        response = client.get(URL, {"status": status})
+        assert response.status_code == 200
+        assert _numbers(response) == numbers, status
+    response = client.get(URL, {"status": "partially_paid"})
+    assert response.context["amount_due"] == Decimal("67.50")
+    assert AuditEvent.objects.filter(action="invoice.list_viewed").count() == 6
+
+
+def test_it_filters_by_issue_date_range(client, cast):
+    today = timezone.localdate()
+    for days, number in ((40, "INV-40"), (20, "INV-20"), (5, "INV-5")):
+        invoice = make_invoice(cast.margaret, number=number)
+        Invoice.objects.filter(pk=invoice.pk).update(
+            issue_date=today - datetime.timedelta(days=days)
+        )
+    client.force_login(cast.margaret.user)
+
+    response = client.get(
+        URL,
+        {
+            "issued_from": (today - datetime.timedelta(days=30)).isoformat(),
+            "issued_to": (today - datetime.timedelta(days=10)).isoformat(),
+        },
+    )
+
+    assert response.status_code == 200
+    assert _numbers(response) == ["INV-20"]
+    body = response.content.decode()
+    assert '<label for="id_issued_from">Issued from</label>' in body
+    assert 'type="date"' in body
+
+
+def test_it_explains_a_reversed_date_range_and_ignores_it(client, cast):
+    make_invoice(cast.margaret, number="INV-1")
+    client.force_login(cast.margaret.user)
+
+    response = client.get(URL, {"issued_from": "2026-05-01", "issued_to": "2026-01-01"})
+
+    assert response.status_code == 200
+    assert "The first date must be on or before the second." in response.content.decode()
+    assert _numbers(response) == ["INV-1"]
+
+
+def test_it_paginates_by_twenty(client, cast):
+    for _ in range(45):
+        make_invoice(cast.margaret)
+    client.force_login(cast.margaret.user)
+
+    first = client.get(URL)
+    third = client.get(URL, {"page": 3})
+
+    assert len(first.context["page"].object_list) == 20
+    assert "Page 1 of 3" in first.content.decode()
+    assert len(third.context["page"].object_list) == 5
+    # Totals cover every invoice found, not only the page.
+    assert third.context["total"] == Decimal("77.50") * 45
+
+
+def test_it_shows_a_payer_only_what_is_billed_to_it(client, cast):
+    make_invoice(cast.margaret, number="INV-OWN")
+    make_invoice(cast.margaret, bill_to=cast.atlas, number="INV-ATLAS")
+    make_invoice(cast.rosa, bill_to=cast.maple, number="INV-MAPLE")
+    client.force_login(cast.paula)
+
+    response = client.get(URL)
+
+    assert _numbers(response) == ["INV-ATLAS"]
+
+
+def test_it_narrows_to_one_client(client, cast):
+    make_invoice(cast.margaret, number="INV-M")
+    make_invoice(cast.walter, number="INV-W")
+    make_invoice(cast.walter, bill_to=cast.trust, number="INV-T")
+    client.force_login(cast.ellen)
+
+    everything = client.get(URL)
+    walter = client.get(URL, {"client": cast.walter.pk})
+    stranger = client.get(URL, {"client": cast.rosa.pk})
+
+    assert sorted(_numbers(everything)) == ["INV-M", "INV-T", "INV-W"]
+    assert sorted(_numbers(walter)) == ["INV-T", "INV-W"]
+    assert stranger.status_code == 404
+    event = AuditEvent.objects.filter(action="invoice.list_viewed").first()
+    assert event.client_id == cast.walter.pk
+
+
+def test_it_is_never_stored_by_the_browser(client, cast):
+    client.force_login(cast.margaret.user)
+
+    response = client.get(URL)
+
+    assert "no-store" in response["Cache-Control"]
+    assert "private" in response["Cache-Control"]
+
+
+def test_it_keeps_the_same_number_of_queries_with_more_invoices(
+    client, cast, django_assert_max_num_queries
+):
+    bound = 16
+    make_invoice(cast.margaret, caregiver=cast.caregiver, paid=Decimal("1.00"))
+    make_invoice(cast.margaret, bill_to=cast.atlas)
+    for user in (cast.margaret.user, cast.paula):
+        client.force_login(user)
+        with django_assert_max_num_queries(bound):
+            assert client.get(URL, {"status": "partially_paid"}).status_code == 200
+
+    for _ in range(49):
+        make_invoice(cast.margaret, lines=3, caregiver=cast.caregiver, paid=Decimal("1.00"))
+        make_invoice(cast.rosa, bill_to=cast.atlas, lines=2, caregiver=cast.caregiver)
+    for user in (cast.margaret.user, cast.paula):
+        client.force_login(user)
+        with django_assert_max_num_queries(bound):
+            response = client.get(URL)
+        assert response.status_code == 200
+        assert len(response.context["page"].object_list) == 20

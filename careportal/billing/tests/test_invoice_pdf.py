@@ -1,0 +1,73 @@
+import re
+import zlib
+from decimal import Decimal
+
+from django.urls import reverse
+
+from careportal.audit.models import AuditEvent
+from careportal.billing.pdf import latin1
+from careportal.testing import make_invoice
+
+
+def _pdf_text(content: bytes) -> str:
+    """Return the text drawn on the PDF's pages (fpdf2 compresses each page's stream)."""
+    text = []
+    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", content, re.S):
+        try:
+            text.append(zlib.decompress(stream).decode("latin-1"))
+        except zlib.error:
+            continue
+    return "".join(text)
+
+
+def test_it_downloads_the_same_invoice_as_a_pdf(client, cast):
+    cast.sunrise.payment_instructions = "Cheques to Sunrise Home Care."
+    cast.sunrise.save()
+    invoice = make_invoice(
+        cast.margaret, lines=2, caregiver=cast.caregiver, paid=Decimal("50.00"), number="INV 9"
+    )
+    client.force_login(cast.ellen)
+
+    response = client.get(reverse("billing:invoice_pdf", args=[invoice.number]))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == 'attachment; filename="invoice-INV-9.pdf"'
+    assert "no-store" in response["Cache-Control"]
+    assert response.content.startswith(b"%PDF-")
+    text = _pdf_text(response.content)
+    for expected in (
+        "Sunrise Home Care",
+        "Invoice INV 9",
+        "Margaret Hale",
+        "Carla",
+        "$155.00",
+        "$105.00",
+        "Partially paid",
+        "Cheques to Sunrise Home Care.",
+    ):
+        assert expected in text, expected
+    event = AuditEvent.objects.get(action="invoice.pdf_downloaded")
+    assert event.actor == cast.ellen
+    assert event.client_id == cast.margaret.pk
+
+
+def test_it_draws_names_beyond_latin1_without_failing(client, cast):
+    cast.margaret.last_name = "Hałas"
+    cast.margaret.save()
+    cast.sunrise.currency = "EUR"
+    cast.sunrise.save()
+    invoice = make_invoice(cast.margaret, number="INV-EUR")
+    client.force_login(cast.margaret.user)
+
+    response = client.get(reverse("billing:invoice_pdf", args=[invoice.number]))
+
+    assert response.status_code == 200
+    text = _pdf_text(response.content)
+    assert "Margaret Halas" in text
+    assert "EUR 77.50" in text
+
+
+def test_it_transliterates_only_what_latin1_lacks():
+    assert latin1("José Muñoz – “Ñandú” €5") == 'José Muñoz - "Ñandú" EUR 5'
+    assert latin1("Łódź Œuvre 東") == "Lódz OEuvre ?"

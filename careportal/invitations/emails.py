@@ -1,0 +1,85 @@
+"""Every email of the product is recorded in the database, then delivered by the worker.
+
+`queue_email` writes a django-post-office row in the caller's transaction: a rolled-back
+change leaves no email behind, and a committed one is retried by `manage.py run_worker`
+until the SMTP server takes it (settings.POST_OFFICE: MAX_RETRIES x RETRY_INTERVAL, more
+than a day). Invitations are their own outbox (see invitations.outbox).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from post_office import mail
+from post_office.models import Email
+
+
+def render_email(
+    *,
+    subject_template: str,
+    text_template: str,
+    html_template: str,
+    context: dict[str, Any],
+    language: str | None = None,
+    time_zone: Any = None,
+) -> tuple[str, str, str]:
+    """Return (subject, text, html) in the recipient's language (English by default).
+
+    Times are shown in `time_zone` (the agency's), else in the server's.
+    """
+    context = {"site_url": settings.SITE_URL, **context}
+    tz = time_zone or timezone.get_default_timezone()
+    with translation.override(language or "en"), timezone.override(tz):
+        subject = " ".join(render_to_string(subject_template, context).split())
+        text = render_to_string(text_template, context)
+        html = render_to_string(html_template, context)
+    return subject, text, html
+
+
+def queue_email(
+    *,
+    to: str | list[str],
+    subject_template: str,
+    text_template: str,
+    html_template: str,
+    context: dict[str, Any],
+    reply_to: str | None = None,
+    language: str | None = None,
+    agency: Any = None,
+) -> Email:
+    """Record one email for delivery by the worker, inside the caller's transaction.
+
+    `agency` adds the agency's name and logo to the context (the templates' frame uses them).
+    """
+    if agency is not None:
+        context = {"agency": agency, "logo_url": agency_logo_url(agency), **context}
+    subject, text, html = render_email(
+        subject_template=subject_template,
+        text_template=text_template,
+        html_template=html_template,
+        context=context,
+        language=language,
+        time_zone=agency.tz if agency is not None else None,
+    )
+    headers = {"Reply-To": reply_to} if reply_to else None
+    return mail.create(
+        sender=settings.DEFAULT_FROM_EMAIL,
+        recipients=[to] if isinstance(to, str) else list(to),
+        subject=subject,
+        message=text,
+        html_message=html,
+        headers=headers,
+        priority="medium",
+        commit=True,
+    )
+
+
+def agency_logo_url(agency: Any) -> str:
+    """Return the absolute address of the agency's logo, or "" without one."""
+    logo = getattr(agency, "logo", None)
+    if not logo:
+        return ""
+    return f"{settings.SITE_URL}{logo.url}" if logo.url.startswith("/") else logo.url

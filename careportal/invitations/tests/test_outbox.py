@@ -1,0 +1,241 @@
+import contextlib
+import datetime
+import socket
+import threading
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.core import mail
+from django.core.management import call_command
+from django.utils import timezone
+from post_office.models import STATUS, Email
+
+from careportal.audit.models import AuditEvent
+from careportal.invitations.emails import queue_email
+from careportal.invitations.models import OTP_ALPHABET, Invitation, InvitationState
+from careportal.invitations.outbox import deliver_invitations, expire_invitations
+from careportal.invitations.services import sync_portal_account
+from careportal.people.models import Client
+
+
+def _invite(cast, email="june@mail.example"):
+    client = Client.objects.create(
+        agency=cast.sunrise, first_name="June", last_name="Park", email=email
+    )
+    sync_portal_account(party=client, previous_email=None)
+    return Invitation.objects.get(user__client_record=client)
+
+
+def test_it_writes_the_invitation_email(cast, sent_invitation):
+    cast.sunrise.phone = "555-0100"
+    cast.sunrise.save()
+    invitation = _invite(cast)
+    link, username, otp = sent_invitation()
+
+    message = mail.outbox[-1]
+    assert message.to == ["june@mail.example"]
+    assert "Sunrise Home Care" in message.subject
+    assert username == "june.park"
+    assert username not in link
+    assert len(otp) >= 12 and set(otp) <= set(OTP_ALPHABET)
+    assert not set(otp) & set("0O1lI")
+    assert "555-0100" in message.body and "owner@sunrise.example" in message.body
+    html = message.alternatives[0][0]
+    assert "Username:" in html and otp in html and link in html
+    invitation.refresh_from_db()
+    assert invitation.state == InvitationState.SENT
+    assert otp not in invitation.otp_hash and invitation.check_one_time_password(otp)
+    assert invitation.expires_at == invitation.sent_at + datetime.timedelta(hours=72)
+    assert AuditEvent.objects.filter(action="invitation.sent", object_id=str(invitation.pk))
+
+
+def test_it_writes_in_the_recipients_language(cast, sent_invitation):
+    invitation = _invite(cast)
+    invitation.user.language = "es"
+    invitation.user.save()
+    sent_invitation()
+    # No Spanish catalogue yet: the point is that rendering does not fail and stays readable.
+    assert "One-time password:" in mail.outbox[-1].body or "Contraseña" in mail.outbox[-1].body
+
+
+def test_it_takes_the_expiry_from_the_agency(cast, sent_invitation):
+    cast.sunrise.invitation_valid_hours = 24
+    cast.sunrise.save()
+    invitation = _invite(cast)
+    sent_invitation()
+
+    invitation.refresh_from_db()
+    assert invitation.expires_at - invitation.sent_at == datetime.timedelta(hours=24)
+
+
+class Refusing:
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("Connection refused")
+
+    def close(self):
+        pass
+
+
+def test_it_retries_with_a_new_password_then_gives_up(cast, settings, monkeypatch):
+    invitation = _invite(cast)
+    monkeypatch.setattr("careportal.invitations.outbox._connection", Refusing)
+
+    assert deliver_invitations() == 0
+    invitation.refresh_from_db()
+    assert invitation.state == InvitationState.RETRYING
+    assert invitation.attempts == 1 and invitation.otp_hash == ""
+    assert "Connection refused" in invitation.last_error
+    assert invitation.next_attempt_at > timezone.now()
+    assert deliver_invitations() == 0  # not due yet
+    assert Invitation.objects.get(pk=invitation.pk).attempts == 1
+
+    Invitation.objects.filter(pk=invitation.pk).update(
+        next_attempt_at=timezone.now(),
+        created_at=timezone.now() - settings.OUTBOX_GIVE_UP_AFTER,
+    )
+    deliver_invitations()
+    invitation.refresh_from_db()
+    assert invitation.state == InvitationState.FAILED
+    assert AuditEvent.objects.filter(action="invitation.failed").count() == 2
+
+
+def test_it_expires_sent_invitations(cast, sent_invitation):
+    invitation = _invite(cast)
+    sent_invitation()
+    Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now())
+
+    assert expire_invitations() == 1
+    invitation.refresh_from_db()
+    assert invitation.state == InvitationState.EXPIRED and invitation.otp_hash == ""
+    assert AuditEvent.objects.filter(action="invitation.expired").exists()
+
+
+class Mailbox:
+    """An SMTP server's behaviour: refuse while `refusing`, else keep what it receives."""
+
+    def __init__(self):
+        self.refusing = True
+        self.received = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refusing:
+            return "451 4.3.0 Try again later"
+        with self.lock:
+            self.received.append((envelope.rcpt_tos, envelope.content.decode()))
+        return "250 OK"
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp(settings):
+    port = _free_port()
+    smtp_backend = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 5
+    settings.DELIVERY_EMAIL_BACKEND = smtp_backend
+    settings.POST_OFFICE = {**settings.POST_OFFICE, "BACKENDS": {"default": smtp_backend}}
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    yield mailbox, controller
+    with contextlib.suppress(AssertionError):  # never started
+        controller.stop()
+
+
+def _due_again():
+    now = timezone.now()
+    Invitation.objects.update(next_attempt_at=now)
+    Email.objects.update(scheduled_time=now)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_delivers_every_email_once_through_a_down_then_refusing_smtp_server(cast, smtp):
+    mailbox, controller = smtp
+    invitation = _invite(cast, email="june@mail.example")
+    queue_email(
+        to="owner@sunrise.example",
+        subject_template="emails/email_changed_old_subject.txt",
+        text_template="emails/email_changed_old.txt",
+        html_template="emails/email_changed_old.html",
+        context={"party_name": "June Park"},
+        agency=cast.sunrise,
+    )
+
+    # 1. The server is down: nothing goes, the worker carries on.
+    call_command("run_worker", "--once")
+    invitation.refresh_from_db()
+    assert invitation.state == InvitationState.RETRYING
+    assert Email.objects.get().status == STATUS.requeued
+
+    # 2. The server answers but refuses.
+    controller.start()
+    _due_again()
+    call_command("run_worker", "--once")
+    invitation.refresh_from_db()
+    assert invitation.state == InvitationState.RETRYING and invitation.attempts == 2
+    assert Email.objects.get().status == STATUS.requeued
+    assert mailbox.received == []
+
+    # 3. The server accepts: each email goes once.
+    mailbox.refusing = False
+    _due_again()
+    call_command("run_worker", "--once")
+    _due_again()
+    call_command("run_worker", "--once")
+
+    recipients = sorted(rcpt for rcpts, _content in mailbox.received for rcpt in rcpts)
+    assert recipients == ["june@mail.example", "owner@sunrise.example"]
+    invitation.refresh_from_db()
+    assert invitation.state == InvitationState.SENT and invitation.attempts == 3
+    assert Email.objects.get().status == STATUS.sent
+    invitation_mail = next(c for r, c in mailbox.received if r == ["june@mail.example"])
+    assert "One-time password:" in invitation_mail
+
+
+def test_it_keeps_working_when_one_step_fails(cast, monkeypatch, sent_invitation):
+    def broken():
+        raise ConnectionError("database went away")
+
+    invitation = _invite(cast)
+    sent_invitation()
+    Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now())
+    monkeypatch.setattr("careportal.invitations.outbox.deliver_invitations", broken)
+    from careportal.invitations.outbox import run_once
+
+    result = run_once()
+
+    assert result["invitations"] is None
+    assert result["expired"] == 1
+    assert Invitation.objects.get(pk=invitation.pk).state == InvitationState.EXPIRED
+
+
+def test_it_sends_post_office_mail_once(cast):
+    from careportal.invitations.outbox import send_post_office_mail
+
+    queue_email(
+        to="someone@mail.example",
+        subject_template="emails/email_changed_old_subject.txt",
+        text_template="emails/email_changed_old.txt",
+        html_template="emails/email_changed_old.html",
+        context={"party_name": "June Park"},
+        reply_to="owner@sunrise.example",
+        agency=cast.sunrise,
+    )
+
+    assert send_post_office_mail() == (1, 0, 0)
+    assert send_post_office_mail() == (0, 0, 0)
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["someone@mail.example"]
+    assert message.extra_headers.get("Reply-To") == "owner@sunrise.example" or (
+        message.reply_to == ["owner@sunrise.example"]
+    )
+    assert "June Park" in message.body

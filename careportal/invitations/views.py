@@ -1,0 +1,110 @@
+"""Change Password (the invitation link) and asking for a new invitation."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model, login
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from careportal.accounts.passwords import policy_for, rules_for
+from careportal.invitations import services
+from careportal.invitations.forms import ChangePasswordForm, NewInvitationForm
+from careportal.invitations.models import Invitation, InvitationState
+
+SIGN_IN_BACKEND = "careportal.accounts.backends.UsernameOrEmailBackend"
+
+
+def _invitation(token: str) -> Invitation | None:
+    pk = Invitation.pk_from_token(token)
+    if pk is None:
+        return None
+    return Invitation.objects.select_related("user", "agency").filter(pk=pk).first()
+
+
+@login_not_required
+@never_cache
+@sensitive_post_parameters("current_password", "new_password", "confirm_password", "answer")
+def setup(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = _invitation(token)
+    if invitation is None:
+        return render(
+            request,
+            "invitations/link_problem.html",
+            {"problem": "invalid", "form": NewInvitationForm()},
+            status=404,
+        )
+    if invitation.state == InvitationState.ACCEPTED:
+        return render(request, "invitations/link_problem.html", {"problem": "accepted"})
+    if not invitation.is_usable or not invitation.user.is_active:
+        problem = "superseded" if invitation.state == InvitationState.SUPERSEDED else "expired"
+        return render(
+            request,
+            "invitations/link_problem.html",
+            {"problem": problem, "invitation": invitation, "token": token},
+        )
+
+    form = ChangePasswordForm(request.POST or None, invitation=invitation)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.accept_invitation(
+                invitation=invitation,
+                new_password=form.cleaned_data["new_password"],
+                question=form.cleaned_data["security_question"],
+                answer=form.cleaned_data["answer"],
+                request=request,
+            )
+        except services.InvitationNotUsable:
+            return redirect("invitations:setup", token=token)
+        # A new session key: whatever session the browser had is left behind.
+        login(request, user, backend=SIGN_IN_BACKEND)
+        return redirect("backoffice:index" if user.kind == "staff" else "portal:dashboard")
+    agency = invitation.agency
+    return render(
+        request,
+        "invitations/change_password.html",
+        {
+            "form": form,
+            "invitation": invitation,
+            "agency": agency,
+            "password_rules": rules_for(agency),
+            "password_policy": policy_for(agency),
+        },
+        status=400 if form.is_bound else 200,
+    )
+
+
+@login_not_required
+@require_POST
+def renew(request: HttpRequest, token: str) -> HttpResponse:
+    """Queue a fresh invitation for the login of an expired link."""
+    invitation = _invitation(token)
+    if invitation is not None and invitation.state != InvitationState.ACCEPTED:
+        services.request_new_invitation(user=invitation.user, request=request)
+    # The same answer whether or not one was queued.
+    return render(request, "invitations/new_invitation_sent.html")
+
+
+@login_not_required
+def new(request: HttpRequest) -> HttpResponse:
+    """Ask for a new invitation by username or email (for a link that does not work)."""
+    form = NewInvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        typed = form.cleaned_data["username"].strip()
+        users = get_user_model()._default_manager
+        user = users.filter(username__iexact=typed).first()
+        if user is None and "@" in typed:
+            matches = list(users.filter(email__iexact=typed, is_active=True)[:2])
+            user = matches[0] if len(matches) == 1 else None
+        if user is not None:
+            services.request_new_invitation(user=user, request=request)
+        return render(request, "invitations/new_invitation_sent.html")
+    return render(
+        request,
+        "invitations/link_problem.html",
+        {"problem": "ask", "form": form},
+        status=400 if form.is_bound else 200,
+    )

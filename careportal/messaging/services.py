@@ -1,0 +1,152 @@
+"""Sending a message to the agency owner: saved first, then queued for email, in one step."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from careportal.accounts.models import User
+from careportal.audit.events import record
+from careportal.invitations.emails import queue_email
+from careportal.messaging.models import Message
+from careportal.people import access
+
+# Against abuse, counted from the stored messages so the limit holds across processes.
+LIMITS = (
+    (datetime.timedelta(hours=1), 5),
+    (datetime.timedelta(days=1), 20),
+)
+
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{(\w+)\}")
+
+
+class RateLimited(Exception):
+    """The sender has reached a limit; nothing was saved."""
+
+
+def fill_template(template: str, values: dict[str, str]) -> str:
+    """Return the agency's template with its known placeholders filled.
+
+    Not str.format: the owner writes the template, and a stray brace, an unknown name or
+    `{owner_name.__class__}` must neither crash the page nor reach into Python objects.
+    Unknown placeholders are left as written; `{{` and `}}` stand for single braces.
+    """
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return match.group(0)[0]
+        return values.get(name, match.group(0))
+
+    return _PLACEHOLDER.sub(fill, template)
+
+
+def one_line(text: str) -> str:
+    """Return the text on one line: a subject can never carry another email header."""
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
+def sender_name(user: Any, rels: dict[str, list[Any]]) -> str:
+    if rels["client"]:
+        return rels["client"][0].full_name
+    if rels["contacts"]:
+        return rels["contacts"][0].name
+    return user.get_full_name() or user.username
+
+
+def relationship_label(rels: dict[str, list[Any]]) -> str:
+    """Return how the sender stands to the agency: "client", "daughter of Margaret Hale", ..."""
+    labels = []
+    if rels["client"]:
+        labels.append(_("client"))
+    for contact in rels["contacts"]:
+        labels.append(
+            _("%(relationship)s of %(client)s")
+            % {"relationship": contact.relationship.lower(), "client": contact.client.full_name}
+        )
+    labels.extend(payer.name for payer in rels["payers"])
+    labels.extend(community.name for community in rels["communities"])
+    return ", ".join(labels)
+
+
+def draft_for(user: Any) -> dict[str, str]:
+    """Return the subject and body of a new message, from the agency's template."""
+    rels = access.relationships(user)
+    agency = user.agency
+    values = {
+        "owner_name": agency.owner_name,
+        "sender_name": sender_name(user, rels),
+        "relationship": relationship_label(rels),
+        "agency_name": agency.name,
+    }
+    return {
+        "subject": one_line(fill_template(agency.message_subject_template, values))[:200],
+        "body": fill_template(agency.message_body_template, values),
+    }
+
+
+def limit_reached(user: Any) -> str | None:
+    """Return why the user may not send now, or None."""
+    now = timezone.now()
+    sent = Message.objects.filter(
+        agency_id=user.agency_id, sender=user, created_at__gte=now - LIMITS[-1][0]
+    ).values_list("created_at", flat=True)
+    times = list(sent)
+    for window, most in LIMITS:
+        if sum(1 for t in times if t >= now - window) >= most:
+            if window == datetime.timedelta(hours=1):
+                return _(
+                    "You have sent %(count)d messages in the last hour, the most allowed. "
+                    "Please try again later, or call the agency."
+                ) % {"count": most}
+            return _(
+                "You have sent %(count)d messages today, the most allowed. "
+                "Please try again tomorrow, or call the agency."
+            ) % {"count": most}
+    return None
+
+
+def send_message_to_owner(
+    *, user: Any, subject: str, body: str, request: HttpRequest | None
+) -> Message:
+    """Save the message, record it and queue its email to the agency; all or nothing.
+
+    Raises RateLimited, with nothing saved, once the sender has reached a limit.
+    """
+    agency = user.agency
+    rels = access.relationships(user)
+    with transaction.atomic():
+        # One sender at a time: two tabs sending at once cannot both slip under the limit.
+        list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+        reason = limit_reached(user)
+        if reason:
+            raise RateLimited(reason)
+        message = Message.objects.create(
+            agency=agency,
+            sender=user,
+            sender_name=sender_name(user, rels)[:200],
+            sender_email=user.email,
+            relationship=relationship_label(rels)[:200],
+            subject=one_line(subject)[:200],
+            body=body,
+            # Recipients come from the agency record, never from what the user typed.
+            recipient=agency.portal_message_email,
+        )
+        record("message.sent", request=request, actor=user, agency=agency, obj=message)
+        message.email = queue_email(
+            to=message.recipient,
+            subject_template="emails/messaging/owner_message_subject.txt",
+            text_template="emails/messaging/owner_message.txt",
+            html_template="emails/messaging/owner_message.html",
+            context={"message": message},
+            reply_to=one_line(message.sender_email) or None,
+            agency=agency,
+        )
+        message.save(update_fields=["email"])
+    return message

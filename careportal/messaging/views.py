@@ -1,0 +1,69 @@
+"""Email the agency owner: compose, the confirmation, and the sender's own sent messages."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from careportal.messaging import services
+from careportal.messaging.forms import ComposeForm
+from careportal.messaging.models import Message
+from careportal.people import access
+
+
+def _require_portal_login(request: HttpRequest) -> None:
+    # Staff write to the owner through their own channels, not through the portal.
+    if not access.is_portal_login(request.user):
+        raise Http404
+
+
+@require_http_methods(["GET", "POST"])
+def compose(request: HttpRequest) -> HttpResponse:
+    _require_portal_login(request)
+    status = 200
+    if request.method == "POST":
+        form = ComposeForm(request.POST)
+        if form.is_valid():
+            try:
+                message = services.send_message_to_owner(
+                    user=request.user,
+                    subject=form.cleaned_data["subject"],
+                    body=form.cleaned_data["body"],
+                    request=request,
+                )
+            except services.RateLimited as exc:
+                form.add_error(None, str(exc))
+                status = 429
+            else:
+                messages.success(
+                    request,
+                    _("Your message is saved and on its way to %(agency)s.")
+                    % {"agency": request.user.agency.name},
+                )
+                return redirect("messaging:message_detail", pk=message.pk)
+        limit = None
+    else:
+        form = ComposeForm(initial=services.draft_for(request.user))
+        limit = services.limit_reached(request.user)
+    return render(
+        request,
+        "messaging/compose.html",
+        {"form": form, "limit": limit, "agency": request.user.agency},
+        status=status,
+    )
+
+
+def sent(request: HttpRequest) -> HttpResponse:
+    _require_portal_login(request)
+    page = Paginator(Message.objects.visible_to(request.user), 25).get_page(request.GET.get("page"))
+    return render(request, "messaging/sent.html", {"page": page})
+
+
+def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_portal_login(request)
+    message = get_object_or_404(Message.objects.visible_to(request.user), pk=pk)
+    return render(request, "messaging/message_detail.html", {"message": message})

@@ -1,0 +1,177 @@
+import datetime
+from decimal import Decimal
+
+from django.urls import reverse
+from django.utils import timezone
+
+from careportal.audit.models import AuditEvent
+from careportal.careplans.models import PlanStatus
+from careportal.people.models import ClientPayer
+from careportal.scheduling.models import VisitStatus
+from careportal.testing import make_client, make_invoice, make_plan, make_visit
+
+URL = reverse("portal:dashboard")
+# The same bound with one invoice and visit as with fifty, and a payer with 33 clients.
+BOUND = 20
+
+
+def _tomorrow_at(hour: int, cast) -> datetime.datetime:
+    day = timezone.localdate(timezone=cast.sunrise.tz) + datetime.timedelta(days=1)
+    return datetime.datetime.combine(day, datetime.time(hour), tzinfo=cast.sunrise.tz)
+
+
+def test_it_shows_the_client_her_next_visits_invoices_and_plan(client, cast):
+    make_visit(cast.margaret, cast.caregiver, _tomorrow_at(9, cast), service="Bathing help")
+    make_visit(
+        cast.margaret,
+        cast.caregiver,
+        _tomorrow_at(15, cast),
+        status=VisitStatus.CANCELLED,
+        service="Cancelled errand",
+    )
+    make_invoice(cast.margaret, number="INV-OPEN")  # 2.5 h x 31.00 = 77.50
+    make_invoice(cast.margaret, number="INV-PAID", paid=Decimal("77.50"))
+    make_invoice(cast.margaret, bill_to=cast.atlas, number="INV-ATLAS")
+    make_plan(cast.margaret, title="Living well at home")
+    make_plan(cast.margaret, title="Old plan", status=PlanStatus.ENDED)
+    client.force_login(cast.margaret.user)
+
+    response = client.get(URL)
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Bathing help" in body
+    assert "Carla" in body and "Giver" not in body
+    # The agency's time zone: 9 in the morning in New York, not the UTC hour.
+    assert "9 a.m." in body
+    assert "Cancelled errand" not in body
+    assert "INV-OPEN" in body and "$77.50" in body
+    assert "INV-PAID" not in body
+    assert "INV-ATLAS" not in body
+    assert "Living well at home" in body and "Old plan" not in body
+    event = AuditEvent.objects.get(action="dashboard.viewed")
+    assert event.actor == cast.margaret.user
+    assert event.detail["clients"] == [cast.margaret.pk]
+
+
+def test_it_never_shows_the_plan_to_an_emergency_contact(client, cast):
+    make_plan(cast.margaret, title="Living well at home")
+    make_invoice(cast.margaret, number="INV-OPEN")
+    client.force_login(cast.tom)
+
+    response = client.get(URL)
+
+    assert response.status_code == 200
+    assert "Living well at home" not in response.content.decode()
+    assert "INV-OPEN" in response.content.decode()
+
+
+def test_it_shows_a_payer_what_it_owes_for_each_client(client, cast):
+    make_visit(cast.rosa, cast.caregiver, _tomorrow_at(10, cast), service="Companionship")
+    make_invoice(cast.rosa, bill_to=cast.atlas, number="INV-A1")  # 77.50 owed by Atlas
+    make_invoice(cast.margaret, bill_to=cast.atlas, number="INV-A2", paid=Decimal("20.00"))
+    make_invoice(cast.margaret, number="INV-OWN")  # Margaret's own: never the payer's
+    make_invoice(cast.rosa, bill_to=cast.maple, number="INV-MAPLE")
+    client.force_login(cast.paula)
+
+    response = client.get(URL)
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    section = response.context["party_sections"][0]
+    owed = {row.client.first_name: row.owed for row in section["data"].rows}
+    assert owed == {
+        "Margaret": Decimal("57.50"),
+        "Walter": Decimal("0.00"),
+        "Rosa": Decimal("77.50"),
+    }
+    assert section["data"].total_owed == Decimal("135.00")
+    assert "$135.00" in body
+    assert "Companionship" in body
+    assert response.context["care"] is None
+
+
+def test_it_shows_a_community_its_residents(client, cast):
+    make_invoice(cast.sam, bill_to=cast.maple, number="INV-M1")
+    make_invoice(cast.sam, number="INV-SAM-OWN")
+    client.force_login(cast.nora)
+
+    response = client.get(URL)
+
+    assert response.status_code == 200
+    section = response.context["party_sections"][0]
+    assert section["id"] == "as-community"
+    owed = {row.client.first_name: row.owed for row in section["data"].rows}
+    assert owed == {"Rosa": Decimal("0.00"), "Sam": Decimal("77.50")}
+
+
+def test_it_shows_every_section_to_a_person_with_several_relationships(client, cast):
+    make_invoice(cast.walter, bill_to=cast.trust, number="INV-TRUST")
+    make_invoice(cast.walter, number="INV-WALTER")
+    client.force_login(cast.ellen)
+
+    response = client.get(URL)
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert response.context["care"]["several_clients"] is True
+    assert [s["id"] for s in response.context["party_sections"]] == ["as-payer"]
+    assert "INV-WALTER" in body
+    assert "Clients you pay for" in body
+
+
+def test_it_narrows_the_dashboard_to_one_client(client, cast):
+    make_invoice(cast.margaret, number="INV-MARGARET")
+    make_invoice(cast.walter, number="INV-WALTER")
+    client.force_login(cast.ellen)
+
+    response = client.get(URL, {"client": cast.walter.pk})
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "INV-WALTER" in body and "INV-MARGARET" not in body
+
+
+def test_it_answers_404_for_a_client_not_visible(client, cast):
+    client.force_login(cast.tom)
+
+    assert client.get(URL, {"client": cast.walter.pk}).status_code == 404
+    assert client.get(URL, {"client": cast.hank.pk}).status_code == 404
+    assert client.get(URL, {"client": "abc"}).status_code == 404
+
+
+def test_it_keeps_the_same_number_of_queries_with_more_data(
+    client, cast, django_assert_max_num_queries
+):
+    def render(user):
+        client.force_login(user)
+        with django_assert_max_num_queries(BOUND):
+            response = client.get(URL)
+        assert response.status_code == 200
+        return response
+
+    make_invoice(cast.margaret)
+    make_visit(cast.margaret, cast.caregiver, _tomorrow_at(9, cast))
+    make_invoice(cast.rosa, bill_to=cast.atlas)
+    make_plan(cast.margaret)
+    for user in (cast.margaret.user, cast.paula, cast.ellen, cast.nora):
+        render(user)
+
+    start = timezone.localdate() - datetime.timedelta(days=30)
+    for i in range(49):
+        make_invoice(cast.margaret, lines=3, caregiver=cast.caregiver)
+        make_visit(
+            cast.margaret, cast.caregiver, _tomorrow_at(9, cast) + datetime.timedelta(days=i)
+        )
+    for i in range(30):
+        extra = make_client(cast.sunrise, f"Extra{i}", "Client", login=False)
+        ClientPayer.objects.create(
+            agency=cast.sunrise, client=extra, payer=cast.atlas, start_date=start
+        )
+        make_visit(extra, cast.caregiver, _tomorrow_at(11, cast))
+        make_invoice(extra, bill_to=cast.atlas)
+    for user in (cast.margaret.user, cast.ellen, cast.nora):
+        render(user)
+    response = render(cast.paula)
+    assert len(response.context["party_sections"][0]["data"].rows) == 33
+    assert len(response.context["party_sections"][0]["data"].rows[0].client.first_name) > 0

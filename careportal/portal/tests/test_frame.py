@@ -1,0 +1,144 @@
+import re
+from decimal import Decimal
+
+from django.urls import NoReverseMatch, reverse
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from careportal.portal.templatetags.money import format_money
+from careportal.testing import make_invoice
+
+DASHBOARD = reverse("portal:dashboard")
+
+
+def _reverse_or_none(name: str) -> str | None:
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None
+
+
+def _nav(body: str) -> str:
+    return re.search(r'<nav class="site-nav".*?</nav>', body, re.S).group(0)
+
+
+def test_it_offers_the_care_plan_tab_to_the_client_alone(client, cast):
+    care_plan = _reverse_or_none("careplans:care_plan")
+    client.force_login(cast.margaret.user)
+    nav = _nav(client.get(DASHBOARD).content.decode())
+    assert "Dashboard" in nav and "Invoices" in nav
+    assert ("Care Plan" in nav) is (care_plan is not None)
+
+    for user in (cast.tom, cast.ellen, cast.paula, cast.nora):
+        client.force_login(user)
+        response = client.get(DASHBOARD)
+        assert response.status_code == 200
+        assert "Care Plan" not in _nav(response.content.decode())
+
+
+def test_it_marks_the_current_tab(client, cast):
+    client.force_login(cast.margaret.user)
+
+    body = client.get(reverse("billing:invoice_list")).content.decode()
+
+    assert f'<a href="{reverse("billing:invoice_list")}" aria-current="page">' in body
+
+
+def test_it_has_the_envelope_and_sign_out_at_the_top(client, cast):
+    compose = _reverse_or_none("messaging:compose")
+    client.force_login(cast.tom)
+
+    body = client.get(DASHBOARD).content.decode()
+
+    if compose:
+        link = re.search(rf'<a href="{compose}" class="icon-link[^"]*">(.*?)</a>', body, re.S)
+        assert link, "the envelope links to the compose page"
+        assert '<svg aria-hidden="true" focusable="false"' in link.group(1)
+        visible_text = re.sub(r"<svg.*?</svg>|<[^>]+>", "", link.group(1), flags=re.S).strip()
+        assert visible_text == "Email the agency owner"
+    assert f'<form method="post" action="{reverse("accounts:logout")}"' in body
+    assert ">Sign out</button>" in body
+
+
+def test_it_lets_a_person_with_several_clients_narrow_the_page(client, cast):
+    client.force_login(cast.ellen)
+
+    body = client.get(DASHBOARD, {"client": cast.walter.pk}).content.decode()
+
+    assert '<label for="client-selector">Showing:</label>' in body
+    assert '<option value="">All my clients</option>' in body
+    assert f'<option value="{cast.walter.pk}" selected>Walter Hale</option>' in body
+    assert f'<option value="{cast.margaret.pk}">Maggie Hale</option>' in body
+
+
+def test_it_shows_no_selector_to_a_person_with_one_client(client, cast):
+    client.force_login(cast.tom)
+
+    body = client.get(DASHBOARD).content.decode()
+
+    assert "client-selector" not in body
+
+
+def test_it_sends_staff_to_the_back_office(client, cast):
+    client.force_login(cast.owner)
+    device = TOTPDevice.objects.create(user=cast.owner, name="Phone", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    invoice = make_invoice(cast.margaret)
+
+    for url in (
+        DASHBOARD,
+        reverse("billing:invoice_list"),
+        reverse("billing:invoice_detail", args=[invoice.number]),
+        reverse("billing:invoice_pdf", args=[invoice.number]),
+    ):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"] == reverse("backoffice:index")
+
+
+def test_it_sends_anonymous_visitors_to_sign_in(client, cast):
+    response = client.get(reverse("billing:invoice_list"))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login"))
+
+
+def test_it_is_never_stored_and_has_no_inline_script_or_style(client, cast):
+    invoice = make_invoice(cast.margaret)
+    client.force_login(cast.margaret.user)
+
+    for url in (
+        DASHBOARD,
+        reverse("billing:invoice_list"),
+        reverse("billing:invoice_detail", args=[invoice.number]),
+    ):
+        response = client.get(url)
+        body = response.content.decode()
+        assert response.status_code == 200
+        assert "no-store" in response["Cache-Control"]
+        assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", body) == [], url
+        assert " style=" not in body and "<style" not in body and "hx-on" not in body, url
+        assert '"historyCacheSize": 0' in body
+        assert '"includeIndicatorStyles": false' in body
+        assert 'hx-headers=\'{"X-CSRFToken": "' in body
+
+
+def test_it_formats_money_in_the_agencys_currency():
+    assert format_money(Decimal("1234.5"), "USD") == "$1,234.50"
+    assert format_money(Decimal("-5"), "USD") == "-$5.00"
+    assert format_money(Decimal("0.005"), "EUR") == "€0.01"
+    assert format_money(Decimal("12"), "CHF") == "12.00 CHF"
+
+
+def test_it_keeps_the_pages_other_choices_when_the_client_changes(client, cast):
+    client.force_login(cast.ellen)
+
+    body = client.get(
+        reverse("billing:invoice_list"), {"status": "paid", "page": "2", "client": cast.walter.pk}
+    ).content.decode()
+
+    selector = re.search(r'<form method="get"[^>]*class="client-selector">.*?</form>', body, re.S)
+    assert '<input type="hidden" name="status" value="paid">' in selector.group(0)
+    assert 'name="page"' not in selector.group(0)

@@ -1,0 +1,98 @@
+"""Writes for the calendar feed: create, revoke, and the once-a-day record of fetches."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.http import HttpRequest
+from django.utils import timezone
+
+from careportal.audit.events import record
+from careportal.scheduling.models import CalendarFeed
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_feed(*, user: Any, request: HttpRequest | None) -> tuple[CalendarFeed, str]:
+    """Revoke the user's feeds and make a new one; return it with its token, shown once."""
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        revoked = _revoke(user)
+        feed = CalendarFeed.objects.create(
+            agency_id=user.agency_id, user=user, token_hash=hash_token(token)
+        )
+        record(
+            "calendar_feed.created",
+            request=request,
+            actor=user,
+            obj=feed,
+            replaced=revoked,
+        )
+    return feed, token
+
+
+def revoke_feeds(*, user: Any, request: HttpRequest | None) -> int:
+    """Revoke every live feed of the user; its address answers 404 from now on."""
+    with transaction.atomic():
+        revoked = _revoke(user)
+        if revoked:
+            record("calendar_feed.revoked", request=request, actor=user, feeds=revoked)
+    return len(revoked)
+
+
+def _revoke(user: Any) -> list[int]:
+    live = CalendarFeed.objects.filter(user=user, revoked_at__isnull=True)
+    ids = list(live.values_list("pk", flat=True))
+    live.update(revoked_at=timezone.now())
+    return ids
+
+
+def feed_for_token(token: str) -> CalendarFeed | None:
+    """Return the live feed of an active login for this token, or None."""
+    return (
+        CalendarFeed.objects.filter(
+            token_hash=hash_token(token), revoked_at__isnull=True, user__is_active=True
+        )
+        .select_related("user", "user__agency")
+        .first()
+    )
+
+
+def record_feed_fetch(*, feed: CalendarFeed, request: HttpRequest | None) -> None:
+    """Count a fetch; the first fetch of a day writes one audit event for the feed.
+
+    Phones poll a feed many times a day, so the trail gets one event per feed per day,
+    whose detail carries the previous day's count; the running count stays on the feed.
+    """
+    today = timezone.localdate(timezone=feed.user.agency.tz)
+    counted = CalendarFeed.objects.filter(pk=feed.pk, last_fetched_on=today).update(
+        fetches_on_last_day=F("fetches_on_last_day") + 1
+    )
+    if counted:
+        return
+    with transaction.atomic():
+        locked = CalendarFeed.objects.select_for_update().get(pk=feed.pk)
+        if locked.last_fetched_on == today:
+            # Another process started the day between our two statements.
+            CalendarFeed.objects.filter(pk=feed.pk).update(
+                fetches_on_last_day=F("fetches_on_last_day") + 1
+            )
+            return
+        previous_day, previous_count = locked.last_fetched_on, locked.fetches_on_last_day
+        CalendarFeed.objects.filter(pk=feed.pk).update(last_fetched_on=today, fetches_on_last_day=1)
+        record(
+            "calendar_feed.fetched",
+            request=request,
+            actor=feed.user,
+            agency=feed.agency,
+            obj=feed,
+            day=today.isoformat(),
+            previous_day=previous_day.isoformat() if previous_day else None,
+            previous_day_fetches=previous_count if previous_day else 0,
+        )

@@ -1,0 +1,278 @@
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from careportal.audit.models import AuditEvent
+from careportal.people.models import Client, ClientPayer
+from careportal.scheduling.models import VisitStatus
+from careportal.testing import make_client, make_visit
+
+URL = reverse("scheduling:calendar")
+
+
+def _today(cast):
+    return timezone.localdate(timezone=cast.sunrise.tz)
+
+
+def _at(cast, day, hour, minute=0):
+    """Return an aware datetime at this local time of the agency."""
+    return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=cast.sunrise.tz)
+
+
+def _visits_of_everyone(cast):
+    day = _today(cast)
+    return {
+        "Margaret": make_visit(
+            cast.margaret, cast.caregiver, _at(cast, day, 9), service="Bathing help"
+        ),
+        "Walter": make_visit(cast.walter, None, _at(cast, day, 11), service="Walter errand"),
+        "Rosa": make_visit(cast.rosa, cast.caregiver, _at(cast, day, 13), service="Rosa meal"),
+        "Sam": make_visit(cast.sam, cast.caregiver, _at(cast, day, 15), service="Sam walk"),
+        "Stan": make_visit(
+            cast.stan_client, cast.caregiver, _at(cast, day, 16), service="Stan care"
+        ),
+        "Hank": make_visit(
+            cast.hank, cast.harbor_caregiver, _at(cast, day, 17), service="Hank care"
+        ),
+    }
+
+
+SERVICES = {
+    "Margaret": "Bathing help",
+    "Walter": "Walter errand",
+    "Rosa": "Rosa meal",
+    "Sam": "Sam walk",
+    "Stan": "Stan care",
+    "Hank": "Hank care",
+}
+
+
+@pytest.mark.parametrize(
+    ("who", "sees"),
+    [
+        ("client", {"Margaret"}),
+        ("contact_tom", {"Margaret"}),
+        ("contact_ellen", {"Margaret", "Walter"}),
+        ("payer", {"Margaret", "Walter", "Rosa"}),
+        ("community", {"Rosa", "Sam"}),
+        ("stranger", {"Stan"}),
+        ("other_agency_client", {"Hank"}),
+    ],
+)
+@pytest.mark.parametrize("view", ["month", "week", "list"])
+def test_it_shows_each_role_its_visits(client, cast, who, sees, view):
+    _visits_of_everyone(cast)
+    client.force_login(cast.portal_users[who])
+
+    response = client.get(URL, {"view": view})
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    for name, service in SERVICES.items():
+        assert (service in body) == (name in sees), (name, service)
+    assert (
+        AuditEvent.objects.filter(action="calendar.viewed", actor=cast.portal_users[who]).count()
+        == 1
+    )
+
+
+@pytest.mark.parametrize("who", ["owner", "billing", "harriet"])
+def test_it_keeps_staff_out(client, cast, who):
+    _visits_of_everyone(cast)
+    client.force_login(getattr(cast, who))
+
+    response = client.get(URL)
+
+    assert response.status_code != 200
+    assert b"Bathing help" not in response.content
+    assert not AuditEvent.objects.filter(action="calendar.viewed").exists()
+
+
+def test_it_sends_anonymous_visitors_to_sign_in(client, cast):
+    response = client.get(URL)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login"))
+
+
+def test_it_shows_time_in_the_agency_zone_caregiver_first_name_and_status(client, cast):
+    day = _today(cast)
+    make_visit(cast.margaret, cast.caregiver, _at(cast, day, 9, 30), status=VisitStatus.COMPLETED)
+    make_visit(cast.margaret, None, _at(cast, day, 14))
+    client.force_login(cast.margaret.user)
+
+    response = client.get(URL, {"view": "list", "date": day.isoformat()})
+
+    body = response.content.decode()
+    assert "9:30" in body
+    assert "with Carla" in body
+    assert "Giver" not in body
+    assert "Not yet assigned" in body
+    assert "Completed" in body
+
+
+def test_it_offers_previous_next_and_today(client, cast):
+    client.force_login(cast.margaret.user)
+
+    response = client.get(URL, {"view": "month", "date": "2026-03-15"})
+
+    assert response.context["previous_url"].endswith("view=month&date=2026-02-01")
+    assert response.context["next_url"].endswith("view=month&date=2026-04-01")
+    assert response.context["today_url"].endswith(f"date={_today(cast).isoformat()}")
+    body = response.content.decode()
+    assert "Previous" in body and "Next" in body and "Today" in body
+    assert '<th scope="col">' in body
+    assert "<caption>" in body
+
+
+def test_it_steps_a_week_at_a_time(client, cast):
+    client.force_login(cast.margaret.user)
+
+    response = client.get(URL, {"view": "week", "date": "2026-03-18"})
+
+    period = response.context["period"]
+    assert (period.last - period.first).days == 6
+    assert period.first <= datetime.date(2026, 3, 18) <= period.last
+    assert response.context["next_url"].endswith(
+        f"date={(period.first + datetime.timedelta(days=7)).isoformat()}"
+    )
+
+
+def test_it_shows_today_for_a_bad_date_or_view(client, cast):
+    client.force_login(cast.margaret.user)
+
+    response = client.get(URL, {"view": "year", "date": "not-a-date"})
+
+    assert response.status_code == 200
+    assert response.context["period"].view == "month"
+    assert response.context["period"].day == _today(cast)
+
+
+def test_it_narrows_to_one_client(client, cast):
+    _visits_of_everyone(cast)
+    client.force_login(cast.paula)
+
+    response = client.get(URL, {"view": "list", "client": cast.walter.pk})
+
+    body = response.content.decode()
+    assert "Walter errand" in body
+    assert "Bathing help" not in body and "Rosa meal" not in body
+    assert f'<option value="{cast.walter.pk}" selected>' in body
+    assert response.context["next_url"].endswith(f"client={cast.walter.pk}")
+    event = AuditEvent.objects.get(action="calendar.viewed")
+    assert event.client_id == cast.walter.pk
+
+
+@pytest.mark.parametrize("other", ["sam", "stan_client", "hank"])
+def test_it_answers_404_for_a_client_not_theirs(client, cast, other):
+    client.force_login(cast.paula)
+
+    response = client.get(URL, {"client": getattr(cast, other).pk})
+
+    assert response.status_code == 404
+    assert not AuditEvent.objects.filter(action="calendar.viewed").exists()
+
+
+def test_it_offers_no_filter_to_a_single_client(client, cast):
+    client.force_login(cast.margaret.user)
+
+    response = client.get(URL)
+
+    assert 'name="client"' not in response.content.decode()
+
+
+def test_it_stops_showing_a_payer_link_that_ended(client, cast):
+    _visits_of_everyone(cast)
+    ClientPayer.objects.filter(client=cast.rosa, payer=cast.atlas).update(
+        end_date=_today(cast) - datetime.timedelta(days=1)
+    )
+    client.force_login(cast.paula)
+
+    response = client.get(URL, {"view": "list"})
+
+    assert "Rosa meal" not in response.content.decode()
+    assert "Bathing help" in response.content.decode()
+
+
+def test_it_forbids_storing_the_page(client, cast):
+    client.force_login(cast.margaret.user)
+
+    response = client.get(URL)
+
+    assert "no-store" in response["Cache-Control"]
+
+
+def _visits(client_record, caregiver, count):
+    day = timezone.localdate(timezone=client_record.agency.tz).replace(day=1)
+    for i in range(count):
+        start = datetime.datetime.combine(
+            day + datetime.timedelta(days=i % 27),
+            datetime.time(8 + i % 9),
+            tzinfo=client_record.agency.tz,
+        )
+        make_visit(client_record, caregiver, start)
+
+
+QUERY_BOUND = 15
+
+
+@pytest.mark.parametrize("view", ["month", "week", "list"])
+def test_it_runs_the_same_queries_for_one_visit_or_fifty(
+    client, cast, view, django_assert_max_num_queries
+):
+    client.force_login(cast.margaret.user)
+    _visits(cast.margaret, cast.caregiver, 1)
+    with django_assert_max_num_queries(QUERY_BOUND):
+        assert client.get(URL, {"view": view}).status_code == 200
+    _visits(cast.margaret, cast.caregiver, 49)
+    with django_assert_max_num_queries(QUERY_BOUND):
+        assert client.get(URL, {"view": view}).status_code == 200
+
+
+def test_it_runs_the_same_queries_for_a_payer_with_thirty_clients(
+    client, cast, django_assert_max_num_queries
+):
+    client.force_login(cast.paula)
+    start = _today(cast) - datetime.timedelta(days=30)
+    for i in range(27):
+        extra = make_client(cast.sunrise, f"Extra{i}", "Client", login=False)
+        ClientPayer.objects.create(
+            agency=cast.sunrise, client=extra, payer=cast.atlas, start_date=start
+        )
+        _visits(extra, cast.caregiver if i % 2 else None, 2)
+    assert Client.objects.visible_to(cast.paula).count() == 30
+    with django_assert_max_num_queries(QUERY_BOUND):
+        response = client.get(URL, {"view": "month"})
+    assert response.status_code == 200
+    assert len(response.context["visits"]) == 54
+    with django_assert_max_num_queries(QUERY_BOUND):
+        assert client.get(URL, {"view": "list", "client": cast.margaret.pk}).status_code == 200
+
+
+def test_it_converts_stored_utc_to_the_agency_zone(client, cast):
+    start = datetime.datetime(2026, 1, 15, 14, 0, tzinfo=datetime.UTC)
+    make_visit(cast.margaret, cast.caregiver, start)
+    client.force_login(cast.margaret.user)
+
+    response = client.get(URL, {"view": "list", "date": "2026-01-15"})
+
+    visit = response.context["visits"][0]
+    assert visit.local_start.hour == 9  # New York is five hours behind UTC in January
+    assert "9 a.m." in response.content.decode()
+
+
+def test_it_files_a_late_evening_visit_under_the_local_day(client, cast):
+    # 23:30 on 31 January in New York is already 1 February in UTC.
+    start = datetime.datetime(2026, 1, 31, 23, 30, tzinfo=cast.sunrise.tz)
+    make_visit(cast.margaret, cast.caregiver, start, hours=1)
+    client.force_login(cast.margaret.user)
+
+    january = client.get(URL, {"view": "month", "date": "2026-01-10"})
+    february = client.get(URL, {"view": "month", "date": "2026-02-10"})
+
+    assert len(january.context["visits"]) == 1
+    cells = [cell for week in january.context["weeks"] for cell in week if cell["visits"]]
+    assert [cell["date"] for cell in cells] == [datetime.date(2026, 1, 31)]
+    assert february.context["visits"] == []
