@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/careportal
 DEPLOY_ENV := DEBUG=false SECRET_KEY=check-deploy-only-$$(date +%s)-aVeryLongRandomishValueForTheCheck0123456789 \
 	ALLOWED_HOSTS=portal.example.org SITE_URL=https://portal.example.org
 
-.PHONY: venv run worker test lint check pytest pytest-sqlite pytest-postgres clean browser screenshots
+.PHONY: venv run worker test lint check pytest pytest-sqlite pytest-postgres clean browser screenshots gettext messages
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,11 +46,11 @@ check: venv
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 	$(DEPLOY_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
 
-pytest-sqlite: venv browser
+pytest-sqlite: venv browser gettext
 	@echo "== pytest on SQLite"
 	env -u DATABASE_URL $(BIN)/python -m pytest -p no:cacheprovider -q
 
-pytest-postgres: venv
+pytest-postgres: venv gettext
 	@if $(BIN)/python -c "import psycopg; psycopg.connect('host=127.0.0.1 port=5432 user=postgres dbname=postgres', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "== pytest on PostgreSQL ($(PG_URL))"; \
 		DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -p no:cacheprovider -q -m "not browser"; \
@@ -72,11 +72,30 @@ browser:
 		exit 1; \
 	fi
 
+# The translation test runs makemessages, which needs GNU gettext's xgettext and msgmerge.
+gettext:
+	@if command -v xgettext >/dev/null 2>&1 && command -v msgmerge >/dev/null 2>&1; then \
+		echo "== gettext: $$(xgettext --version | head -n 1)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "== gettext: installing Debian's gettext (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext; \
+	else \
+		echo "!! GNU gettext is missing: the translation test needs xgettext and msgmerge."; \
+		echo "!! Install it as root with: apt-get update && apt-get install -y gettext"; \
+		exit 1; \
+	fi
+
+# Gather the strings to translate into locale/es/LC_MESSAGES/django.po, then compile the .mo
+# (commit both: the .mo lets a machine without gettext show Spanish).
+messages: venv gettext
+	$(BIN)/python manage.py makemessages -l es --no-obsolete --ignore=.venv --ignore=staticfiles --ignore=docs --ignore=data
+	$(BIN)/python manage.py compilemessages -l es --ignore=.venv
+
 # PNGs of the main pages at desktop and phone widths, from the demo data, under docs/screenshots/.
 screenshots: venv browser
 	$(BIN)/python -m careportal.journeys.screenshots docs/screenshots
 
-test: lint check browser pytest-sqlite pytest-postgres
+test: lint check browser gettext pytest-sqlite pytest-postgres
 
 clean:
 	rm -rf $(VENV) data/*.sqlite3

@@ -2,7 +2,9 @@
 
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.i18n import set_language
 from django.views.static import serve
 
 from careportal.backoffice.site import backoffice_site
@@ -17,12 +19,12 @@ urlpatterns = [
     path("calendar/", include("careportal.scheduling.urls")),
     path("care-plan/", include("careportal.careplans.urls")),
     path("messages/", include("careportal.messaging.urls")),
+    # The language form in every page's frame; it works before sign-in too.
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("", include("careportal.portal.urls")),
 ]
 
 if settings.DEBUG:
-    from django.contrib.auth.decorators import login_not_required
-
     urlpatterns += [
         path(
             "media/<path:path>",

@@ -3,7 +3,8 @@
 The back office registers no admin for logins themselves (its isolation tests forbid
 accounts.user there); it adds this action to the admins of staff and of the parties that
 use the portal: `actions = [unlock_sign_in]`, with a `has_unlock_permission` method (the
-owner only, per DESIGN.md) on the model admin.
+owner only, per DESIGN.md) on the model admin. A model admin whose rows stand for several
+logins (a payer and its people) says which with a `logins_of(row)` method.
 """
 
 from __future__ import annotations
@@ -26,16 +27,23 @@ def is_owner(request: HttpRequest) -> bool:
     return membership is not None and membership.role == StaffRole.OWNER
 
 
+def _logins(modeladmin: Any, row: Any) -> list[Any]:
+    if callable(getattr(type(modeladmin), "logins_of", None)):
+        return list(modeladmin.logins_of(row))
+    user = row if hasattr(row, "username") else getattr(row, "user", None)
+    return [user] if user is not None else []
+
+
 @admin.action(description=_("Unlock sign-in and password reset"), permissions=["unlock"])
 def unlock_sign_in(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
-    """Unlock the login of each selected row (the row itself, or its `user`)."""
-    count = 0
+    """Unlock the login of each selected row (the row itself, its `user`, or `logins_of`)."""
+    unlocked = set()
     for row in queryset:
-        user = row if hasattr(row, "username") else getattr(row, "user", None)
-        if user is None:
-            continue
-        unlock_account(user=user, actor=request.user, request=request)
-        count += 1
+        for user in _logins(modeladmin, row):
+            if user.pk not in unlocked:
+                unlock_account(user=user, actor=request.user, request=request)
+                unlocked.add(user.pk)
+    count = len(unlocked)
     modeladmin.message_user(
         request,
         ngettext("%(count)d login unlocked.", "%(count)d logins unlocked.", count)

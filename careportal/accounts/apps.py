@@ -6,5 +6,6 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
-        # Connect the session bookkeeping (SessionRecord) to sign-in and sign-out.
-        from careportal.accounts import sessions  # noqa: F401
+        # Connect the session bookkeeping (SessionRecord) to sign-in and sign-out, and the
+        # language saved in the account to the language cookie at sign-in.
+        from careportal.accounts import languages, sessions  # noqa: F401

@@ -9,6 +9,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from careportal.accounts.languages import language_choices
 from careportal.accounts.security import QUESTIONS
 
 
@@ -162,3 +163,11 @@ class PasswordCheckForm(CurrentPasswordMixin):
     def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
         self.user = user
         super().__init__(*args, **kwargs)
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=language_choices,
+        help_text=_("The portal and the emails we send you use this language."),
+    )

@@ -16,6 +16,8 @@ from axes.helpers import get_client_username, get_cool_off, get_failure_limit
 from axes.models import AccessFailureLog
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists
+from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -106,6 +108,20 @@ def is_locked(user: Any) -> bool:
     return AccessFailureLog.objects.filter(
         username=key_for(user), attempt_time__gt=since, locked_out=True
     ).exists()
+
+
+def locked_now(username: Any) -> Exists:
+    """Return an expression: is the login whose username is `username` locked now?
+
+    `username` is an expression such as OuterRef("user__username"), for a list's column
+    without one query per row; the same rule as is_locked.
+    """
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    return Exists(
+        AccessFailureLog.objects.filter(
+            username=Lower(username), attempt_time__gt=since, locked_out=True
+        )
+    )
 
 
 def clear_failures(user: Any) -> int:

@@ -24,6 +24,7 @@ ALLOWED_WHILE_CHANGING = {
     "accounts:password_change",
     "accounts:session_status",
     "accounts:session_keepalive",
+    "set_language",
 }
 ALLOWED_WHILE_TWO_FACTOR = {
     "accounts:logout",
@@ -31,6 +32,7 @@ ALLOWED_WHILE_TWO_FACTOR = {
     "accounts:two_factor_enrol",
     "accounts:session_status",
     "accounts:session_keepalive",
+    "set_language",
 }
 PASSWORD_EXPIRED = "careportal_password_expired"
 

@@ -18,6 +18,7 @@ urlpatterns = [
     path("settings/", views.account_settings, name="settings"),
     path("settings/password/", views.password_change, name="password_change"),
     path("settings/security-question/", views.security_question_change, name="security_question"),
+    path("settings/language/", views.language_change, name="language"),
     path("settings/email/", views.email_change, name="email_change"),
     path("settings/email/confirm/<str:token>/", views.email_confirm, name="email_confirm"),
     path("settings/sign-out-everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from axes.handlers.proxy import AxesProxyHandler
@@ -15,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -30,13 +29,16 @@ from careportal.accounts.forms import (
     CodeForm,
     EmailChangeForm,
     ForgotPasswordForm,
+    LanguageForm,
     PasswordCheckForm,
     ResetPasswordForm,
     SecurityQuestionForm,
     SignInForm,
 )
+from careportal.accounts.languages import set_language_cookie
 from careportal.accounts.middleware import PASSWORD_EXPIRED
 from careportal.accounts.models import UserKind
+from careportal.accounts.passwords import password_expired
 from careportal.accounts.security import question_text
 from careportal.accounts.tokens import read_email_change_token, reset_tokens
 from careportal.audit.events import record
@@ -68,13 +70,6 @@ def _next_or_home(request: HttpRequest) -> str:
         if wanted.startswith("/accounts/") or staff_side == (user.kind != UserKind.PORTAL):
             return wanted
     return _home(user)
-
-
-def _password_expired(user: Any) -> bool:
-    days = getattr(user.agency, "password_expiry_days", None) if user.agency_id else None
-    if not days or user.password_changed_at is None:
-        return False
-    return user.password_changed_at + timedelta(days=days) <= timezone.now()
 
 
 @login_not_required
@@ -138,7 +133,7 @@ def _sign_in(request: HttpRequest, user: Any) -> HttpResponse:
     if wanted:
         request.session[NEXT] = wanted
     record("signin.success", request=request, actor=user, obj=user)
-    if _password_expired(user):
+    if password_expired(user):
         request.session[PASSWORD_EXPIRED] = True
         record("password.expired", request=request, actor=user, obj=user)
     if request.session.get(sessions.TWO_FACTOR_AT_SIGN_IN):
@@ -326,6 +321,8 @@ def _settings_page(request: HttpRequest, status: int = 200, **forms: Any) -> Htt
             "is_portal_user": user.kind == UserKind.PORTAL,
             "question": question_text(user.security_question),
             "disable_form": forms.get("disable_form") or PasswordCheckForm(user),
+            "language_form": forms.get("language_form")
+            or LanguageForm(initial={"language": user.language or translation.get_language()}),
         },
         status=status,
     )
@@ -334,6 +331,23 @@ def _settings_page(request: HttpRequest, status: int = 200, **forms: Any) -> Htt
 @never_cache
 def account_settings(request: HttpRequest) -> HttpResponse:
     return _settings_page(request)
+
+
+@never_cache
+@require_POST
+def language_change(request: HttpRequest) -> HttpResponse:
+    """Save the account's language and switch this browser to it at once."""
+    form = LanguageForm(request.POST)
+    if not form.is_valid():
+        return _settings_page(request, language_form=form, status=400)
+    user = request.user
+    user.language = form.cleaned_data["language"]
+    user.save(update_fields=["language"])
+    translation.activate(user.language)
+    messages.success(request, _("Your language is saved. We will also write to you in it."))
+    response = redirect("accounts:settings")
+    set_language_cookie(response, user.language)
+    return response
 
 
 @never_cache

@@ -11,34 +11,38 @@ from django.utils.translation import gettext_lazy as _
 from careportal.accounts.passwords import PRESET_MIN_LENGTH
 from careportal.agencies.models import Agency
 
+# The settings in the groups of the back office's page, in order.
+CONTACT_FIELDS = (
+    "name",
+    "owner_name",
+    "owner_email",
+    "message_email",
+    "phone",
+    "address",
+    "time_zone",
+    "currency",
+    "logo",
+    "payment_instructions",
+)
+ACCOUNT_FIELDS = (
+    "password_preset",
+    "password_min_length",
+    "password_history",
+    "password_expiry_days",
+    "max_failed_sign_ins",
+    "session_idle_minutes",
+    "invitation_valid_hours",
+    "require_portal_two_factor",
+)
+MESSAGE_FIELDS = ("message_subject_template", "message_body_template")
+
 
 class AgencySettingsForm(forms.ModelForm):
     time_zone = forms.ChoiceField(label=_("time zone"), choices=())
 
     class Meta:
         model = Agency
-        fields = (
-            "name",
-            "owner_name",
-            "owner_email",
-            "message_email",
-            "phone",
-            "address",
-            "time_zone",
-            "currency",
-            "logo",
-            "payment_instructions",
-            "password_preset",
-            "password_min_length",
-            "password_history",
-            "password_expiry_days",
-            "max_failed_sign_ins",
-            "session_idle_minutes",
-            "invitation_valid_hours",
-            "require_portal_two_factor",
-            "message_subject_template",
-            "message_body_template",
-        )
+        fields = CONTACT_FIELDS + ACCOUNT_FIELDS + MESSAGE_FIELDS
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -13,13 +13,20 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from careportal.accounts.admin import unlock_sign_in
-from careportal.agencies.forms import AgencySettingsForm
+from careportal.accounts.lockout import locked_now
+from careportal.agencies.forms import (
+    ACCOUNT_FIELDS,
+    CONTACT_FIELDS,
+    MESSAGE_FIELDS,
+    AgencySettingsForm,
+)
 from careportal.agencies.models import Agency, StaffMembership
 from careportal.audit.events import record
 from careportal.audit.models import AuditEvent
@@ -35,6 +42,7 @@ from careportal.billing.models import Invoice, InvoiceLine, Payment
 from careportal.careplans.models import Goal, PlanTask, ServicePlan
 from careportal.invitations import services as invitations
 from careportal.messaging.models import Message
+from careportal.people import services as people
 from careportal.people.models import (
     Client,
     ClientPayer,
@@ -59,15 +67,33 @@ def _previous_email(obj: models.Model) -> str | None:
 
 
 class PartyAdminMixin:
-    """Call the invitations service after a party, or a party in an inline, is saved."""
+    """After a party, or a party in an inline, is saved or deleted: its portal logins.
+
+    The invitations service gives a login to a new email; people.services deactivates a
+    login left with no relationship (a contact removed, a client discharged or deleted).
+    """
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         previous = _previous_email(obj) if change else None
+        logins = people.logins_of(obj) if change else set()
         super().save_model(request, obj, form, change)
         if isinstance(obj, PARTY_MODELS):
             invitations.sync_portal_account(
                 party=obj, previous_email=previous, actor=request.user, request=request
             )
+        people.review_portal_logins(
+            user_ids=logins | people.logins_of(obj), actor=request.user, request=request
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        logins = people.logins_of(obj)
+        super().delete_model(request, obj)
+        people.review_portal_logins(user_ids=logins, actor=request.user, request=request)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        logins = set().union(*(people.logins_of(obj) for obj in queryset))
+        super().delete_queryset(request, queryset)
+        people.review_portal_logins(user_ids=logins, actor=request.user, request=request)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         model = formset.model
@@ -75,7 +101,9 @@ class PartyAdminMixin:
             super().save_formset(request, form, formset, change)
             return
         existing = [f.instance.pk for f in formset.initial_forms if f.instance.pk is not None]
-        previous = dict(model._default_manager.filter(pk__in=existing).values_list("pk", "email"))
+        rows = model._default_manager.filter(pk__in=existing)
+        previous = dict(rows.values_list("pk", "email"))
+        logins = set(rows.values_list("user_id", flat=True))
         super().save_formset(request, form, formset, change)
         for obj in formset.new_objects:
             invitations.sync_portal_account(
@@ -85,15 +113,46 @@ class PartyAdminMixin:
             invitations.sync_portal_account(
                 party=obj, previous_email=previous.get(obj.pk), actor=request.user, request=request
             )
+            logins.add(obj.user_id)
+        logins.discard(None)
+        people.review_portal_logins(user_ids=logins, actor=request.user, request=request)
 
 
 class UnlockMixin:
-    """The `Unlock sign-in` action on admins whose rows have a login (the owner's alone)."""
+    """The `Unlock sign-in` action (the owner's alone) and a column: is the login locked now?"""
 
     actions = (unlock_sign_in,)
 
     def has_unlock_permission(self, request: HttpRequest) -> bool:
         return self._can(request, "unlock")
+
+    def login_locked(self) -> Exists:
+        return locked_now(OuterRef("user__username"))
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        return super().get_queryset(request).annotate(login_is_locked=self.login_locked())
+
+    def get_list_display(self, request: HttpRequest) -> list[str]:
+        return [*super().get_list_display(request), "locked_display"]
+
+    @admin.display(description=_("sign-in locked"), boolean=True, ordering="login_is_locked")
+    def locked_display(self, row: Any) -> bool:
+        return row.login_is_locked
+
+
+class PeopleUnlockMixin(UnlockMixin):
+    """On a payer or a community: the logins of the people who use the portal for it."""
+
+    def login_locked(self) -> Exists:
+        people_field = self.model.people.field
+        return Exists(
+            people_field.model.objects.filter(
+                locked_now(OuterRef("user__username")), **{people_field.name: OuterRef("pk")}
+            )
+        )
+
+    def logins_of(self, row: Any) -> list[Any]:
+        return [person.user for person in row.people.select_related("user") if person.user]
 
 
 class AuditedViewMixin:
@@ -150,62 +209,69 @@ class EmergencyContactAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
     readonly_fields = ("user",)
 
 
-class PayerPersonInline(AgencyScopedTabularInline):
-    model = PayerPerson
+# Payers and communities share a shape: the people who use the portal for them, and the
+# clients linked to them with dates.
+
+
+class OrganisationPersonInline(AgencyScopedTabularInline):
     fields = ("name", "email", "user")
     readonly_fields = ("user",)
 
 
-class PayerClientInline(AgencyScopedTabularInline):
-    model = ClientPayer
+class LinkedClientInline(AgencyScopedTabularInline):
     fields = ("client", "start_date", "end_date")
     autocomplete_fields = ("client",)
 
 
-@admin.register(Payer, site=backoffice_site)
-class PayerAdmin(PartyAdminMixin, AgencyScopedAdmin):
+class OrganisationAdmin(PeopleUnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
     list_display = ("name", "kind", "contact_person", "email", "phone")
     list_filter = ("kind",)
     search_fields = ("name", "contact_person", "email")
+
+
+class OrganisationPersonAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
+    search_fields = ("name", "email")
+    readonly_fields = ("user",)
+
+
+class PayerPersonInline(OrganisationPersonInline):
+    model = PayerPerson
+
+
+class PayerClientInline(LinkedClientInline):
+    model = ClientPayer
+
+
+@admin.register(Payer, site=backoffice_site)
+class PayerAdmin(OrganisationAdmin):
     inlines = (PayerPersonInline, PayerClientInline)
 
 
 @admin.register(PayerPerson, site=backoffice_site)
-class PayerPersonAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
+class PayerPersonAdmin(OrganisationPersonAdmin):
     list_display = ("name", "email", "payer")
     list_filter = ("payer",)
-    search_fields = ("name", "email")
     autocomplete_fields = ("payer",)
-    readonly_fields = ("user",)
 
 
-class CommunityPersonInline(AgencyScopedTabularInline):
+class CommunityPersonInline(OrganisationPersonInline):
     model = CommunityPerson
-    fields = ("name", "email", "user")
-    readonly_fields = ("user",)
 
 
-class CommunityResidentInline(AgencyScopedTabularInline):
+class CommunityResidentInline(LinkedClientInline):
     model = Residence
-    fields = ("client", "start_date", "end_date")
-    autocomplete_fields = ("client",)
 
 
 @admin.register(Community, site=backoffice_site)
-class CommunityAdmin(PartyAdminMixin, AgencyScopedAdmin):
-    list_display = ("name", "kind", "contact_person", "email", "phone")
-    list_filter = ("kind",)
-    search_fields = ("name", "contact_person", "email")
+class CommunityAdmin(OrganisationAdmin):
     inlines = (CommunityPersonInline, CommunityResidentInline)
 
 
 @admin.register(CommunityPerson, site=backoffice_site)
-class CommunityPersonAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
+class CommunityPersonAdmin(OrganisationPersonAdmin):
     list_display = ("name", "email", "community")
     list_filter = ("community",)
-    search_fields = ("name", "email")
     autocomplete_fields = ("community",)
-    readonly_fields = ("user",)
 
 
 @admin.register(ClientPayer, site=backoffice_site)
@@ -597,42 +663,9 @@ class AgencySettingsAdmin(AgencyScopedAdmin):
 
     form = AgencySettingsForm
     fieldsets = (
-        (
-            None,
-            {
-                "fields": (
-                    "name",
-                    "owner_name",
-                    "owner_email",
-                    "message_email",
-                    "phone",
-                    "address",
-                    "time_zone",
-                    "currency",
-                    "logo",
-                    "payment_instructions",
-                )
-            },
-        ),
-        (
-            _("Passwords and sessions"),
-            {
-                "fields": (
-                    "password_preset",
-                    "password_min_length",
-                    "password_history",
-                    "password_expiry_days",
-                    "max_failed_sign_ins",
-                    "session_idle_minutes",
-                    "invitation_valid_hours",
-                    "require_portal_two_factor",
-                )
-            },
-        ),
-        (
-            _("Message to the owner"),
-            {"fields": ("message_subject_template", "message_body_template")},
-        ),
+        (None, {"fields": CONTACT_FIELDS}),
+        (_("Passwords and sessions"), {"fields": ACCOUNT_FIELDS}),
+        (_("Message to the owner"), {"fields": MESSAGE_FIELDS}),
     )
 
     def get_exclude(self, request: HttpRequest, obj: Any = None) -> list[str]:

@@ -8,12 +8,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, resolve_url
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
 from careportal.backoffice import roles
@@ -41,13 +45,33 @@ class BackOfficeSite(admin.AdminSite):
 
     @method_decorator(login_not_required)
     def login(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
-        """Send sign-in to the one sign-in page (lockout, two-factor) rather than the admin's."""
-        from urllib.parse import urlencode
+        """Send sign-in to the one sign-in page (lockout, two-factor) rather than the admin's.
 
-        from django.shortcuts import redirect, resolve_url
+        Its `next` is the page first asked for: this login page's own `next`, unwrapped if
+        it names this page again, and the back office's index if it is missing or off-site.
+        """
+        return redirect(
+            f"{resolve_url('accounts:login')}?{urlencode({'next': self._target(request)})}"
+        )
 
-        wanted = request.GET.get("next") or resolve_url("backoffice:index")
-        return redirect(f"{resolve_url('accounts:login')}?{urlencode({'next': wanted})}")
+    def _target(self, request: HttpRequest) -> str:
+        login_path = reverse(f"{self.name}:login")
+        wanted = request.GET.get("next", "")
+        # At most a few wrappings: /backoffice/login/?next=/backoffice/login/?next=/x/
+        for _wrapping in range(3):
+            parts = urlsplit(wanted)
+            if parts.path != login_path:
+                break
+            wanted = (parse_qs(parts.query).get("next") or [""])[0]
+        if (
+            not wanted
+            or urlsplit(wanted).path == login_path
+            or not url_has_allowed_host_and_scheme(
+                wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            )
+        ):
+            return reverse(f"{self.name}:index")
+        return wanted
 
     def admin_view(self, view: Callable[..., HttpResponse], cacheable: bool = False):
         """Wrap every back-office view so times are read and shown in the agency's zone."""

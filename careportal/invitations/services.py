@@ -134,7 +134,11 @@ def queue_invitation(
         email=user.email,
         state=InvitationState.QUEUED,
         next_attempt_at=now,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        # A platform operator inviting an agency's first owner belongs to no agency: the
+        # audit event names them, the row (which points within its agency only) does not.
+        created_by=actor
+        if getattr(actor, "is_authenticated", False) and actor.agency_id == user.agency_id
+        else None,
         created_at=now,
     )
     record(
@@ -443,7 +447,10 @@ def setup_url_for(invitation: Invitation, *, absolute: bool = False) -> str:
 def issue_demo_invitation(*, client: Client) -> tuple[str, str]:
     """Issue the client's invitation afresh and send it now (development only).
 
-    Return (link, one-time password) so that seed_demo can print them.
+    Every run of seed_demo calls this, so the onboarding can always be tried: a client who
+    has set up her account is put back to the not-yet-signed-in state, and her earlier
+    invitations are deleted (their one-time passwords die with them) so that re-running
+    leaves one invitation, not one more each time. Return (link, one-time password).
     """
     from careportal.invitations.outbox import send_invitation
 
@@ -455,10 +462,33 @@ def issue_demo_invitation(*, client: Client) -> tuple[str, str]:
             sync_portal_account(party=client, previous_email=None)
             client.refresh_from_db()
             user = client.user
-        user.must_change_password = True
-        user.set_unusable_password()
-        user.save(update_fields=["must_change_password", "password"])
+        if not user.must_change_password or user.has_usable_password():
+            _reset_demo_login(user)
+        Invitation.objects.filter(user=user).delete()
         invitation = queue_invitation(user=user)
     otp = send_invitation(invitation)
     invitation.refresh_from_db()
     return setup_url_for(invitation, absolute=True), otp
+
+
+def _reset_demo_login(user: Any) -> None:
+    """Put a demo login back to the state before its first sign-in (development only)."""
+    from django_otp import devices_for_user
+
+    from careportal.accounts.lockout import clear_failures
+    from careportal.accounts.sessions import end_sessions
+
+    user.must_change_password = True
+    user.set_unusable_password()
+    user.password_changed_at = None
+    user.security_question = ""
+    user.security_answer_hash = ""
+    user.is_active = True
+    user.save()
+    user.password_history.all().delete()
+    user.password_resets.all().delete()
+    for device in devices_for_user(user, confirmed=None):
+        device.delete()
+    clear_failures(user)
+    end_sessions(user)
+    record("portal_account.demo_reset", obj=user, agency=user.agency, login=user.username)

@@ -31,6 +31,8 @@ INSTALL_HINT = (
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 NARROWEST = {"width": 320, "height": 640}
+# 1280x800 at 200% zoom: the same CSS pixels as a 640x400 window.
+ZOOMED = {"width": 640, "height": 400}
 # WCAG 2.2 levels A and AA, as axe-core tags them.
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 SCREENSHOTS_ENV = "JOURNEY_SCREENSHOTS"
@@ -151,13 +153,20 @@ def focus_problem(page: Page) -> str | None:
     )
 
 
-def tab_to(page: Page, selector: str, *, limit: int = 25) -> None:
-    """Press Tab until the element matching `selector` has the focus (at most `limit` times)."""
+def tab_to(
+    page: Page, selector: str, *, limit: int = 25, key: str = "Tab", visible: bool = False
+) -> None:
+    """Press Tab (or `key`, e.g. Shift+Tab) until `selector` has the focus, at most `limit` times.
+
+    With `visible`, fail at the first stop on the way whose focus cannot be seen.
+    """
     for _ in range(limit):
-        page.keyboard.press("Tab")
+        page.keyboard.press(key)
+        if visible and (problem := focus_problem(page)):
+            raise AssertionError(f"On the way to {selector} with {key}: {problem}")
         if page.evaluate("(s) => document.activeElement.matches(s)", selector):
             return
-    raise AssertionError(f"{limit} presses of Tab never reached {selector}")
+    raise AssertionError(f"{limit} presses of {key} never reached {selector}")
 
 
 class Screenshots:
@@ -185,3 +194,71 @@ class Screenshots:
 
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "page"
+
+
+def small_text(page: Page, minimum: float = 16) -> list[str]:
+    """Return the visible text whose computed font size is under `minimum` CSS pixels.
+
+    Every element with text of its own counts, not only paragraphs: a label, a badge or a
+    table cell is read as much as the body text.
+    """
+    return page.evaluate(
+        """(minimum) => {
+          const found = [];
+          const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+          const seen = new Set();
+          while (walker.nextNode()) {
+            const node = walker.currentNode;
+            const el = node.parentElement;
+            if (!node.textContent.trim() || !el || seen.has(el)) continue;
+            seen.add(el);
+            if (el.closest('template, script, style, [hidden], .visually-hidden, option')) continue;
+            const box = el.getBoundingClientRect();
+            if (box.width < 2 || box.height < 2) continue;
+            const size = parseFloat(getComputedStyle(el).fontSize);
+            if (size < minimum) found.push(
+              `${el.tagName.toLowerCase()}.${[...el.classList].join('.')} ` +
+              `"${node.textContent.trim().slice(0, 30)}" ${size}px`);
+          }
+          return found;
+        }""",
+        minimum,
+    )
+
+
+def small_targets(page: Page) -> list[str]:
+    """Return the pointer targets smaller than WCAG 2.2 and issue 5 allow.
+
+    Buttons (and links styled as buttons) and the navigation's links: at least 44x44 CSS
+    pixels. Every other target (a, input, select, summary): at least 24x24, except a link
+    inside a sentence, which WCAG 2.5.8 exempts (its size is the text's).
+    """
+    return page.evaluate(
+        """() => {
+          const found = [];
+          const targets = document.querySelectorAll(
+            'a[href], button, input:not([type=hidden]), select, textarea, summary');
+          for (const el of targets) {
+            const style = getComputedStyle(el);
+            if (el.closest('[hidden], .visually-hidden, template, dialog:not([open])')) continue;
+            if (style.visibility === 'hidden' || style.display === 'none') continue;
+            const box = el.getBoundingClientRect();
+            if (box.width < 2 && box.height < 2) continue;  // off-screen until focused
+            if (el.classList.contains('skip-link')) continue;
+            const big = el.matches('button, .button, [type=submit], [type=button], nav a');
+            const need = big ? 44 : 24;
+            if (!big && el.tagName === 'A' && style.display === 'inline') {
+              const block = el.parentElement.closest('p, li, dd, td, th, div');
+              const text = block ? block.textContent.replace(el.textContent, '').trim() : '';
+              if (text) continue;  // a link in a sentence
+            }
+            if (box.width + 0.5 < need || box.height + 0.5 < need) {
+              const name = (el.innerText || el.value || el.name || el.getAttribute('aria-label')
+                || '').trim().slice(0, 30);
+              found.push(`${el.tagName.toLowerCase()} "${name}" ` +
+                `${Math.round(box.width)}x${Math.round(box.height)} (needs ${need}x${need})`);
+            }
+          }
+          return found;
+        }"""
+    )

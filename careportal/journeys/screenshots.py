@@ -6,7 +6,8 @@ It starts the same server as the browser journeys (with `seed_demo` when that co
 the test cast otherwise), signs in as each portal role, follows the links of the portal's
 navigation and the envelope, and saves each page it finds as
 `<role>-<page>-<desktop|phone>.png`, with an index.md that shows them all. Pages come from the
-navigation, so new pages appear without editing this file.
+navigation, so new pages appear without editing this file. The demo owner's back office index
+is saved too, signed in with the demo TOTP key (accounts.twofactor.DEMO_TOTP_KEY).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from careportal.journeys.browser import DESKTOP, PHONE, launch, slug
 from careportal.journeys.server import ROOT, JourneyServer
+from careportal.journeys.steps import sign_in_to_back_office
 
 # The test cast's portal roles, used when seed_demo does not say who its demo people are.
 CAST_ROLES = [
@@ -37,9 +39,9 @@ CAST_ROLES = [
 def demo_sign_ins(demo: bool) -> tuple[list[tuple[str, str]], str]:
     """Return the portal roles to sign in as, (role, username), and their password.
 
-    With seed_demo, its module's SIGN_INS and DEMO_PASSWORD, less the back office (two-factor
-    sign-in) and the other agency; otherwise the cast of careportal/testing.py. Django starts
-    here because those modules import models.
+    With seed_demo, its module's SIGN_INS and DEMO_PASSWORD, less the other agency and the
+    back office but its owner (saved as BACK_OFFICE); otherwise the cast of
+    careportal/testing.py. Django starts here because those modules import models.
     """
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "careportal.settings")
     django.setup()
@@ -55,6 +57,8 @@ def demo_sign_ins(demo: bool) -> tuple[list[tuple[str, str]], str]:
         return CAST_ROLES, PASSWORD
     roles: dict[str, str] = {}
     for role, username, *_ in sign_ins:
+        if role.lower() == "owner (back office)":
+            roles.setdefault(BACK_OFFICE, username)
         if "back office" in role.lower() or "other agency" in role.lower():
             continue
         roles.setdefault(slug(role), username)
@@ -62,6 +66,9 @@ def demo_sign_ins(demo: bool) -> tuple[list[tuple[str, str]], str]:
 
 
 WIDTHS = {"desktop": DESKTOP, "phone": PHONE}
+# The role name under which the demo owner's back office is saved (seed_demo's staff have
+# the demo TOTP key, accounts.twofactor.DEMO_TOTP_KEY).
+BACK_OFFICE = "back-office"
 PAGE_NAMES = {"/": "dashboard", "/accounts/login/": "sign-in"}
 # Pages whose path carries a token: named by what they are.
 PAGE_PREFIXES = {"/accounts/setup/": "change-password", "/accounts/reset/": "reset-password"}
@@ -168,6 +175,43 @@ def shoot(
     return shots, problems
 
 
+def shoot_back_office(
+    browser: Browser, server: JourneyServer, folder: Path, username: str, password: str
+) -> tuple[list[Shot], list[str]]:
+    """Save the back office's index as the demo owner: password, then the demo key's code.
+
+    One sign-in serves both widths: a TOTP code works once, and both would fall in the same
+    30 seconds.
+    """
+    from careportal.accounts.twofactor import DEMO_TOTP_KEY
+
+    shots: list[Shot] = []
+    context = browser.new_context(base_url=server.url, viewport=DESKTOP, locale="en-US")
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        sign_in_to_back_office(page, username, password, DEMO_TOTP_KEY)
+        state = context.storage_state()
+    except Exception as error:  # noqa: BLE001 (a missing picture must not lose the others)
+        return [], [f"{BACK_OFFICE}: {username} could not sign in: {error}"]
+    finally:
+        context.close()
+    for width_name, viewport in WIDTHS.items():
+        context = browser.new_context(
+            base_url=server.url, viewport=viewport, locale="en-US", storage_state=state
+        )
+        try:
+            page = context.new_page()
+            page.goto("/backoffice/")
+            settle(page)
+            file = f"{BACK_OFFICE}-index-{width_name}.png"
+            page.screenshot(path=str(folder / file))
+            shots.append(Shot(BACK_OFFICE, "index", width_name, file))
+        finally:
+            context.close()
+    return shots, []
+
+
 def write_index(folder: Path, shots: list[Shot]) -> None:
     lines = [
         "# Screenshots",
@@ -202,7 +246,14 @@ def main(argv: list[str]) -> int:
         browser = launch(playwright)
         try:
             for role, username in [("anonymous", None), *roles]:
-                role_shots, role_problems = shoot(browser, server, folder, role, username, password)
+                if role == BACK_OFFICE and username:
+                    role_shots, role_problems = shoot_back_office(
+                        browser, server, folder, username, password
+                    )
+                else:
+                    role_shots, role_problems = shoot(
+                        browser, server, folder, role, username, password
+                    )
                 shots += role_shots
                 problems += role_problems
         finally:

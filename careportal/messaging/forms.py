@@ -7,9 +7,13 @@ from careportal.messaging.services import one_line
 
 
 class ComposeForm(forms.Form):
-    subject = forms.CharField(label=_("Subject"), max_length=200)
+    # The same plain words for an empty field as for one left blank with spaces.
+    subject = forms.CharField(
+        label=_("Subject"), max_length=200, error_messages={"required": _("Write a subject.")}
+    )
     body = forms.CharField(
         label=_("Message"),
+        error_messages={"required": _("Write your message.")},
         max_length=10_000,
         widget=forms.Textarea(attrs={"rows": 14, "aria-describedby": "id_body-help"}),
         help_text=_("Write your message below the greeting."),

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from careportal.accounts.models import User
+from careportal.agencies.models import StaffRole
 from careportal.audit.events import record
 from careportal.invitations.emails import queue_email
 from careportal.messaging.models import Message
@@ -91,6 +92,17 @@ def draft_for(user: Any) -> dict[str, str]:
     }
 
 
+def owner_language(agency: Any) -> str | None:
+    """Return the language saved on the owner's login, or None (the email is in English)."""
+    return (
+        User.objects.filter(agency=agency, is_active=True, staff_membership__role=StaffRole.OWNER)
+        .exclude(language="")
+        .order_by("pk")
+        .values_list("language", flat=True)
+        .first()
+    )
+
+
 def limit_reached(user: Any) -> str | None:
     """Return why the user may not send now, or None."""
     now = timezone.now()
@@ -146,6 +158,7 @@ def send_message_to_owner(
             html_template="emails/messaging/owner_message.html",
             context={"message": message},
             reply_to=one_line(message.sender_email) or None,
+            language=owner_language(agency),
             agency=agency,
         )
         message.save(update_fields=["email"])

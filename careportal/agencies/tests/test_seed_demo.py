@@ -12,8 +12,15 @@ from django.core.management import CommandError, call_command
 from careportal.accounts.models import User
 from careportal.agencies.management.commands.seed_demo import DEMO_PASSWORD, SIGN_INS
 from careportal.agencies.models import Agency, StaffRole
+from careportal.audit.models import AuditEvent
 from careportal.billing.models import Invoice, ShownStatus
 from careportal.careplans.models import PlanStatus, ServicePlan
+from careportal.invitations.models import Invitation
+from careportal.invitations.services import (
+    accept_invitation,
+    authenticate_one_time_password,
+    current_invitation,
+)
 from careportal.people.models import Client
 from careportal.scheduling.models import Visit
 
@@ -32,6 +39,15 @@ def _seed() -> str:
     return out.getvalue()
 
 
+def _printed_invitation(output: str) -> tuple[str, str]:
+    """Return the (link, one-time password) that seed_demo printed for Nina Newman."""
+    lines = output.splitlines()
+    at = next(i for i, line in enumerate(lines) if "(Nina Newman):" in line)
+    link = lines[at].split("(Nina Newman):", 1)[1].strip()
+    otp = lines[at + 1].split("one-time password:", 1)[1].strip()
+    return link, otp
+
+
 @pytest.fixture
 def debug(settings):
     settings.DEBUG = True
@@ -48,10 +64,64 @@ def test_it_adds_nothing_the_second_time(db, debug):
     first = _seed()
     assert "demo.owner" in first
     before = _counts()
+    events_before = set(AuditEvent.objects.values_list("pk", flat=True))
     second = _seed()
     assert "nothing added" in second
     assert "demo.owner" in second
-    assert _counts() == before
+    after = _counts()
+    # Nina's invitation is issued afresh: it replaces the first one, so no table grows
+    # but the append-only audit trail, which notes the new invitation and nothing else.
+    invitation = Invitation.objects.get(user__username="nina.newman")
+    new_events = AuditEvent.objects.exclude(pk__in=events_before)
+    assert set(new_events.values_list("action", "object_id")) == {
+        ("invitation.queued", str(invitation.pk)),
+        ("invitation.sent", str(invitation.pk)),
+    }
+    assert after.pop("audit.AuditEvent") == before.pop("audit.AuditEvent") + 2
+    assert after == before
+    _seed()
+    assert Invitation.objects.count() == 1
+
+
+def test_it_issues_ninas_invitation_afresh_on_every_run(client, db, debug):
+    first_link, first_otp = _printed_invitation(_seed())
+    link, otp = _printed_invitation(_seed())
+
+    assert link != first_link and otp != first_otp
+    assert (
+        authenticate_one_time_password(username_or_user="nina.newman", password=first_otp) is None
+    )
+    assert client.get(first_link[first_link.index("/accounts/") :]).status_code == 404
+    invitation = authenticate_one_time_password(username_or_user="nina.newman", password=otp)
+    assert invitation is not None and invitation.is_usable
+    page = client.get(link[link.index("/accounts/") :])
+    assert page.status_code == 200 and "Current Password" in page.content.decode()
+
+
+def test_it_puts_nina_back_to_her_first_sign_in_once_she_has_set_up(client, db, debug):
+    _link, otp = _printed_invitation(_seed())
+    nina = User.objects.get(username="nina.newman")
+    invitation = authenticate_one_time_password(username_or_user=nina, password=otp)
+    accept_invitation(
+        invitation=invitation,
+        new_password="Nina's new garden 7 gate!",
+        question="first_pet",
+        answer="Rex",
+    )
+    client.force_login(nina)
+    nina.refresh_from_db()
+    assert not nina.must_change_password and nina.has_usable_password()
+
+    link, otp = _printed_invitation(_seed())
+
+    nina.refresh_from_db()
+    assert nina.must_change_password and not nina.has_usable_password()
+    assert (nina.security_question, nina.security_answer_hash) == ("", "")
+    assert not nina.password_history.exists() and not nina.session_records.exists()
+    assert "_auth_user_id" not in client.session
+    assert current_invitation(nina) is not None
+    assert authenticate_one_time_password(username_or_user=nina, password=otp) is not None
+    assert AuditEvent.objects.filter(action="portal_account.demo_reset").count() == 1
 
 
 def test_it_loads_every_role_with_the_documented_password(db, debug):
@@ -100,3 +170,17 @@ def test_it_links_a_payer_to_three_clients_and_a_community_to_four(db, debug):
     harbor = Agency.objects.get(name="Harbor Care")
     assert Invoice.objects.filter(agency=harbor).exists()
     assert not Invoice.objects.filter(agency=harbor).exclude(client__agency=harbor).exists()
+
+
+def test_it_lists_the_same_sign_ins_as_the_readme(settings):
+    readme = (settings.BASE_DIR / "README.md").read_text()
+    section = readme.split("## Demo sign-ins", 1)[1].split("\n## ", 1)[0]
+    rows = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in section.splitlines()
+        if line.startswith("| ") and not line.startswith("| role ")
+    ]
+    assert rows == [
+        [f"{role} — {shows}", f"`{username}`", f"`{DEMO_PASSWORD}`"]
+        for role, username, shows in SIGN_INS
+    ]

@@ -10,9 +10,26 @@ from careportal.audit.models import AuditEvent
 from careportal.backoffice.tests.conftest import sign_in
 from careportal.billing.models import Invoice
 from careportal.careplans.models import ServicePlan
+from careportal.invitations.models import Invitation, InvitationState
 from careportal.people.models import Client
 from careportal.scheduling.models import Visit
 from careportal.testing import make_login
+
+# The operators' form for a new agency, filled in.
+NEW_AGENCY = {
+    "name": "Lighthouse Care",
+    "owner_name": "Lena Light",
+    "owner_email": "lena@lighthouse.example",
+    "time_zone": "America/Chicago",
+    "currency": "USD",
+    "password_preset": "evv",
+    "password_history": 10,
+    "max_failed_sign_ins": 3,
+    "session_idle_minutes": 15,
+    "invitation_valid_hours": 72,
+    "message_subject_template": "Message",
+    "message_body_template": "Dear {owner_name}",
+}
 
 
 def _url(obj, view: str = "change") -> str:
@@ -166,32 +183,55 @@ def test_it_keeps_agency_staff_out_of_djangos_admin(client, world):
     assert client.get(reverse("admin:agencies_agency_changelist")).status_code == 302
 
 
-def test_it_lets_platform_operators_create_agencies_in_djangos_admin(client, db):
+def _operator(client):
     operator = make_login(None, "otto.operator", kind="operator", is_staff=True, is_superuser=True)
     sign_in(client, operator)
+    return operator
+
+
+def test_it_lets_platform_operators_create_agencies_in_djangos_admin(client, db):
+    _operator(client)
     response = client.get(reverse("admin:agencies_agency_changelist"))
     assert response.status_code == 200
     response = client.get(reverse("admin:agencies_agency_add"))
     assert response.status_code == 200
-    response = client.post(
-        reverse("admin:agencies_agency_add"),
-        {
-            "name": "Lighthouse Care",
-            "owner_name": "Lena Light",
-            "owner_email": "lena@lighthouse.example",
-            "time_zone": "America/Chicago",
-            "currency": "USD",
-            "password_preset": "evv",
-            "password_history": 10,
-            "max_failed_sign_ins": 3,
-            "session_idle_minutes": 15,
-            "invitation_valid_hours": 72,
-            "message_subject_template": "Message",
-            "message_body_template": "Dear {owner_name}",
-        },
-    )
+    response = client.post(reverse("admin:agencies_agency_add"), NEW_AGENCY)
     assert response.status_code == 302
     assert Agency.objects.get().name == "Lighthouse Care"
+
+
+def test_it_invites_the_owner_of_an_agency_an_operator_creates(client, db):
+    operator = _operator(client)
+    response = client.post(reverse("admin:agencies_agency_add"), NEW_AGENCY)
+
+    assert response.status_code == 302
+    lighthouse = Agency.objects.get(name="Lighthouse Care")
+    owner = StaffMembership.objects.get(agency=lighthouse)
+    assert (owner.role, owner.name) == (StaffRole.OWNER, "Lena Light")
+    assert (owner.user.kind, owner.user.email) == ("staff", "lena@lighthouse.example")
+    assert owner.user.must_change_password and not owner.user.has_usable_password()
+    invitation = Invitation.objects.get(user=owner.user)
+    assert (invitation.state, invitation.agency) == (InvitationState.QUEUED, lighthouse)
+    assert AuditEvent.objects.filter(
+        action="invitation.queued", actor=operator, agency=lighthouse
+    ).exists()
+
+
+def test_it_invites_no_second_owner(client, cast):
+    _operator(client)
+    changelist = reverse("admin:agencies_agency_changelist")
+    assert client.get(changelist).status_code == 200
+    bare = Agency.objects.create(name="Bare Care", owner_name="Bo Bare", owner_email="bo@b.example")
+
+    client.post(
+        changelist,
+        {"action": "invite_owner", "_selected_action": [cast.sunrise.pk, bare.pk]},
+    )
+
+    assert StaffMembership.objects.filter(agency=cast.sunrise, role=StaffRole.OWNER).count() == 1
+    assert StaffMembership.objects.get(agency=bare).user.email == "bo@b.example"
+    assert Invitation.objects.filter(agency=bare).count() == 1
+    assert not Invitation.objects.filter(agency=cast.sunrise).exists()
 
 
 def test_it_records_each_opening_of_a_service_plan_or_invoice(client, world):

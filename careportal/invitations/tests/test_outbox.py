@@ -1,5 +1,6 @@
 import contextlib
 import datetime
+import re
 import socket
 import threading
 
@@ -49,13 +50,19 @@ def test_it_writes_the_invitation_email(cast, sent_invitation):
     assert AuditEvent.objects.filter(action="invitation.sent", object_id=str(invitation.pk))
 
 
-def test_it_writes_in_the_recipients_language(cast, sent_invitation):
+def test_it_writes_in_the_recipients_language(cast):
     invitation = _invite(cast)
     invitation.user.language = "es"
     invitation.user.save()
-    sent_invitation()
-    # No Spanish catalogue yet: the point is that rendering does not fail and stays readable.
-    assert "One-time password:" in mail.outbox[-1].body or "Contraseña" in mail.outbox[-1].body
+    deliver_invitations()
+
+    message = mail.outbox[-1]
+    assert message.subject == "Su invitación al portal de Sunrise Home Care"
+    assert "Nombre de usuario: june.park" in message.body
+    assert "Contraseña de un solo uso:" in message.body
+    assert "Contraseña de un solo uso:" in message.alternatives[0][0]
+    assert "One-time password" not in message.body
+    assert re.search(r"hasta el \w+ \d{1,2} de \w+ de \d{4}, ", message.body)
 
 
 def test_it_takes_the_expiry_from_the_agency(cast, sent_invitation):

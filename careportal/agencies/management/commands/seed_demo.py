@@ -1,7 +1,9 @@
 """Load the demo agencies, so that a newcomer can sign in as every role at once.
 
 Development only: refuses to run when DEBUG is off. Running it again adds nothing: the
-demo agency is written in one transaction, and skipped when it exists already.
+demo agency is written in one transaction, and skipped when it exists already. Every run
+issues Nina Newman's invitation afresh (the earlier one dies) and prints its link and
+one-time password, so the first sign-in can always be tried.
 """
 
 from __future__ import annotations
@@ -63,15 +65,14 @@ class Command(BaseCommand):
             raise CommandError("seed_demo is for development: it refuses to run when DEBUG is off.")
         if Agency.objects.filter(name=SUNRISE).exists():
             self.stdout.write("The demo data is there already: nothing added.")
-            created = False
         else:
             with transaction.atomic():
                 Demo(Agency.objects.create(**SUNRISE_AGENCY)).sunrise()
                 Demo(Agency.objects.create(**HARBOR_AGENCY)).harbor()
             self.stdout.write(self.style.SUCCESS("Demo agencies loaded."))
-            created = True
         totp_key = self._demo_two_factor()
-        invitation = self._demo_invitation() if created else None
+        # Afresh on every run, so the first sign-in can always be tried.
+        invitation = self._demo_invitation()
         self._print_sign_ins(totp_key, invitation)
 
     def _demo_two_factor(self) -> str | None:

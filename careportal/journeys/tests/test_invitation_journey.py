@@ -1,39 +1,23 @@
 """The invitation, end to end: saved client, worker, SMTP, the link, Change Password, Dashboard.
 
-Runs on the journey harness (careportal/journeys): a server process, its worker, an SMTP
-server on loopback and Debian's chromium.
+Runs on the journey harness (careportal/journeys/conftest.py): a server process, its worker, an
+SMTP server on loopback and Debian's chromium.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from careportal.journeys.browser import (
     axe_violations,
     describe_violations,
-    launch,
     tab_to,
     unlabelled_controls,
 )
-from careportal.journeys.conftest import context, journey_server, page  # noqa: F401
 from careportal.journeys.server import JourneyServer
 
 pytestmark = pytest.mark.browser
-
-
-# Module scope: Playwright's sync API keeps an event loop running in the main thread, where
-# Django refuses ORM calls; the tests after this module in the package need it stopped.
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 CREATE_CLIENT = (
@@ -48,8 +32,8 @@ CREATE_CLIENT = (
 
 
 def test_it_takes_an_invited_client_from_the_email_to_the_dashboard(
-    page: Page,  # noqa: F811
-    journey_server: JourneyServer,  # noqa: F811
+    page: Page,
+    journey_server: JourneyServer,
 ) -> None:
     journey_server.manage("shell", "-c", CREATE_CLIENT)
     mail = journey_server.mailbox.wait_for("iris@mail.example", timeout=30)
@@ -85,8 +69,8 @@ def test_it_takes_an_invited_client_from_the_email_to_the_dashboard(
 
 
 def test_it_lists_errors_at_the_top_and_beside_the_fields_in_a_browser(
-    page: Page,  # noqa: F811
-    journey_server: JourneyServer,  # noqa: F811
+    page: Page,
+    journey_server: JourneyServer,
 ) -> None:
     journey_server.manage(
         "shell", "-c", CREATE_CLIENT.replace("iris", "ivy").replace("Iris", "Ivy")
