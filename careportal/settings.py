@@ -215,6 +215,10 @@ POST_OFFICE = {
 }
 OUTBOX_RETRY_INTERVAL = timedelta(minutes=15)
 OUTBOX_GIVE_UP_AFTER = timedelta(hours=30)
+# Sent email is deleted from the post_office outbox this many days after it went: its body
+# holds reset links and people's messages (kept, on their own, in messaging), and the outbox
+# has no agency column. Queued and failed email is kept until it goes or is looked into.
+SENT_EMAIL_RETENTION_DAYS = 7
 
 TASKS = {
     "default": {

@@ -23,6 +23,7 @@ from django.utils import timezone
 from careportal.accounts.models import User, UserKind
 from careportal.agencies.models import Agency, StaffMembership, StaffRole
 from careportal.billing.models import Invoice, InvoiceLine, InvoiceStatus, Payment
+from careportal.billing.services import bill_to_problem
 from careportal.careplans.models import Goal, PlanStatus, PlanTask, ServicePlan
 from careportal.people.models import (
     Client,
@@ -129,6 +130,10 @@ def make_invoice(
         "Payer": "bill_to_payer",
         "Community": "bill_to_community",
     }[type(bill_to).__name__]
+    # Like the back office and issue_invoice: the bill-to party is related to the client.
+    problem = bill_to_problem(client=client, party=bill_to)
+    if problem:
+        raise ValueError(problem)
     _numbers[agency.pk] = _numbers.get(agency.pk, 0) + 1
     today = timezone.localdate()
     invoice = Invoice.objects.create(

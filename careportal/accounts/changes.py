@@ -16,6 +16,10 @@ from careportal.accounts.services import set_password
 from careportal.accounts.sessions import end_sessions, note_new_key
 from careportal.accounts.tokens import email_change_token
 from careportal.audit.events import record
+from careportal.people.models import Client, CommunityPerson, EmergencyContact, PayerPerson
+
+# The party records a login stands for; each keeps a copy of the login's email.
+PARTY_MODELS = (Client, EmergencyContact, PayerPerson, CommunityPerson)
 
 
 @transaction.atomic
@@ -56,10 +60,34 @@ def confirm_email_change(*, user: Any, new_email: str, request: HttpRequest) -> 
     user.email = new_email
     user.save(update_fields=["email"])
     record("email.changed", request=request, actor=user, obj=user)
+    _copy_email_to_party_records(user=user, new_email=new_email, request=request)
     if old_email:
         queue_account_email(
             to=old_email, template="email_changed", user=user, context={"new_email": new_email}
         )
+
+
+def _copy_email_to_party_records(*, user: Any, new_email: str, request: HttpRequest) -> None:
+    """Give every party record of the login its new email, so the records agree with it.
+
+    A record left with the old address would look changed to the next back-office save,
+    which would then make a new login and invite the old address (invitations.services).
+    """
+    for model in PARTY_MODELS:
+        for party in model.objects.filter(agency_id=user.agency_id, user=user).order_by("pk"):
+            if party.email == new_email:
+                continue
+            previous = party.email
+            party.email = new_email
+            party.save(update_fields=["email"])
+            record(
+                "party.email_changed",
+                request=request,
+                actor=user,
+                obj=party,
+                previous_email=previous,
+                email=new_email,
+            )
 
 
 @transaction.atomic

@@ -156,9 +156,29 @@ class PeopleUnlockMixin(UnlockMixin):
 
 
 class AuditedViewMixin:
-    """Record every opening of a record's page: service plans and invoices hold PHI and money."""
+    """Record every view of protected health information or money in the back office.
+
+    Service plans (with their goals and tasks), invoices (with their lines and payments)
+    and visits (the calendar) are audited wherever staff read them, as in the portal:
+    - a change page records `viewed_action` naming the record, or the record it belongs
+      to (`audited_via`: a goal's plan, a payment's invoice), with the row itself;
+    - a change list records one `list_viewed_action` event per page view, with the ids of
+      the rows shown on that page, of the records they belong to and of their clients.
+    """
 
     viewed_action = ""
+    # Defaults to viewed_action.
+    list_viewed_action = ""
+    # The foreign key to the record an event names ("plan", "invoice"); "" for the row.
+    audited_via = ""
+
+    def _audited_record(self, obj: Any) -> Any:
+        return getattr(obj, self.audited_via) if self.audited_via else obj
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        queryset = super().get_queryset(request)
+        # The change list reads each row's record and client: keep it one query.
+        return queryset.select_related(self.audited_via) if self.audited_via else queryset
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: Any = None):  # fmt: skip
@@ -166,7 +186,32 @@ class AuditedViewMixin:
         if request.method == "GET" and response.status_code == 200:
             obj = self.get_object(request, object_id)
             if obj is not None:
-                record(self.viewed_action, request=request, obj=obj, place="backoffice")
+                detail = {"place": "backoffice"}
+                if self.audited_via:
+                    detail[self.opts.model_name] = obj.pk
+                record(self.viewed_action, request=request, obj=self._audited_record(obj), **detail)
+        return response
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None):
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if request.method == "GET" and response.status_code == 200 and changelist is not None:
+            rows = list(changelist.result_list)  # the page's rows, loaded once for the page
+            records = [self._audited_record(row) for row in rows]
+            detail: dict[str, Any] = {
+                "place": "backoffice",
+                "model": self.opts.label_lower,
+                "ids": [row.pk for row in rows],
+                "clients": sorted({r.client_id for r in records if r.client_id is not None}),
+            }
+            if self.audited_via:
+                detail[f"{self.audited_via}s"] = sorted({r.pk for r in records})
+            record(
+                self.list_viewed_action or self.viewed_action,
+                request=request,
+                agency=staff_agency(request),
+                **detail,
+            )
         return response
 
 
@@ -301,7 +346,8 @@ class CaregiverAdmin(AgencyScopedAdmin):
 
 
 @admin.register(Visit, site=backoffice_site)
-class VisitAdmin(AgencyScopedAdmin):
+class VisitAdmin(AuditedViewMixin, AgencyScopedAdmin):
+    viewed_action = "calendar.viewed"
     list_display = ("start", "end", "client", "caregiver", "service", "status")
     list_filter = ("status", "caregiver", "client", "start")
     search_fields = ("client__last_name", "client__first_name", "service")
@@ -335,6 +381,7 @@ class PlanTaskInline(AgencyScopedTabularInline):
 @admin.register(ServicePlan, site=backoffice_site)
 class ServicePlanAdmin(AuditedViewMixin, AgencyScopedAdmin):
     viewed_action = "service_plan.viewed"
+    list_viewed_action = "service_plan.list_viewed"
     list_display = ("title", "client", "status", "start_date", "end_date")
     list_filter = ("status", "client")
     search_fields = ("title", "client__last_name")
@@ -343,7 +390,10 @@ class ServicePlanAdmin(AuditedViewMixin, AgencyScopedAdmin):
 
 
 @admin.register(Goal, site=backoffice_site)
-class GoalAdmin(AgencyScopedAdmin):
+class GoalAdmin(AuditedViewMixin, AgencyScopedAdmin):
+    viewed_action = "service_plan.viewed"
+    list_viewed_action = "service_plan.list_viewed"
+    audited_via = "plan"
     list_display = ("description", "plan", "target_date")
     list_filter = ("plan",)
     search_fields = ("description",)
@@ -351,7 +401,10 @@ class GoalAdmin(AgencyScopedAdmin):
 
 
 @admin.register(PlanTask, site=backoffice_site)
-class PlanTaskAdmin(AgencyScopedAdmin):
+class PlanTaskAdmin(AuditedViewMixin, AgencyScopedAdmin):
+    viewed_action = "service_plan.viewed"
+    list_viewed_action = "service_plan.list_viewed"
+    audited_via = "plan"
     list_display = ("activity", "frequency", "plan")
     list_filter = ("activity", "plan")
     search_fields = ("instructions",)
@@ -402,12 +455,19 @@ class InvoiceForm(forms.ModelForm):
         ]
         if len(parties) != 1:
             raise ValidationError(_("Bill exactly one party: a client, a payer or a community."))
+        # A slip shows the client's care lines to the bill-to party: it must be related.
+        problem = billing_services.bill_to_problem(
+            client=cleaned.get("client"), party=cleaned[parties[0]]
+        )
+        if problem:
+            self.add_error(parties[0], problem)
         return cleaned
 
 
 @admin.register(Invoice, site=backoffice_site)
 class InvoiceAdmin(AuditedViewMixin, AgencyScopedAdmin):
     viewed_action = "invoice.viewed"
+    list_viewed_action = "invoice.list_viewed"
     form = InvoiceForm
     list_display = (
         "number",
@@ -525,7 +585,10 @@ class InvoiceAdmin(AuditedViewMixin, AgencyScopedAdmin):
 
 
 @admin.register(InvoiceLine, site=backoffice_site)
-class InvoiceLineAdmin(AgencyScopedAdmin):
+class InvoiceLineAdmin(AuditedViewMixin, AgencyScopedAdmin):
+    viewed_action = "invoice.viewed"
+    list_viewed_action = "invoice.list_viewed"
+    audited_via = "invoice"
     list_display = ("invoice", "date", "service", "caregiver", "hours", "rate")
     list_filter = ("caregiver",)
     search_fields = ("invoice__number", "service")
@@ -533,7 +596,10 @@ class InvoiceLineAdmin(AgencyScopedAdmin):
 
 
 @admin.register(Payment, site=backoffice_site)
-class PaymentAdmin(AgencyScopedAdmin):
+class PaymentAdmin(AuditedViewMixin, AgencyScopedAdmin):
+    viewed_action = "invoice.viewed"
+    list_viewed_action = "invoice.list_viewed"
+    audited_via = "invoice"
     list_display = ("invoice", "date", "amount", "method", "reference")
     search_fields = ("invoice__number", "reference")
     date_hierarchy = "date"

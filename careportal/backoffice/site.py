@@ -12,7 +12,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, resolve_url
 from django.urls import reverse
 from django.utils import timezone
@@ -23,32 +24,21 @@ from django.utils.translation import gettext_lazy as _
 from careportal.backoffice import roles
 
 
-class BackOfficeSite(admin.AdminSite):
-    site_header = _("CarePortal back office")
-    site_title = _("Back office")
-    index_title = _("Your agency")
-    # Staff never land on the portal from here.
-    site_url = None
+class AccountPagesMixin:
+    """Sign-in and password change go to the accounts' own pages, never the admin's.
 
-    def has_permission(self, request: HttpRequest) -> bool:
-        """Return whether the request may use the back office: an active staff login."""
-        user = request.user
-        return bool(
-            user.is_active
-            and user.is_authenticated
-            and getattr(user, "kind", None) == "staff"
-            and roles.membership_of(user) is not None
-            # Two-factor sign-in is required for every staff member (accounts.twofactor).
-            and callable(getattr(user, "is_verified", None))
-            and user.is_verified()
-        )
+    Those pages keep the lockout, two-factor, password history, expiry clock, audit trail
+    and notice email; the admin's own forms would bypass them all.
+    """
+
+    name: str
 
     @method_decorator(login_not_required)
     def login(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         """Send sign-in to the one sign-in page (lockout, two-factor) rather than the admin's.
 
         Its `next` is the page first asked for: this login page's own `next`, unwrapped if
-        it names this page again, and the back office's index if it is missing or off-site.
+        it names this page again, and this site's index if it is missing or off-site.
         """
         return redirect(
             f"{resolve_url('accounts:login')}?{urlencode({'next': self._target(request)})}"
@@ -73,6 +63,40 @@ class BackOfficeSite(admin.AdminSite):
             return reverse(f"{self.name}:index")
         return wanted
 
+    def password_change(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        return redirect("accounts:password_change")
+
+    def password_change_done(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        return redirect("accounts:settings")
+
+
+class BackOfficeSite(AccountPagesMixin, admin.AdminSite):
+    site_header = _("CarePortal back office")
+    site_title = _("Back office")
+    index_title = _("Your agency")
+    # Staff never land on the portal from here.
+    site_url = None
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        """Return whether the request may use the back office: an active staff login."""
+        user = request.user
+        return bool(
+            user.is_active
+            and user.is_authenticated
+            and getattr(user, "kind", None) == "staff"
+            and roles.membership_of(user) is not None
+            # Two-factor sign-in is required for every staff member (accounts.twofactor).
+            and callable(getattr(user, "is_verified", None))
+            and user.is_verified()
+        )
+
+    def autocomplete_view(self, request: HttpRequest) -> HttpResponse:
+        """Answer a refused autocomplete like a missing one: 403 would reveal the module."""
+        try:
+            return super().autocomplete_view(request)
+        except PermissionDenied:
+            raise Http404 from None
+
     def admin_view(self, view: Callable[..., HttpResponse], cacheable: bool = False):
         """Wrap every back-office view so times are read and shown in the agency's zone."""
         inner = super().admin_view(view, cacheable)
@@ -93,7 +117,7 @@ class BackOfficeSite(admin.AdminSite):
         return in_agency_time_zone
 
 
-class OperatorAdminSite(admin.AdminSite):
+class OperatorAdminSite(AccountPagesMixin, admin.AdminSite):
     """Django's /admin/: platform operators create agencies here; agency staff never enter."""
 
     site_header = _("CarePortal operators")
@@ -106,6 +130,9 @@ class OperatorAdminSite(admin.AdminSite):
             and user.is_authenticated
             and user.is_superuser
             and getattr(user, "kind", None) == "operator"
+            # Two-factor sign-in is required for operators too (accounts.twofactor).
+            and callable(getattr(user, "is_verified", None))
+            and user.is_verified()
         )
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -15,10 +14,33 @@ from careportal.agencies.models import AgencyScoped
 
 CENT = Decimal("0.01")
 
+# An invoice number is part of its portal URL (/invoices/<number>/): no slash, no space,
+# and not only dots (a browser would read "/invoices/../" as a path step).
+validate_invoice_number = RegexValidator(
+    r"\A[A-Za-z0-9][A-Za-z0-9._-]*\Z",
+    _(
+        "Use only letters, digits, dots, dashes and underscores, "
+        "starting with a letter or a digit (for example INV-2026-0001)."
+    ),
+    code="invalid_invoice_number",
+)
+
 
 def to_cents(value: Decimal) -> Decimal:
     """Round half-up to the cent, as on paper."""
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def line_amount(hours: Decimal | None, rate: Decimal | None) -> Decimal:
+    """Return a line's amount: hours times rate, rounded half-up to the cent."""
+    if hours is None or rate is None:
+        return Decimal("0.00")
+    return to_cents(Decimal(hours) * Decimal(rate))
+
+
+def invoice_total_of(subtotal: Decimal, tax_rate: Decimal, adjustments: Decimal) -> Decimal:
+    """Return an invoice's total: subtotal, tax on it rounded half-up, and adjustments."""
+    return subtotal + to_cents(subtotal * Decimal(tax_rate) / Decimal(100)) + Decimal(adjustments)
 
 
 class InvoiceStatus(models.TextChoices):
@@ -59,9 +81,41 @@ class InvoiceQuerySet(models.QuerySet):
     def for_client(self, client_id: int | None) -> InvoiceQuerySet:
         return self if client_id is None else self.filter(client_id=client_id)
 
+    def money_totals(self) -> tuple[Decimal, Decimal]:
+        """Return (total, amount due) over the invoices that are not void.
+
+        Two flat queries whatever the number of invoices, and no model instances: the
+        invoices' tax rate and adjustments joined with their lines' hours and rate (one row
+        per line, or one row without a line), then the payments' amounts. The sums follow
+        `Invoice.total` and `Invoice.balance` exactly (each line rounded half-up to the
+        cent, tax rounded on each invoice's subtotal), which a database-side sum could not
+        promise on every backend (SQLite multiplies decimals as floats). The amount due
+        counts no invoice below zero.
+        """
+        live = self.exclude(status=InvoiceStatus.VOID).select_related(None).prefetch_related(None)
+        live = live.order_by()
+        invoices: dict[int, tuple[Decimal, Decimal]] = {}
+        subtotals: dict[int, Decimal] = {}
+        rows = live.values_list("pk", "tax_rate", "adjustments", "lines__hours", "lines__rate")
+        for pk, tax_rate, adjustments, hours, rate in rows:
+            invoices[pk] = (tax_rate, adjustments)
+            subtotals[pk] = subtotals.get(pk, Decimal("0.00")) + line_amount(hours, rate)
+        paid = dict.fromkeys(invoices, Decimal("0.00"))
+        payments = Payment.objects.filter(invoice__in=live.values("pk")).order_by()
+        for invoice_id, amount in payments.values_list("invoice_id", "amount"):
+            paid[invoice_id] += to_cents(amount)
+        total = due = Decimal("0.00")
+        for pk, (tax_rate, adjustments) in invoices.items():
+            invoice_total = invoice_total_of(subtotals[pk], tax_rate, adjustments)
+            total += invoice_total
+            due += max(invoice_total - paid[pk], Decimal("0.00"))
+        return total, due
+
 
 class Invoice(AgencyScoped):
-    number = models.CharField(_("invoice number"), max_length=32)
+    number = models.CharField(
+        _("invoice number"), max_length=32, validators=[validate_invoice_number]
+    )
     # Exactly one bill-to party; the database enforces it.
     bill_to_client = models.ForeignKey(
         "people.Client",
@@ -93,7 +147,8 @@ class Invoice(AgencyScoped):
         related_name="invoices",
         verbose_name=_("client cared for"),
     )
-    issue_date = models.DateField(_("issue date"), default=datetime.date.today)
+    # The agency's date: the back office activates the agency's time zone per request.
+    issue_date = models.DateField(_("issue date"), default=timezone.localdate)
     due_date = models.DateField(_("due date"))
     period_start = models.DateField(_("service period from"))
     period_end = models.DateField(_("service period to"))
@@ -177,7 +232,7 @@ class Invoice(AgencyScoped):
 
     @property
     def total(self) -> Decimal:
-        return self.subtotal + self.tax + Decimal(self.adjustments)
+        return invoice_total_of(self.subtotal, Decimal(self.tax_rate), self.adjustments)
 
     @property
     def amount_paid(self) -> Decimal:
@@ -245,14 +300,12 @@ class InvoiceLine(AgencyScoped):
 
     @property
     def amount(self) -> Decimal:
-        if self.hours is None or self.rate is None:
-            return Decimal("0.00")
-        return to_cents(Decimal(self.hours) * Decimal(self.rate))
+        return line_amount(self.hours, self.rate)
 
 
 class Payment(AgencyScoped):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="payments")
-    date = models.DateField(_("date"), default=datetime.date.today)
+    date = models.DateField(_("date"), default=timezone.localdate)
     amount = models.DecimalField(
         _("amount"), max_digits=12, decimal_places=2, validators=[MinValueValidator(CENT)]
     )

@@ -10,10 +10,44 @@ from django.utils.translation import gettext as _
 
 from careportal.audit.events import record
 from careportal.billing.models import Invoice, InvoiceStatus
+from careportal.people.models import Client, ClientPayer, Community, Payer, Residence
 
 
 class InvoiceStateError(Exception):
     """The invoice is not in a state that allows the change."""
+
+
+def bill_to_problem(*, client: Client | None, party: Any) -> str | None:
+    """Return why `party` may not be billed for `client`'s care, or None when it may.
+
+    An invoice shows the client's care lines to whoever it is billed to, so the party must
+    be the client, a payer ever linked to the client, or a community the client ever lived
+    in (any dates: an invoice for care given during a link may be issued after it ended).
+    """
+    if client is None or party is None:
+        return None
+    if isinstance(party, Client):
+        if party.pk == client.pk:
+            return None
+        return _("An invoice billed to a client must cover that client's own care.")
+    if isinstance(party, Payer):
+        if ClientPayer.objects.filter(
+            agency_id=client.agency_id, client_id=client.pk, payer_id=party.pk
+        ).exists():
+            return None
+        return _(
+            "%(payer)s is not a payer of %(client)s: link them on the client's page first."
+        ) % {"payer": party, "client": client}
+    if isinstance(party, Community):
+        if Residence.objects.filter(
+            agency_id=client.agency_id, client_id=client.pk, community_id=party.pk
+        ).exists():
+            return None
+        return _(
+            "%(client)s has never lived at %(community)s: add the residence on the "
+            "client's page first."
+        ) % {"community": party, "client": client}
+    return _("Bill a client, a payer or a community.")
 
 
 @transaction.atomic
@@ -24,6 +58,9 @@ def issue_invoice(*, invoice: Invoice, actor: Any, request: HttpRequest | None =
         raise InvoiceStateError(_("Only a draft invoice can be issued."))
     if not locked.lines.exists():
         raise InvoiceStateError(_("An invoice needs at least one line to be issued."))
+    problem = bill_to_problem(client=locked.client, party=locked.bill_to)
+    if problem:
+        raise InvoiceStateError(problem)
     locked.status = InvoiceStatus.ISSUED
     locked.save(update_fields=["status"])
     record("invoice.issued", request=request, actor=actor, obj=locked)

@@ -17,14 +17,15 @@ from django.views.decorators.http import require_GET
 
 from careportal.audit.events import record
 from careportal.billing.forms import InvoiceFilterForm
-from careportal.billing.models import Invoice, InvoiceStatus, ShownStatus
+from careportal.billing.models import Invoice, InvoiceQuerySet, InvoiceStatus, ShownStatus
 from careportal.billing.pdf import invoice_pdf as render_invoice_pdf
 from careportal.portal.narrowing import selected_client
 
 PER_PAGE = 20
 
 
-def _filtered(request: HttpRequest, form: InvoiceFilterForm) -> list[Invoice]:
+def _filtered(request: HttpRequest, form: InvoiceFilterForm) -> tuple[InvoiceQuerySet, str]:
+    """Return the invoices matching the filters the database can apply, and the status."""
     client = selected_client(request)
     invoices = Invoice.objects.visible_to(request.user).for_client(client.pk if client else None)
     data = form.cleaned_data if form.is_bound else {}
@@ -32,25 +33,35 @@ def _filtered(request: HttpRequest, form: InvoiceFilterForm) -> list[Invoice]:
         invoices = invoices.filter(issue_date__gte=data["issued_from"])
     if data.get("issued_to"):
         invoices = invoices.filter(issue_date__lte=data["issued_to"])
-    status = data.get("status")
+    status = data.get("status") or ""
     if status == ShownStatus.VOID:
         invoices = invoices.filter(status=InvoiceStatus.VOID)
     elif status:
         invoices = invoices.filter(status=InvoiceStatus.ISSUED)
-    # The shown status depends on the payments and per-line rounding, so it is computed
-    # in Python on rows whose lines and payments were prefetched (a fixed number of queries).
-    rows = list(invoices)
-    if status:
-        rows = [invoice for invoice in rows if invoice.shown_status == status]
-    return rows
+    return invoices, status
 
 
 @require_GET
 def invoice_list(request: HttpRequest) -> HttpResponse:
     form = InvoiceFilterForm(request.GET if request.GET else None)
     form.is_valid()
-    rows = _filtered(request, form)
-    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    invoices, status = _filtered(request, form)
+    if status:
+        # The shown status depends on the payments and per-line rounding, so it is computed
+        # in Python on the issued (or void) rows, their lines and payments prefetched: a
+        # fixed number of queries, but every matching row is loaded. Statuses other than
+        # void are filtered among issued invoices only.
+        rows = [invoice for invoice in invoices if invoice.shown_status == status]
+        page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+        live = [invoice for invoice in rows if invoice.status != InvoiceStatus.VOID]
+        total = sum((invoice.total for invoice in live), Decimal("0.00"))
+        amount_due = sum((max(i.balance, Decimal("0.00")) for i in live), Decimal("0.00"))
+    else:
+        # No status: the database paginates, and only the page's invoices are loaded with
+        # their lines and payments; the totals cover every matching invoice from flat rows.
+        page = Paginator(invoices, PER_PAGE).get_page(request.GET.get("page"))
+        page.object_list = list(page.object_list)
+        total, amount_due = invoices.money_totals()
     client = selected_client(request)
     record(
         "invoice.list_viewed",
@@ -59,13 +70,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         invoices=[invoice.number for invoice in page.object_list],
         clients=sorted({invoice.client_id for invoice in page.object_list}),
     )
-    live = [invoice for invoice in rows if invoice.status != InvoiceStatus.VOID]
-    context = {
-        "form": form,
-        "page": page,
-        "total": sum((invoice.total for invoice in live), Decimal("0.00")),
-        "amount_due": sum((max(i.balance, Decimal("0.00")) for i in live), Decimal("0.00")),
-    }
+    context = {"form": form, "page": page, "total": total, "amount_due": amount_due}
     return render(request, "billing/invoice_list.html", context)
 
 

@@ -1,4 +1,5 @@
-"""The worker's jobs: deliver invitations, deliver post_office mail, expire invitations.
+"""The worker's jobs: deliver invitations and post_office mail, expire invitations, and
+delete sent mail after SENT_EMAIL_RETENTION_DAYS.
 
 Several workers may run against one database. Invitations are claimed one row at a time
 with SELECT ... FOR UPDATE SKIP LOCKED (ignored on SQLite, which has one writer anyway);
@@ -173,6 +174,24 @@ def send_post_office_mail() -> tuple[int, int, int]:
             cache.delete(POST_OFFICE_LOCK)
 
 
+def delete_old_sent_mail() -> int:
+    """Delete post_office email sent over SENT_EMAIL_RETENTION_DAYS ago; return how many.
+
+    post_office's own cleanup (utils.cleanup_expired_mails) deletes by age whatever the
+    status, queued and failed mail too, so sent mail is picked out here. A batch a pass
+    keeps each pass short; a backlog goes over the next passes.
+    """
+    from post_office.models import STATUS, Email
+
+    cutoff = timezone.now() - datetime.timedelta(days=settings.SENT_EMAIL_RETENTION_DAYS)
+    old = Email.objects.filter(status=STATUS.sent, last_updated__lt=cutoff)
+    ids = list(old.order_by().values_list("pk", flat=True)[: BATCH_SIZE * 10])
+    if not ids:
+        return 0
+    _total, per_model = old.filter(pk__in=ids).delete()
+    return per_model.get(Email._meta.label, 0)
+
+
 def expire_invitations() -> int:
     """Mark sent invitations past their expiry as expired; return how many."""
     now = timezone.now()
@@ -197,6 +216,7 @@ def run_once() -> dict[str, Any]:
         ("invitations", deliver_invitations),
         ("mail", send_post_office_mail),
         ("expired", expire_invitations),
+        ("mail_deleted", delete_old_sent_mail),
     ):
         try:
             result[name] = job()

@@ -39,6 +39,9 @@ from careportal.people.models import (
 # Re-invitations a person can ask for themselves, per login, per window.
 SELF_SERVICE_LIMIT = 3
 SELF_SERVICE_WINDOW = datetime.timedelta(hours=1)
+# A one-time password emailed less than this long ago is not replaced on request: anyone
+# who knows the username could otherwise keep killing the one in the person's mailbox.
+SELF_SERVICE_FRESH = datetime.timedelta(minutes=15)
 
 
 class InvitationNotUsable(Exception):
@@ -214,8 +217,11 @@ def sync_portal_account(
     - A changed email: the new address is invited (or told, if the login is already set
       up) and the old address is told.
     - A payer or community record: its own email is the first of its people.
+    - An unchanged email (the record saved for its phone number, say) touches no login.
     """
     email = (party.email or "").strip()
+    if previous_email is not None and not _changed(previous_email, email):
+        return
     if isinstance(party, Payer | Community):
         _sync_organisation(
             party=party, email=email, previous_email=previous_email, actor=actor, request=request
@@ -363,14 +369,19 @@ def resend_invitation(
 def request_new_invitation(*, user: Any, request: HttpRequest | None = None) -> bool:
     """Queue a fresh invitation asked for by the person, within the per-login rate limit.
 
-    Return whether one was queued; the page answers the same either way.
+    Return whether one was queued; the page answers the same either way. A one-time
+    password that still works and was sent less than SELF_SERVICE_FRESH ago is kept.
     """
     if user is None or not user.is_active or not user.must_change_password or not user.email:
         return False
     with transaction.atomic():
         # Lock the login so two quick clicks cannot both pass the limit.
         user = type(user)._default_manager.select_for_update().get(pk=user.pk)
-        since = timezone.now() - SELF_SERVICE_WINDOW
+        now = timezone.now()
+        live = current_invitation(user)
+        if live is not None and live.sent_at and now - live.sent_at < SELF_SERVICE_FRESH:
+            return False
+        since = now - SELF_SERVICE_WINDOW
         if (
             Invitation.objects.filter(user=user, created_at__gte=since).count()
             >= SELF_SERVICE_LIMIT

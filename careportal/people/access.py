@@ -7,6 +7,7 @@ nobody in the portal.
 
 | data      | client        | emergency contact   | payer / community                  |
 | clients   | self          | clients of contact  | linked clients / residents (active) |
+| narrowing | as clients    | as clients          | as clients, and clients invoiced   |
 | visits    | own           | those clients'      | those clients'                     |
 | invoices  | billed to self| billed to those     | billed to the payer / community    |
 | plans     | own           | never               | never                              |
@@ -132,6 +133,29 @@ def invoice_filter(user: Any) -> Q:
         | Q(bill_to_payer__in=payers_of(user).values("pk"))
         | Q(bill_to_community__in=communities_of(user).values("pk"))
     )
+
+
+def narrowable_client_filter(user: Any) -> Q:
+    """Return a filter on Client for the clients a page may be narrowed to (`?client=`).
+
+    The calendar's clients, and the clients of the invoices the login sees: a payer or a
+    community keeps the invoices of a link that has ended, and the Dashboard lists that
+    client, so its pages may be narrowed to them (the calendar then shows no visits).
+    """
+    if not is_portal_login(user):
+        return Q(pk__in=[])
+    from careportal.billing.models import Invoice
+
+    return calendar_client_filter(user) | Q(
+        pk__in=Invoice.objects.visible_to(user).values("client_id")
+    )
+
+
+def narrowable_clients(user: Any) -> QuerySet[Client]:
+    """Return the clients offered by the "Showing" selector and accepted by `?client=`."""
+    if not is_portal_login(user):
+        return Client.objects.none()
+    return _clients(user).filter(narrowable_client_filter(user))
 
 
 def service_plan_client_filter(user: Any) -> Q:

@@ -234,7 +234,8 @@ class ClientPayer(AgencyScoped):
     payer = models.ForeignKey(
         Payer, on_delete=models.CASCADE, related_name="client_links", verbose_name=_("payer")
     )
-    start_date = models.DateField(_("start date"), default=datetime.date.today)
+    # The agency's date: the back office activates the agency's time zone per request.
+    start_date = models.DateField(_("start date"), default=timezone.localdate)
     end_date = models.DateField(_("end date"), null=True, blank=True)
 
     objects = LinkQuerySet.as_manager()
@@ -264,7 +265,7 @@ class Residence(AgencyScoped):
         related_name="residences",
         verbose_name=_("community"),
     )
-    start_date = models.DateField(_("moved in"), default=datetime.date.today)
+    start_date = models.DateField(_("moved in"), default=timezone.localdate)
     end_date = models.DateField(_("moved out"), null=True, blank=True)
 
     objects = LinkQuerySet.as_manager()

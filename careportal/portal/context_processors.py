@@ -8,7 +8,6 @@ from django.http import Http404, HttpRequest
 from django.urls import NoReverseMatch, reverse
 
 from careportal.people import access
-from careportal.people.models import Client
 from careportal.portal.narrowing import selected_client
 
 # Pages built by other parts of the project; a link appears once its URL exists.
@@ -44,8 +43,9 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         "portal_agency": user.agency,
         "portal_user": True,
         "portal_has_care_plan": access.has_care_plan(user),
+        # The clients a page may be narrowed to, as `?client=` accepts them.
         "portal_clients": list(
-            Client.objects.visible_to(user).only(
+            access.narrowable_clients(user).only(
                 "pk", "first_name", "last_name", "preferred_name", "agency_id"
             )
         ),

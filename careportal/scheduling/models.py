@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -30,6 +32,11 @@ class Caregiver(AgencyScoped):
     def family_name_shown(self) -> str:
         """Return what a family may see of the caregiver's name: the first name only."""
         return self.first_name
+
+    @property
+    def family_photo_shown(self) -> Any:
+        """Return the photo families may see, or None unless the agency allows it."""
+        return self.photo if self.show_photo_to_families and self.photo else None
 
 
 class VisitQuerySet(models.QuerySet):

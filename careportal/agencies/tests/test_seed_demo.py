@@ -13,7 +13,8 @@ from careportal.accounts.models import User
 from careportal.agencies.management.commands.seed_demo import DEMO_PASSWORD, SIGN_INS
 from careportal.agencies.models import Agency, StaffRole
 from careportal.audit.models import AuditEvent
-from careportal.billing.models import Invoice, ShownStatus
+from careportal.billing.models import Invoice, ShownStatus, validate_invoice_number
+from careportal.billing.services import bill_to_problem
 from careportal.careplans.models import PlanStatus, ServicePlan
 from careportal.invitations.models import Invitation
 from careportal.invitations.services import (
@@ -170,6 +171,17 @@ def test_it_links_a_payer_to_three_clients_and_a_community_to_four(db, debug):
     harbor = Agency.objects.get(name="Harbor Care")
     assert Invoice.objects.filter(agency=harbor).exists()
     assert not Invoice.objects.filter(agency=harbor).exclude(client__agency=harbor).exists()
+
+
+def test_it_bills_each_invoice_to_a_party_related_to_its_client(db, debug):
+    _seed()
+    invoices = Invoice.objects.select_related(
+        "client", "bill_to_client", "bill_to_payer", "bill_to_community"
+    )
+    assert invoices.count() >= 10
+    for invoice in invoices:
+        assert bill_to_problem(client=invoice.client, party=invoice.bill_to) is None, invoice
+        validate_invoice_number(invoice.number)
 
 
 def test_it_lists_the_same_sign_ins_as_the_readme(settings):

@@ -270,3 +270,13 @@ def test_it_keeps_the_owner_from_changing_their_own_role(client, world):
     assert (membership.name, membership.role) == ("Olivia", StaffRole.OWNER)
     assert client.post(_url(membership, "delete"), {"post": "yes"}).status_code == 403
     assert StaffMembership.objects.filter(pk=membership.pk).exists()
+
+
+def test_it_answers_a_refused_autocomplete_like_a_missing_page(client, world):
+    sign_in(client, world.cast.billing)
+    query = {"app_label": "careplans", "model_name": "goal", "field_name": "plan", "term": ""}
+    assert client.get(reverse("backoffice:autocomplete"), query).status_code == 404
+    malformed = {**query, "field_name": "nothing"}
+    assert client.get(reverse("backoffice:autocomplete"), malformed).status_code == 404
+    sign_in(client, world.cast.scheduler)
+    assert client.get(reverse("backoffice:autocomplete"), query).status_code == 200

@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from careportal.audit.models import AuditEvent
-from careportal.billing.models import Invoice, InvoiceStatus
+from careportal.billing.models import Invoice, InvoiceLine, InvoiceStatus
 from careportal.testing import make_invoice
 
 URL = reverse("billing:invoice_list")
@@ -179,3 +179,58 @@ def test_it_keeps_the_same_number_of_queries_with_more_invoices(
             response = client.get(URL)
         assert response.status_code == 200
         assert len(response.context["page"].object_list) == 20
+
+
+def test_it_loads_only_the_page_of_invoices_without_a_status_filter(client, cast, monkeypatch):
+    for _ in range(45):
+        make_invoice(cast.margaret, lines=2, paid=Decimal("1.00"))
+    loaded = {"invoices": 0, "lines": 0}
+    invoice_from_db = Invoice.from_db.__func__
+    line_from_db = InvoiceLine.from_db.__func__
+
+    def count_invoice(cls, *args, **kwargs):
+        loaded["invoices"] += 1
+        return invoice_from_db(cls, *args, **kwargs)
+
+    def count_line(cls, *args, **kwargs):
+        loaded["lines"] += 1
+        return line_from_db(cls, *args, **kwargs)
+
+    monkeypatch.setattr(Invoice, "from_db", classmethod(count_invoice))
+    monkeypatch.setattr(InvoiceLine, "from_db", classmethod(count_line))
+    client.force_login(cast.margaret.user)
+
+    response = client.get(URL, {"page": 2})
+
+    assert len(response.context["page"].object_list) == 20
+    assert "Page 2 of 3" in response.content.decode()
+    assert loaded == {"invoices": 20, "lines": 40}
+    # The totals still cover all 45: 2 x 77.50 each, 1.00 paid on each.
+    assert response.context["total"] == Decimal("155.00") * 45
+    assert response.context["amount_due"] == Decimal("154.00") * 45
+
+
+def test_it_totals_with_each_line_rounded_half_up(client, cast):
+    # 1.50 h x 10.01 = 15.015 -> 15.02 per line, not 30.03 for the pair; tax 7.5 % of
+    # 30.04 = 2.253 -> 2.25; adjustments -1.00; overpaid invoices owe nothing; void counts
+    # for nothing.
+    rounded = make_invoice(cast.margaret, lines=2, number="INV-ROUND")
+    rounded.lines.update(hours=Decimal("1.50"), rate=Decimal("10.01"))
+    Invoice.objects.filter(pk=rounded.pk).update(
+        tax_rate=Decimal("7.5"), adjustments=Decimal("-1.00")
+    )
+    make_invoice(cast.margaret, number="INV-OVER", paid=Decimal("100.00"))
+    make_invoice(cast.margaret, number="INV-PART", paid=Decimal("0.01"))
+    make_invoice(cast.margaret, number="INV-VOID", status=InvoiceStatus.VOID)
+    empty = make_invoice(cast.margaret, number="INV-EMPTY", lines=0)
+    Invoice.objects.filter(pk=empty.pk).update(adjustments=Decimal("12.34"))
+    client.force_login(cast.margaret.user)
+
+    response = client.get(URL)
+
+    live = Invoice.objects.visible_to(cast.margaret.user).exclude(status=InvoiceStatus.VOID)
+    assert response.context["total"] == sum(i.total for i in live)
+    assert response.context["amount_due"] == sum(max(i.balance, 0) for i in live)
+    assert Invoice.objects.get(number="INV-ROUND").total == Decimal("31.29")
+    assert response.context["total"] == Decimal("31.29") + Decimal("77.50") * 2 + Decimal("12.34")
+    assert response.context["amount_due"] == Decimal("31.29") + Decimal("77.49") + Decimal("12.34")

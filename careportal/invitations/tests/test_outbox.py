@@ -246,3 +246,35 @@ def test_it_sends_post_office_mail_once(cast):
         message.reply_to == ["owner@sunrise.example"]
     )
     assert "June Park" in message.body
+
+
+def test_it_deletes_sent_mail_after_the_retention_days_and_keeps_the_rest(cast, settings):
+    from careportal.invitations.outbox import delete_old_sent_mail, run_once
+
+    settings.SENT_EMAIL_RETENTION_DAYS = 7
+    now = timezone.now()
+
+    def email(status, days_ago):
+        row = Email.objects.create(
+            from_email="no-reply@careportal.example",
+            to=["someone@mail.example"],
+            subject="Reset your password",
+            message="https://careportal.example/accounts/password/reset/x/y/",
+            status=status,
+        )
+        # auto_now fields: set the age with an update.
+        age = now - datetime.timedelta(days=days_ago)
+        Email.objects.filter(pk=row.pk).update(created=age, last_updated=age)
+        return row.pk
+
+    old_sent = email(STATUS.sent, 8)
+    recent_sent = email(STATUS.sent, 6)
+    old_failed = email(STATUS.failed, 30)
+
+    assert run_once()["mail_deleted"] == 1
+    assert not Email.objects.filter(pk=old_sent).exists()
+    assert set(Email.objects.values_list("pk", flat=True)) == {recent_sent, old_failed}
+
+    old_queued = email(STATUS.queued, 30)
+    assert delete_old_sent_mail() == 0
+    assert Email.objects.filter(pk=old_queued, status=STATUS.queued).exists()

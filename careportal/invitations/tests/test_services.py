@@ -255,3 +255,22 @@ def test_it_tells_the_old_address_even_without_the_previous_email(cast):
     assert Email.objects.filter(to="lia@mail.example").exists()
     contact.refresh_from_db()
     assert contact.user.email == "lia.lee@mail.example"
+
+
+def test_it_touches_no_login_when_the_records_email_did_not_change(cast):
+    # Ellen's login moved to a new address without her records following (older data):
+    # saving one of those records for another field must neither invite nor relink.
+    cast.ellen.email = "ellen@new.example"
+    cast.ellen.save(update_fields=["email"])
+    contact = EmergencyContact.objects.get(user=cast.ellen, client=cast.margaret)
+    contact.phone = "555-0100"
+    contact.save()
+    logins = User.objects.count()
+
+    sync_portal_account(party=contact, previous_email=f" {contact.email.upper()} ")
+
+    contact.refresh_from_db()
+    assert contact.user == cast.ellen
+    assert User.objects.count() == logins
+    assert not Invitation.objects.exists()
+    assert not Email.objects.exists()

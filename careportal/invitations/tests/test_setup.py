@@ -1,3 +1,5 @@
+import datetime
+
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
@@ -7,6 +9,7 @@ from careportal.accounts.security import check_security_answer
 from careportal.audit.models import AuditEvent
 from careportal.invitations.models import Invitation, InvitationState
 from careportal.invitations.services import (
+    SELF_SERVICE_FRESH,
     SELF_SERVICE_LIMIT,
     authenticate_one_time_password,
     setup_url_for,
@@ -146,8 +149,16 @@ def test_it_says_an_expired_password_has_expired_and_offers_a_new_one(
     assert AuditEvent.objects.filter(action="invitation.resent", object_id=str(new.pk))
 
 
+def _sent_a_while_ago():
+    """Age the sent invitations past the time a fresh one-time password is kept."""
+    Invitation.objects.filter(state=InvitationState.SENT).update(
+        sent_at=timezone.now() - SELF_SERVICE_FRESH - datetime.timedelta(minutes=1)
+    )
+
+
 def test_it_rate_limits_new_invitations_with_the_same_answer(client, cast, sent_invitation):
     link, username, _otp = _invited(cast, sent_invitation)
+    _sent_a_while_ago()
     token = link.split("/")[-2]
     answers = set()
     for _ in range(SELF_SERVICE_LIMIT + 2):
@@ -160,6 +171,7 @@ def test_it_rate_limits_new_invitations_with_the_same_answer(client, cast, sent_
 
 def test_it_answers_the_same_for_unknown_people(client, cast, sent_invitation):
     _invited(cast, sent_invitation)
+    _sent_a_while_ago()
     known = client.post(reverse("invitations:new"), {"username": "june.park"})
     unknown = client.post(reverse("invitations:new"), {"username": "nobody.here"})
     set_up = client.post(reverse("invitations:new"), {"username": "ellen.hale"})
@@ -167,6 +179,27 @@ def test_it_answers_the_same_for_unknown_people(client, cast, sent_invitation):
     assert _main(known) == _main(unknown) == _main(set_up)
     assert Invitation.objects.filter(state=InvitationState.QUEUED).count() == 1
     assert not Invitation.objects.filter(user=cast.ellen).exists()
+
+
+def test_it_keeps_a_one_time_password_sent_minutes_ago(client, cast, sent_invitation):
+    link, username, otp = _invited(cast, sent_invitation)
+    live = Invitation.objects.get(user__username=username)
+    token = link.split("/")[-2]
+
+    renewed = client.post(reverse("invitations:renew", args=[token]))
+    asked = client.post(reverse("invitations:new"), {"username": username})
+    unknown = client.post(reverse("invitations:new"), {"username": "nobody.here"})
+
+    assert _main(renewed) == _main(asked) == _main(unknown)
+    assert list(Invitation.objects.filter(user__username=username)) == [live]
+    live.refresh_from_db()
+    assert live.is_usable and live.check_one_time_password(otp)
+
+    _sent_a_while_ago()
+    client.post(reverse("invitations:new"), {"username": username})
+    live.refresh_from_db()
+    assert live.state == InvitationState.SUPERSEDED
+    assert Invitation.objects.get(user__username=username, state=InvitationState.QUEUED)
 
 
 def test_it_says_a_bad_link_does_not_work(client, cast):

@@ -7,7 +7,7 @@ from django.utils import timezone
 from careportal.audit.models import AuditEvent
 from careportal.careplans.models import PlanStatus
 from careportal.people.models import ClientPayer
-from careportal.scheduling.models import VisitStatus
+from careportal.scheduling.models import Caregiver, VisitStatus
 from careportal.testing import make_client, make_invoice, make_plan, make_visit
 
 URL = reverse("portal:dashboard")
@@ -175,3 +175,40 @@ def test_it_keeps_the_same_number_of_queries_with_more_data(
     response = render(cast.paula)
     assert len(response.context["party_sections"][0]["data"].rows) == 33
     assert len(response.context["party_sections"][0]["data"].rows[0].client.first_name) > 0
+
+
+def _photo(caregiver, *, shown: bool):
+    caregiver.photo.name = "caregivers/carla.jpg"
+    caregiver.show_photo_to_families = shown
+    caregiver.save()
+    return (
+        '<img class="caregiver-photo" src="/media/caregivers/carla.jpg" alt="Carla" '
+        'width="48" height="48">'
+    )
+
+
+def test_it_shows_the_caregivers_photo_when_the_agency_allows_it(client, cast):
+    img = _photo(cast.caregiver, shown=True)
+    make_visit(cast.margaret, cast.caregiver, _tomorrow_at(9, cast))
+    make_visit(cast.rosa, cast.caregiver, _tomorrow_at(10, cast))
+
+    for user in (cast.margaret.user, cast.paula):
+        client.force_login(user)
+        body = client.get(URL).content.decode()
+        assert img in body, user
+        assert "Carla" in body and "Giver" not in body
+
+
+def test_it_hides_the_caregivers_photo_unless_the_agency_allows_it(client, cast):
+    _photo(cast.caregiver, shown=False)
+    no_photo = Caregiver.objects.create(
+        agency=cast.sunrise, first_name="Dev", last_name="Patel", show_photo_to_families=True
+    )
+    make_visit(cast.margaret, cast.caregiver, _tomorrow_at(9, cast))
+    make_visit(cast.margaret, no_photo, _tomorrow_at(12, cast))
+    client.force_login(cast.margaret.user)
+
+    body = client.get(URL).content.decode()
+
+    assert "Carla" in body and "Dev" in body
+    assert "caregiver-photo" not in body and "carla.jpg" not in body
