@@ -70,6 +70,8 @@ def setup(request: HttpRequest, token: str) -> HttpResponse:
             "form": form,
             "invitation": invitation,
             "agency": agency,
+            # The frame shows the agency's name and logo before anyone is signed in.
+            "portal_agency": agency,
             "password_rules": rules_for(agency),
             "password_policy": policy_for(agency),
         },

@@ -59,6 +59,14 @@ def test_it_shows_change_password_with_the_labels_and_rules(client, cast, sent_i
     assert html.count("<option") >= 9  # a blank choice and at least eight questions
 
 
+def test_it_shows_the_agency_in_the_frame_before_sign_in(client, cast, sent_invitation):
+    link, _username, _otp = _invited(cast, sent_invitation)
+    html = client.get(link).content.decode()
+
+    header = html[html.index('class="site-header"') : html.index("</header>")]
+    assert "Sunrise Home Care" in header
+
+
 def test_it_sets_the_password_signs_in_and_lands_on_the_dashboard(client, cast, sent_invitation):
     link, username, otp = _invited(cast, sent_invitation)
     client.cookies["sessionid"] = "an-old-session-key"
