@@ -10,6 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from careportal.invitations.emails import queue_email
+from careportal.invitations.models import EmailKind
+
+# What the back office's list of emails calls each template; the others are notices.
+KINDS = {"password_reset": EmailKind.RESET, "email_confirm": EmailKind.CONFIRM}
 
 
 def queue_account_email(*, to: str, template: str, context: dict[str, Any], user: Any) -> None:
@@ -22,4 +26,5 @@ def queue_account_email(*, to: str, template: str, context: dict[str, Any], user
         context={"user": user, **context},
         language=getattr(user, "language", "") or None,
         agency=getattr(user, "agency", None),
+        kind=KINDS.get(template, EmailKind.NOTICE),
     )

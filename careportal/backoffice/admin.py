@@ -7,6 +7,7 @@ devices) are never registered here.
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django import forms
@@ -16,6 +17,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -53,7 +55,14 @@ from careportal.people.models import (
     PayerPerson,
     Residence,
 )
-from careportal.scheduling.models import CalendarFeed, Caregiver, Visit
+from careportal.scheduling import services as scheduling_services
+from careportal.scheduling.models import (
+    WEEKDAYS,
+    CalendarFeed,
+    Caregiver,
+    Visit,
+    VisitSchedule,
+)
 
 # Parties with an email: saving one creates or updates its portal login (invitations).
 PARTY_MODELS = (Client, EmergencyContact, Payer, PayerPerson, Community, CommunityPerson)
@@ -356,6 +365,41 @@ class VisitAdmin(AuditedViewMixin, AgencyScopedAdmin):
     # A raw id box, as schedulers type caregivers' numbers; its label is scoped too.
     raw_id_fields = ("caregiver",)
     list_select_related = ("client", "caregiver")
+    # Set by the schedule's "Create visits" action, never typed in.
+    readonly_fields = ("schedule",)
+
+
+@admin.register(VisitSchedule, site=backoffice_site)
+class VisitScheduleAdmin(AgencyScopedAdmin):
+    list_display = ("client", "service", "caregiver", "start_time", "duration_minutes",
+                    "start_date", "end_date", "is_active")  # fmt: skip
+    list_filter = ("is_active", "caregiver", "client")
+    search_fields = ("client__last_name", "client__first_name", "service")
+    autocomplete_fields = ("client",)
+    raw_id_fields = ("caregiver",)
+    list_select_related = ("client", "caregiver")
+    fieldsets = (
+        (None, {"fields": ("client", "caregiver", "service", "is_active")}),
+        (_("Days"), {"fields": (WEEKDAYS,)}),
+        (_("Time"), {"fields": ("start_time", "duration_minutes", "start_date", "end_date")}),
+    )
+    actions = ("create_visits",)
+
+    @admin.action(description=_("Create visits for the next 8 weeks"), permissions=["change"])
+    def create_visits(self, request: HttpRequest, queryset: Any) -> None:
+        agency = staff_agency(request)
+        until = timezone.localdate(timezone=agency.tz) + datetime.timedelta(weeks=8)
+        created = sum(
+            scheduling_services.generate_visits(
+                schedule=schedule, until=until, actor=request.user, request=request
+            )
+            for schedule in scope_to_agency(queryset, request)
+        )
+        self.message_user(
+            request,
+            ngettext("%(n)d visit created.", "%(n)d visits created.", created) % {"n": created},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(CalendarFeed, site=backoffice_site)

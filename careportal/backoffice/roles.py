@@ -24,7 +24,7 @@ PEOPLE = (
     "people.clientpayer",
     "people.residence",
 )
-SCHEDULING = ("scheduling.caregiver", "scheduling.visit")
+SCHEDULING = ("scheduling.caregiver", "scheduling.visit", "scheduling.visitschedule")
 CALENDAR_FEEDS = ("scheduling.calendarfeed",)
 CARE_PLANS = ("careplans.serviceplan", "careplans.goal", "careplans.plantask")
 BILLING = ("billing.invoice", "billing.invoiceline", "billing.payment")
@@ -33,6 +33,8 @@ AUDIT = ("audit.auditevent",)
 STAFF = ("agencies.staffmembership",)
 # Invitations are made by saving a person; "change" is the Resend action.
 INVITATIONS = ("invitations.invitation",)
+# The agency's other emails (resets, notices, messages) and their delivery: read only.
+EMAILS = ("invitations.agencyemail",)
 AGENCY_SETTINGS = ("agencies.agency",)
 
 
@@ -45,14 +47,14 @@ CAPABILITIES: dict[str, dict[str, frozenset[str]]] = {
         **_grant(FULL, SCHEDULING, CARE_PLANS, BILLING),
         # The owner alone unlocks a locked login (DESIGN.md: "the owner in the back office").
         **_grant(FULL | {"unlock"}, PEOPLE, STAFF),
-        **_grant(READ, CALENDAR_FEEDS, MESSAGES, AUDIT),
+        **_grant(READ, CALENDAR_FEEDS, MESSAGES, AUDIT, EMAILS),
         **_grant(EDIT, AGENCY_SETTINGS, INVITATIONS),
     },
     # Everything but the agency's settings; staff are added by the owner alone, so that
     # nobody can make themselves or anyone else an owner.
     StaffRole.ADMINISTRATOR: {
         **_grant(FULL, PEOPLE, SCHEDULING, CARE_PLANS, BILLING),
-        **_grant(READ, CALENDAR_FEEDS, MESSAGES, STAFF),
+        **_grant(READ, CALENDAR_FEEDS, MESSAGES, STAFF, EMAILS),
         **_grant(EDIT, INVITATIONS),
     },
     # Schedulers read the clients they plan for; they never see money.

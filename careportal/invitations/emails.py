@@ -16,6 +16,8 @@ from django.utils import timezone, translation
 from post_office import mail
 from post_office.models import Email
 
+from careportal.invitations.models import AgencyEmail, EmailKind
+
 
 def render_email(
     *,
@@ -49,10 +51,13 @@ def queue_email(
     reply_to: str | None = None,
     language: str | None = None,
     agency: Any = None,
+    kind: str = EmailKind.NOTICE,
 ) -> Email:
     """Record one email for delivery by the worker, inside the caller's transaction.
 
-    `agency` adds the agency's name and logo to the context (the templates' frame uses them).
+    `agency` adds the agency's name and logo to the context (the templates' frame uses them),
+    and records the email for the agency's staff (an AgencyEmail of this `kind`), so the
+    back office shows its delivery.
     """
     if agency is not None:
         context = {"agency": agency, "logo_url": agency_logo_url(agency), **context}
@@ -65,9 +70,10 @@ def queue_email(
         time_zone=agency.tz if agency is not None else None,
     )
     headers = {"Reply-To": reply_to} if reply_to else None
-    return mail.create(
+    recipients = [to] if isinstance(to, str) else list(to)
+    email = mail.create(
         sender=settings.DEFAULT_FROM_EMAIL,
-        recipients=[to] if isinstance(to, str) else list(to),
+        recipients=recipients,
         subject=subject,
         message=text,
         html_message=html,
@@ -75,6 +81,15 @@ def queue_email(
         priority="medium",
         commit=True,
     )
+    if agency is not None:
+        AgencyEmail.objects.create(
+            agency=agency,
+            email=email,
+            recipient=", ".join(recipients)[:1000],
+            subject=subject[:255],
+            kind=kind,
+        )
+    return email
 
 
 def agency_logo_url(agency: Any) -> str:

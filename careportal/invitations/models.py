@@ -143,3 +143,36 @@ class Invitation(AgencyScoped):
 def _digest(salt: str, otp: str) -> str:
     key = hashlib.sha256(f"{TOKEN_SALT}:{settings.SECRET_KEY}".encode()).digest()
     return hmac.new(key, f"{salt}:{otp}".encode(), hashlib.sha256).hexdigest()
+
+
+class EmailKind(models.TextChoices):
+    RESET = "reset", _("Password reset")
+    CONFIRM = "confirm", _("Email confirmation")
+    NOTICE = "notice", _("Notice")
+    MESSAGE = "message", _("Message to the agency")
+
+
+class AgencyEmail(AgencyScoped):
+    """One email of an agency in post_office's outbox: what staff see of its delivery.
+
+    post_office's Email has no agency column; this row gives it one, without the body (a
+    reset link must not show in the back office). It is written with the Email, in the same
+    transaction, and goes with it when old sent mail is deleted.
+    """
+
+    email = models.OneToOneField(
+        "post_office.Email", on_delete=models.CASCADE, related_name="+", editable=False
+    )
+    recipient = models.CharField(_("to"), max_length=1000)
+    subject = models.CharField(_("subject"), max_length=255)
+    kind = models.CharField(_("kind"), max_length=12, choices=EmailKind, default=EmailKind.NOTICE)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("email")
+        verbose_name_plural = _("emails")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["agency", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.subject} to {self.recipient}"

@@ -15,6 +15,7 @@ from careportal.accounts.models import User
 from careportal.agencies.models import StaffRole
 from careportal.audit.events import record
 from careportal.invitations.emails import queue_email
+from careportal.invitations.models import EmailKind
 from careportal.messaging.models import Message
 from careportal.people import access
 
@@ -160,6 +161,7 @@ def send_message_to_owner(
             reply_to=one_line(message.sender_email) or None,
             language=owner_language(agency),
             agency=agency,
+            kind=EmailKind.MESSAGE,
         )
         message.save(update_fields=["email"])
     return message

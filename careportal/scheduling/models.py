@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -86,6 +87,15 @@ class Visit(AgencyScoped):
     status = models.CharField(
         _("status"), max_length=12, choices=VisitStatus, default=VisitStatus.SCHEDULED
     )
+    schedule = models.ForeignKey(
+        "VisitSchedule",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="visits",
+        verbose_name=_("recurring schedule"),
+        help_text=_("The recurring schedule that created this visit, if any."),
+    )
 
     objects = VisitQuerySet.as_manager()
 
@@ -97,11 +107,99 @@ class Visit(AgencyScoped):
         constraints = [
             models.CheckConstraint(
                 condition=Q(end__gt=F("start")), name="scheduling_visit_ends_after_start"
-            )
+            ),
+            # A schedule makes at most one visit at a given start: generating is idempotent.
+            models.UniqueConstraint(
+                fields=["schedule", "start"],
+                condition=Q(schedule__isnull=False),
+                name="scheduling_visit_once_per_schedule_start",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.service} – {self.client} – {self.start:%Y-%m-%d %H:%M}"
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class VisitSchedule(AgencyScoped):
+    """A recurring visit: on these weekdays, at this local time of the agency, for so long.
+
+    Times are wall-clock times in the agency's time zone, so a 9:00 visit stays at 9:00
+    across daylight-saving changes. `services.generate_visits` turns it into visits.
+    """
+
+    client = models.ForeignKey(
+        "people.Client",
+        on_delete=models.CASCADE,
+        related_name="visit_schedules",
+        verbose_name=_("client"),
+    )
+    caregiver = models.ForeignKey(
+        Caregiver,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="visit_schedules",
+        verbose_name=_("caregiver"),
+        help_text=_("Empty: not yet assigned."),
+    )
+    service = models.CharField(_("service"), max_length=120)
+    # One box a day: the simplest thing to fill in and to check.
+    monday = models.BooleanField(_("Monday"), default=False)
+    tuesday = models.BooleanField(_("Tuesday"), default=False)
+    wednesday = models.BooleanField(_("Wednesday"), default=False)
+    thursday = models.BooleanField(_("Thursday"), default=False)
+    friday = models.BooleanField(_("Friday"), default=False)
+    saturday = models.BooleanField(_("Saturday"), default=False)
+    sunday = models.BooleanField(_("Sunday"), default=False)
+    start_time = models.TimeField(
+        _("start time"), help_text=_("Local time in the agency's time zone.")
+    )
+    duration_minutes = models.PositiveSmallIntegerField(
+        _("length (minutes)"), validators=[MinValueValidator(1), MaxValueValidator(24 * 60)]
+    )
+    start_date = models.DateField(_("first day"))
+    end_date = models.DateField(_("last day"), null=True, blank=True, help_text=_("Empty: no end."))
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("recurring schedule")
+        verbose_name_plural = _("recurring schedules")
+        ordering = ["client", "start_time"]
+        indexes = [models.Index(fields=["agency", "client"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="scheduling_visitschedule_ends_after_start",
+                violation_error_message=_("The last day cannot be before the first day."),
+            ),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gt=0),
+                name="scheduling_visitschedule_has_length",
+                violation_error_message=_("A visit lasts at least one minute."),
+            ),
+            models.CheckConstraint(
+                condition=Q(monday=True)
+                | Q(tuesday=True)
+                | Q(wednesday=True)
+                | Q(thursday=True)
+                | Q(friday=True)
+                | Q(saturday=True)
+                | Q(sunday=True),
+                name="scheduling_visitschedule_has_a_weekday",
+                violation_error_message=_("Choose at least one day of the week."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} – {self.client} – {self.start_time:%H:%M}"
+
+    @property
+    def weekday_numbers(self) -> set[int]:
+        """Return the chosen weekdays as date.weekday() numbers (Monday is 0)."""
+        return {number for number, name in enumerate(WEEKDAYS) if getattr(self, name)}
 
 
 class CalendarFeed(AgencyScoped):

@@ -1,7 +1,8 @@
-"""Writes for the calendar feed: create, revoke, and the once-a-day record of fetches."""
+"""Writes for the calendar: visits from recurring schedules, and the calendar feed."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import secrets
 from typing import Any
@@ -12,7 +13,74 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from careportal.audit.events import record
-from careportal.scheduling.models import CalendarFeed
+from careportal.scheduling.models import CalendarFeed, Visit, VisitSchedule
+
+
+def generate_visits(
+    *,
+    schedule: VisitSchedule,
+    until: datetime.date,
+    actor: Any = None,
+    request: HttpRequest | None = None,
+) -> int:
+    """Create the schedule's visits up to `until` (inclusive); return how many were new.
+
+    Days run from the schedule's first day, or today in the agency's time zone if later,
+    to `until` or the schedule's last day, whichever comes first. Each start is the
+    schedule's wall-clock time on that day in the agency's time zone, converted to UTC,
+    so it stays at the same local time across daylight-saving changes (a time that does
+    not exist on the spring-forward day, such as 2:30, lands an hour later). A visit the
+    schedule already made at that start is never made again, even if it was cancelled.
+    """
+    with transaction.atomic():
+        # The schedule row is locked (not the agency): two runs at once wait for each other.
+        schedule = (
+            VisitSchedule.objects.select_for_update(of=("self",))
+            .select_related("agency")
+            .get(pk=schedule.pk)
+        )
+        tz = schedule.agency.tz
+        first = max(schedule.start_date, timezone.localdate(timezone=tz))
+        last = min(until, schedule.end_date) if schedule.end_date else until
+        weekdays = schedule.weekday_numbers
+        starts = []
+        if schedule.is_active:
+            day = first
+            while day <= last:
+                if day.weekday() in weekdays:
+                    local = datetime.datetime.combine(day, schedule.start_time, tzinfo=tz)
+                    starts.append(local.astimezone(datetime.UTC))
+                day += datetime.timedelta(days=1)
+        existing = set(
+            Visit.objects.filter(schedule=schedule, start__in=starts).values_list(
+                "start", flat=True
+            )
+        )
+        length = datetime.timedelta(minutes=schedule.duration_minutes)
+        created = 0
+        for start in starts:
+            if start in existing:
+                continue
+            Visit.objects.create(
+                agency=schedule.agency,
+                client_id=schedule.client_id,
+                caregiver_id=schedule.caregiver_id,
+                service=schedule.service,
+                start=start,
+                end=start + length,
+                schedule=schedule,
+            )
+            created += 1
+        record(
+            "visit_schedule.visits_created",
+            request=request,
+            actor=actor,
+            obj=schedule,
+            created=created,
+            first_day=first.isoformat(),
+            until=last.isoformat(),
+        )
+    return created
 
 
 def hash_token(token: str) -> str:

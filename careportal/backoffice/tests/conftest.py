@@ -12,6 +12,7 @@ from django.test import Client as BrowserClient
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from post_office.models import STATUS, Email
 
 from careportal.agencies.models import Agency, StaffMembership
 from careportal.audit.models import AuditEvent
@@ -28,7 +29,7 @@ from careportal.people.models import (
     PayerPerson,
     Residence,
 )
-from careportal.scheduling.models import CalendarFeed, Caregiver, Visit
+from careportal.scheduling.models import CalendarFeed, Caregiver, Visit, VisitSchedule
 from careportal.testing import Cast, make_invoice, make_login, make_plan, make_visit
 
 # Words that appear only in Sunrise's records, and only in Harbor's.
@@ -89,6 +90,16 @@ def _agency_records(agency: Agency, client: Client, caregiver: Caregiver, owner:
         Residence.objects.create(agency=agency, client=client, community=community)
     )
     visit = make_visit(client, caregiver, timezone.now() + datetime.timedelta(days=2))
+    schedule = VisitSchedule.objects.create(
+        agency=agency,
+        client=client,
+        caregiver=caregiver,
+        service=f"{word} care",
+        monday=True,
+        start_time=datetime.time(9, 0),
+        duration_minutes=120,
+        start_date=timezone.localdate(),
+    )
     feed_user = client.user or make_login(agency, f"feed.{word.lower()}")
     feed = CalendarFeed.objects.create(agency=agency, user=feed_user, token_hash=word * 4)
     plan = make_plan(client, title=f"{word} plan")
@@ -118,6 +129,7 @@ def _agency_records(agency: Agency, client: Client, caregiver: Caregiver, owner:
         Residence: residence,
         Caregiver: caregiver,
         Visit: visit,
+        VisitSchedule: schedule,
         CalendarFeed: feed,
         ServicePlan: plan,
         Goal: plan.goals.first(),
@@ -134,6 +146,21 @@ def _agency_records(agency: Agency, client: Client, caregiver: Caregiver, owner:
         return records
     records[Invitation] = Invitation.objects.create(
         agency=agency, user=client.user, email=client.user.email
+    )
+    from careportal.invitations.models import AgencyEmail
+
+    email = Email.objects.create(
+        from_email="portal@mail.example",
+        to=[f"{word.lower()}@mail.example"],
+        subject=f"{word} notice",
+        status=STATUS.queued,
+    )
+    records[AgencyEmail] = AgencyEmail.objects.create(
+        agency=agency,
+        email=email,
+        recipient=f"{word.lower()}@mail.example",
+        subject=f"{word} notice",
+        kind="notice",
     )
     return records
 
