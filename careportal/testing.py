@@ -313,3 +313,11 @@ def build_cast() -> Cast:
         caregiver=caregiver,
         harbor_caregiver=harbor_caregiver,
     )
+
+
+# A valid 1x1 PNG, for logo and photo uploads in tests (with a temporary MEDIA_ROOT).
+TINY_PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00"
+    b"\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc8\x11\xa0\x01\x00\x03$\x01A\x1d\x19\x9f\xc4\x00\x00"
+    b"\x00\x00IEND\xaeB`\x82"
+)

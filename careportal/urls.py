@@ -19,11 +19,14 @@ urlpatterns = [
     path("calendar/", include("careportal.scheduling.urls")),
     path("care-plan/", include("careportal.careplans.urls")),
     path("messages/", include("careportal.messaging.urls")),
+    # Public branding: the agency's logo, for the portal's frame and for emails.
+    path("agency-logo/", include("careportal.agencies.urls")),
     # The language form in every page's frame; it works before sign-in too.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("", include("careportal.portal.urls")),
 ]
 
+# A development convenience (the admin's file links); pages use the apps' own views.
 if settings.DEBUG:
     urlpatterns += [
         path(

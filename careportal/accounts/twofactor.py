@@ -20,6 +20,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from careportal.accounts.models import UserKind
+from careportal.accounts.sessions import end_sessions
 from careportal.audit.events import record
 
 RECOVERY_CODE_COUNT = 10
@@ -105,6 +106,46 @@ def remove_two_factor(*, user: Any, actor: Any, request: HttpRequest | None) -> 
     for device in devices_for_user(user, confirmed=None):
         device.delete()
     record("two_factor.removed", request=request, actor=actor, obj=user, agency=user.agency)
+
+
+def recovery_codes_left(user: Any) -> int:
+    """Return how many recovery codes the login has not used yet."""
+    return StaticToken.objects.filter(device__user=user).count()
+
+
+@transaction.atomic
+def renew_recovery_codes(*, user: Any, request: HttpRequest | None) -> list[str]:
+    """Make a new set of recovery codes; the old ones stop working at once."""
+    codes = new_recovery_codes(user)
+    record(
+        "two_factor.recovery_codes_renewed",
+        request=request,
+        actor=user,
+        obj=user,
+        agency=user.agency,
+    )
+    return codes
+
+
+@transaction.atomic
+def reset_two_factor(*, user: Any, actor: Any, request: HttpRequest | None) -> None:
+    """The owner's reset: remove the login's devices and end its sessions.
+
+    At the next sign-in the login enrols again (staff must; the middleware sends them to
+    the set-up page); a portal user who had turned it on signs in with the password alone.
+    """
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    ended = end_sessions(user)
+    record(
+        "two_factor.reset",
+        request=request,
+        actor=actor,
+        obj=user,
+        agency=user.agency,
+        login=user.username,
+        sessions_ended=ended,
+    )
 
 
 def ensure_demo_totp_device(user: Any, key_hex: str = DEMO_TOTP_KEY) -> TOTPDevice:

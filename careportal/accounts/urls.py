@@ -11,6 +11,11 @@ urlpatterns = [
     path("two-factor/", views.two_factor, name="two_factor"),
     path("two-factor/set-up/", views.two_factor_enrol, name="two_factor_enrol"),
     path("two-factor/turn-off/", views.two_factor_disable, name="two_factor_disable"),
+    path(
+        "two-factor/recovery-codes/",
+        views.recovery_codes_renew,
+        name="recovery_codes_renew",
+    ),
     path("password/forgot/", views.forgot_password, name="forgot_password"),
     path("password/reset/<uidb64>/<token>/", views.password_reset, name="password_reset"),
     path("session/", views.session_status, name="session_status"),

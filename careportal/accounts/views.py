@@ -47,6 +47,8 @@ from careportal.invitations.services import authenticate_one_time_password, setu
 NEXT = "careportal_next"
 RESET_SESSION_TOKEN = "careportal_reset_token"
 RESET_URL_TOKEN = "set-password"
+# The renewal form shares the settings page with the turn-off form: its own field ids.
+RENEW_PREFIX = "renew"
 
 
 def _home(user: Any) -> str:
@@ -207,6 +209,25 @@ def two_factor_disable(request: HttpRequest) -> HttpResponse:
     return _settings_page(request, disable_form=form, status=400)
 
 
+@never_cache
+@require_POST
+@sensitive_post_parameters("renew-current_password")
+def recovery_codes_renew(request: HttpRequest) -> HttpResponse:
+    """Make a new set of recovery codes (the password is asked); the old ones die at once."""
+    user = request.user
+    if not twofactor.has_two_factor(user) or not user.is_verified():
+        return redirect("accounts:settings")
+    form = PasswordCheckForm(user, request.POST, prefix=RENEW_PREFIX)
+    if not form.is_valid():
+        return _settings_page(request, renew_form=form, status=400)
+    codes = twofactor.renew_recovery_codes(user=user, request=request)
+    return render(
+        request,
+        "accounts/recovery_codes.html",
+        {"codes": codes, "continue_url": reverse("accounts:settings"), "renewed": True},
+    )
+
+
 @login_not_required
 @never_cache
 def forgot_password(request: HttpRequest) -> HttpResponse:
@@ -318,6 +339,8 @@ def _settings_page(request: HttpRequest, status: int = 200, **forms: Any) -> Htt
         {
             "has_two_factor": twofactor.has_two_factor(user),
             "two_factor_required": twofactor.requires_two_factor(user),
+            "recovery_codes_left": twofactor.recovery_codes_left(user),
+            "renew_form": forms.get("renew_form") or PasswordCheckForm(user, prefix=RENEW_PREFIX),
             "is_portal_user": user.kind == UserKind.PORTAL,
             "question": question_text(user.security_question),
             "disable_form": forms.get("disable_form") or PasswordCheckForm(user),

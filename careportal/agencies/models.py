@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 DEFAULT_MESSAGE_SUBJECT = "Message from {sender_name} ({relationship})"
@@ -118,6 +120,13 @@ class Agency(models.Model):
     @property
     def portal_message_email(self) -> str:
         return self.message_email or self.owner_email
+
+    @property
+    def logo_link(self) -> str:
+        """Return the app's address of the logo, "" without one; it changes with the file."""
+        if not self.logo:
+            return ""
+        return reverse("agencies:logo", args=[self.pk, PurePosixPath(self.logo.name).name])
 
     @property
     def tz(self):

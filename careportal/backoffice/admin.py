@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from careportal.accounts.admin import unlock_sign_in
+from careportal.accounts.admin import reset_two_factor_sign_in, unlock_sign_in
 from careportal.accounts.lockout import locked_now
 from careportal.agencies.forms import (
     ACCOUNT_FIELDS,
@@ -128,12 +128,16 @@ class PartyAdminMixin:
 
 
 class UnlockMixin:
-    """The `Unlock sign-in` action (the owner's alone) and a column: is the login locked now?"""
+    """The `Unlock sign-in` and `Reset two-step sign-in` actions (the owner's alone) and a
+    column: is the login locked now?"""
 
-    actions = (unlock_sign_in,)
+    actions = (unlock_sign_in, reset_two_factor_sign_in)
 
     def has_unlock_permission(self, request: HttpRequest) -> bool:
         return self._can(request, "unlock")
+
+    def has_reset_two_factor_permission(self, request: HttpRequest) -> bool:
+        return self._can(request, "reset_two_factor")
 
     def login_locked(self) -> Exists:
         return locked_now(OuterRef("user__username"))

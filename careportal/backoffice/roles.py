@@ -45,8 +45,9 @@ def _grant(actions: frozenset[str], *groups: tuple[str, ...]) -> dict[str, froze
 CAPABILITIES: dict[str, dict[str, frozenset[str]]] = {
     StaffRole.OWNER: {
         **_grant(FULL, SCHEDULING, CARE_PLANS, BILLING),
-        # The owner alone unlocks a locked login (DESIGN.md: "the owner in the back office").
-        **_grant(FULL | {"unlock"}, PEOPLE, STAFF),
+        # The owner alone unlocks a locked login (DESIGN.md: "the owner in the back office")
+        # and resets the two-step sign-in of a login whose phone is lost.
+        **_grant(FULL | {"unlock", "reset_two_factor"}, PEOPLE, STAFF),
         **_grant(READ, CALENDAR_FEEDS, MESSAGES, AUDIT, EMAILS),
         **_grant(EDIT, AGENCY_SETTINGS, INVITATIONS),
     },

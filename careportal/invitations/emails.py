@@ -94,7 +94,6 @@ def queue_email(
 
 def agency_logo_url(agency: Any) -> str:
     """Return the absolute address of the agency's logo, or "" without one."""
-    logo = getattr(agency, "logo", None)
-    if not logo:
-        return ""
-    return f"{settings.SITE_URL}{logo.url}" if logo.url.startswith("/") else logo.url
+    # The app serves it (agencies.views.logo); emails need the absolute address.
+    link = getattr(agency, "logo_link", "")
+    return f"{settings.SITE_URL}{link}" if link else ""

@@ -16,14 +16,25 @@ from careportal.people import access
 PORTAL_NAMESPACES = frozenset({"portal", "billing", "scheduling", "careplans", "messaging"})
 
 
+def _marked_public(response: HttpResponse) -> bool:
+    directives = [part.strip().lower() for part in response.get("Cache-Control", "").split(",")]
+    return "public" in directives
+
+
 class NoStoreMiddleware:
-    """Mark every response to a signed-in user no-store; static files are served before us."""
+    """Mark every response to a signed-in user no-store; static files are served before us.
+
+    A response its view marked public (the agency logo, public branding) keeps its headers.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
+        if _marked_public(response):
+            # A view that marks itself public (the agency logo) is the same for everyone.
+            return response
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             add_never_cache_headers(response)

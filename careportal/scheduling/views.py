@@ -1,16 +1,18 @@
-"""Calendar pages: month, week and list views, and the private iCalendar feed."""
+"""Calendar pages: month, week and list views, the private iCalendar feed, caregiver photos."""
 
 from __future__ import annotations
 
 import datetime
+import mimetypes
 from collections import defaultdict
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_not_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -20,7 +22,7 @@ from careportal.people.models import Client
 from careportal.portal.narrowing import selected_client
 from careportal.scheduling import ics, services
 from careportal.scheduling.calendar import VIEWS, Period, days_of
-from careportal.scheduling.models import CalendarFeed, Visit
+from careportal.scheduling.models import CalendarFeed, Caregiver, Visit
 
 
 def _require_portal_login(request: HttpRequest) -> None:
@@ -137,4 +139,28 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     # Visit times are private: no shared cache may keep them.
     response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_safe
+def caregiver_photo(request: HttpRequest, caregiver_id: int) -> HttpResponse:
+    """Answer a caregiver's photo to a family who may see it, else 404.
+
+    Only when the agency lets families see it, and only for a caregiver who visits a
+    client whose calendar the login may see. The middleware marks the answer no-store.
+    """
+    _require_portal_login(request)
+    visiting = Visit.objects.visible_to(request.user).values("caregiver_id")
+    caregiver = Caregiver.objects.filter(
+        pk=caregiver_id, show_photo_to_families=True, pk__in=visiting
+    ).first()
+    if caregiver is None or not caregiver.photo:
+        raise Http404
+    try:
+        file = caregiver.photo.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    content_type, _encoding = mimetypes.guess_type(caregiver.photo.name)
+    response = FileResponse(file, content_type=content_type or "application/octet-stream")
+    patch_cache_control(response, private=True, no_store=True)
     return response

@@ -7,18 +7,22 @@ page another engineer has not built yet is simply not walked until the pattern e
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from careportal.billing.models import Invoice
 from careportal.messaging.models import Message
-from careportal.testing import Cast, make_invoice
+from careportal.scheduling.models import Caregiver
+from careportal.testing import TINY_PNG, Cast, make_invoice, make_visit
 
 # The URL namespaces mounted at the portal's prefixes ("", invoices/, calendar/, ...),
 # and the one accounts page that belongs to the portal's frame.
@@ -65,6 +69,8 @@ class Objects:
     maple_invoice: Invoice  # billed to the community Maple Grove, for Rosa
     harbor_invoice: Invoice  # another agency's
     margaret_message: Message
+    carla: Caregiver  # visits Margaret; Sunrise lets families see her photo
+    harbor_caregiver: Caregiver  # visits Hank of Harbor; photo allowed too
 
 
 # One row per URL name: (variant, kwargs builder, expected answer per visitor).
@@ -173,6 +179,26 @@ EXPECTED: dict[str, Row] = {
             ),
         )
     ],
+    # Margaret's calendar is seen by herself, her contacts and her payer's person (Paula).
+    "scheduling:caregiver_photo": [
+        (
+            "caregiver who visits the client",
+            lambda objects: {"caregiver_id": objects.carla.pk},
+            _portal_page(community=NOT_FOUND, stranger=NOT_FOUND, other_agency=NOT_FOUND),
+        ),
+        (
+            "another agency's caregiver",
+            lambda objects: {"caregiver_id": objects.harbor_caregiver.pk},
+            _portal_page(
+                client=NOT_FOUND,
+                contact_tom=NOT_FOUND,
+                several=NOT_FOUND,
+                payer=NOT_FOUND,
+                community=NOT_FOUND,
+                stranger=NOT_FOUND,
+            ),
+        ),
+    ],
     # Account settings serve staff too, once their two-factor sign-in is done.
     "accounts:settings": [("page", _no_kwargs, _portal_page(staff=OK))],
 }
@@ -204,6 +230,14 @@ def test_it_has_an_expectation_for_every_portal_url():
     assert {"portal:dashboard", "billing:invoice_list", "billing:invoice_detail"} <= names
 
 
+def _with_photo(caregiver: Caregiver, client: Any) -> Caregiver:
+    caregiver.photo.save(f"{caregiver.first_name}.png", ContentFile(TINY_PNG), save=False)
+    caregiver.show_photo_to_families = True
+    caregiver.save()
+    make_visit(client, caregiver, timezone.now() + datetime.timedelta(days=1))
+    return caregiver
+
+
 def _objects(cast: Cast) -> Objects:
     return Objects(
         margaret_invoice=make_invoice(cast.margaret),
@@ -220,6 +254,8 @@ def _objects(cast: Cast) -> Objects:
             body="Could Carla come at ten?",
             recipient=cast.sunrise.owner_email,
         ),
+        carla=_with_photo(cast.caregiver, cast.margaret),
+        harbor_caregiver=_with_photo(cast.harbor_caregiver, cast.hank),
     )
 
 
@@ -255,7 +291,8 @@ def _answer(response) -> str:
 
 
 @pytest.mark.parametrize("who", VISITORS)
-def test_it_walks_every_portal_url(client, cast, who):
+def test_it_walks_every_portal_url(client, cast, who, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path  # the caregivers' photos
     objects = _objects(cast)
     user = _visitor(cast, who)
     if user is not None:

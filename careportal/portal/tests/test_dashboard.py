@@ -181,10 +181,9 @@ def _photo(caregiver, *, shown: bool):
     caregiver.photo.name = "caregivers/carla.jpg"
     caregiver.show_photo_to_families = shown
     caregiver.save()
-    return (
-        '<img class="caregiver-photo" src="/media/caregivers/carla.jpg" alt="Carla" '
-        'width="48" height="48">'
-    )
+    # The app's own view answers it (scheduling.views.caregiver_photo), not /media/.
+    src = reverse("scheduling:caregiver_photo", args=[caregiver.pk])
+    return f'<img class="caregiver-photo" src="{src}" alt="Carla" width="48" height="48">'
 
 
 def test_it_shows_the_caregivers_photo_when_the_agency_allows_it(client, cast):

@@ -1,0 +1,93 @@
+"""The agency logo is served by the app, publicly, at an address that names the file."""
+
+import pytest
+from django.core.files.base import ContentFile
+from django.urls import reverse
+
+from careportal.invitations.emails import agency_logo_url
+from careportal.testing import TINY_PNG
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+def _with_logo(agency, name="sunrise.png"):
+    agency.logo.save(name, ContentFile(TINY_PNG), save=True)
+    return agency
+
+
+def test_it_serves_the_logo_to_anyone_with_long_cache_headers(client, cast, media):
+    agency = _with_logo(cast.sunrise)
+
+    response = client.get(agency.logo_link)
+
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == TINY_PNG
+    assert response["Content-Type"] == "image/png"
+    cache = response["Cache-Control"]
+    assert "public" in cache and "max-age=31536000" in cache and "no-store" not in cache
+
+
+def test_the_address_names_the_stored_file(cast, media):
+    agency = _with_logo(cast.sunrise)
+
+    assert agency.logo_link == reverse(
+        "agencies:logo", args=[agency.pk, agency.logo.name.rsplit("/", 1)[-1]]
+    )
+    assert "/media/" not in agency.logo_link
+
+
+def test_a_signed_in_user_gets_the_cacheable_logo_too(client, cast, media):
+    agency = _with_logo(cast.sunrise)
+    client.force_login(cast.margaret.user)
+
+    response = client.get(agency.logo_link)
+
+    assert response.status_code == 200
+    assert "no-store" not in response["Cache-Control"]
+
+
+def test_an_older_address_leads_to_the_current_logo(client, cast, media):
+    agency = _with_logo(cast.sunrise)
+
+    response = client.get(reverse("agencies:logo", args=[agency.pk, "old-logo.png"]))
+
+    assert response.status_code == 302
+    assert response["Location"] == agency.logo_link
+
+
+def test_it_is_404_without_a_logo(client, cast, media):
+    response = client.get(reverse("agencies:logo", args=[cast.sunrise.pk, "logo.png"]))
+
+    assert response.status_code == 404
+
+
+def test_it_is_404_for_no_such_agency(client, cast, media):
+    response = client.get(reverse("agencies:logo", args=[999999, "logo.png"]))
+
+    assert response.status_code == 404
+
+
+def test_another_agency_id_answers_that_agencys_logo(client, cast, media):
+    # Public branding: a family of Sunrise may load Harbor's logo; nothing private in it.
+    harbor = _with_logo(cast.harbor, "harbor.png")
+    client.force_login(cast.margaret.user)
+
+    response = client.get(harbor.logo_link)
+
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == TINY_PNG
+
+
+def test_the_frame_and_emails_use_the_apps_address(client, cast, media, settings):
+    agency = _with_logo(cast.sunrise)
+    client.force_login(cast.margaret.user)
+
+    page = client.get(reverse("portal:dashboard")).content.decode()
+
+    assert f'src="{agency.logo_link}"' in page
+    assert agency_logo_url(agency) == f"{settings.SITE_URL}{agency.logo_link}"
+    assert agency_logo_url(cast.harbor) == ""
