@@ -5,6 +5,7 @@ A bad value stops the process at start with a message naming the variable.
 
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -26,7 +27,31 @@ def _read(name: str, reader, default):
 
 # Development is the default, like healthchecks: production sets DEBUG=false explicitly,
 # and then SECRET_KEY, ALLOWED_HOSTS and SITE_URL are required.
-DEBUG = _read("DEBUG", env.bool, True)
+_BOOLEANS = {
+    "true": True,
+    "1": True,
+    "yes": True,
+    "on": True,
+    "false": False,
+    "0": False,
+    "no": False,
+    "off": False,
+}
+
+
+def _flag(name: str, default: bool) -> bool:
+    """Return a yes/no variable; anything but a clear yes or no stops the start."""
+    raw = env.str(name, default="").strip().lower()
+    if not raw:
+        return default
+    if raw not in _BOOLEANS:
+        raise ImproperlyConfigured(
+            f"Environment variable {name} has a bad value {raw!r}: use true or false."
+        )
+    return _BOOLEANS[raw]
+
+
+DEBUG = _flag("DEBUG", True)
 
 if DEBUG:
     SECRET_KEY = env.str("SECRET_KEY", default="development-only-key-never-used-in-production-0123")
@@ -125,6 +150,10 @@ TEMPLATES = [
 DATABASES = {
     "default": _read("DATABASE_URL", env.db_url, f"sqlite:///{DATA_DIR / 'careportal.sqlite3'}"),
 }
+if not DATABASES["default"]["ENGINE"].endswith(("sqlite3", "postgresql")):
+    raise ImproperlyConfigured(
+        "Environment variable DATABASE_URL must start with sqlite:/// or postgres://"
+    )
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -246,6 +275,13 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = _read("TIME_ZONE", env.str, "UTC")
+try:
+    ZoneInfo(TIME_ZONE)
+except (ZoneInfoNotFoundError, ValueError) as _exc:
+    raise ImproperlyConfigured(
+        f"Environment variable TIME_ZONE has a bad value {TIME_ZONE!r}: use a name such as "
+        "America/New_York."
+    ) from _exc
 USE_I18N = True
 USE_TZ = True
 
@@ -271,7 +307,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 if not DEBUG:
     _header = _read("SECURE_PROXY_SSL_HEADER", env.str, "HTTP_X_FORWARDED_PROTO")
     SECURE_PROXY_SSL_HEADER = (_header, "https") if _header else None
-    SECURE_SSL_REDIRECT = _read("SECURE_SSL_REDIRECT", env.bool, True)
+    SECURE_SSL_REDIRECT = _flag("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = _read("SECURE_HSTS_SECONDS", env.int, 31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

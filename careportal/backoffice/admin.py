@@ -29,9 +29,10 @@ from careportal.agencies.forms import (
     MESSAGE_FIELDS,
     AgencySettingsForm,
 )
-from careportal.agencies.models import Agency, StaffMembership
+from careportal.agencies.models import Agency, StaffMembership, StaffRole
 from careportal.audit.events import record
 from careportal.audit.models import AuditEvent
+from careportal.backoffice import roles
 from careportal.backoffice.scoping import (
     AgencyScopedAdmin,
     AgencyScopedTabularInline,
@@ -172,7 +173,8 @@ class AuditedViewMixin:
     """Record every view of protected health information or money in the back office.
 
     Service plans (with their goals and tasks), invoices (with their lines and payments)
-    and visits (the calendar) are audited wherever staff read them, as in the portal:
+    and visits and recurring schedules (the calendar) are audited wherever staff read
+    them, as in the portal:
     - a change page records `viewed_action` naming the record, or the record it belongs
       to (`audited_via`: a goal's plan, a payment's invoice), with the row itself;
     - a change list records one `list_viewed_action` event per page view, with the ids of
@@ -374,7 +376,9 @@ class VisitAdmin(AuditedViewMixin, AgencyScopedAdmin):
 
 
 @admin.register(VisitSchedule, site=backoffice_site)
-class VisitScheduleAdmin(AgencyScopedAdmin):
+class VisitScheduleAdmin(AuditedViewMixin, AgencyScopedAdmin):
+    # A client's care timetable: audited like the visits it makes.
+    viewed_action = "calendar.viewed"
     list_display = ("client", "service", "caregiver", "start_time", "duration_minutes",
                     "start_date", "end_date", "is_active")  # fmt: skip
     list_filter = ("is_active", "caregiver", "client")
@@ -743,10 +747,38 @@ class StaffMembershipAdmin(UnlockMixin, AgencyScopedAdmin):
         # Nobody changes their own role: an owner cannot leave the agency without one.
         return ["user", "role"] if obj.user_id == request.user.pk else ["user"]
 
+    @staticmethod
+    def _is_owner(user: Any) -> bool:
+        membership = roles.membership_of(user)
+        return membership is not None and membership.role == StaffRole.OWNER
+
+    def _touches_an_owner(self, request: HttpRequest, obj: Any) -> bool:
+        # Only an owner may edit or remove an owner's row (an administrator reads it).
+        return obj is not None and obj.role == StaffRole.OWNER and not self._is_owner(request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if self._touches_an_owner(request, obj):
+            return False
+        return super().has_change_permission(request, obj)
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if obj is not None and obj.user_id == request.user.pk:
             return False
+        if self._touches_an_owner(request, obj):
+            return False
         return super().has_delete_permission(request, obj)
+
+    def formfield_for_choice_field(self, db_field: Any, request: HttpRequest, **kwargs: Any):
+        # Only the owner gives the owner role: the choice is not offered to anyone else, and
+        # a posted role=owner is refused by the form.
+        if db_field.name == "role" and not self._is_owner(request.user):
+            kwargs["choices"] = [
+                (value, label) for value, label in StaffRole.choices if value != StaffRole.OWNER
+            ]
+            kwargs["error_messages"] = {
+                "invalid_choice": _("Only the owner can give the owner role.")
+            }
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs):
         if obj is None:

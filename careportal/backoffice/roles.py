@@ -51,12 +51,15 @@ CAPABILITIES: dict[str, dict[str, frozenset[str]]] = {
         **_grant(READ, CALENDAR_FEEDS, MESSAGES, AUDIT, EMAILS),
         **_grant(EDIT, AGENCY_SETTINGS, INVITATIONS),
     },
-    # Everything but the agency's settings; staff are added by the owner alone, so that
-    # nobody can make themselves or anyone else an owner.
+    # Everything but the agency's settings (issue 2). Administrators add staff and change
+    # their name and role, but the staff admin never lets them give or take the owner
+    # role, touch an owner's row or change their own role; removing staff, unlocking,
+    # resetting two-step sign-in and the audit trail stay the owner's.
     StaffRole.ADMINISTRATOR: {
         **_grant(FULL, PEOPLE, SCHEDULING, CARE_PLANS, BILLING),
-        **_grant(READ, CALENDAR_FEEDS, MESSAGES, STAFF, EMAILS),
+        **_grant(READ, CALENDAR_FEEDS, MESSAGES, EMAILS),
         **_grant(EDIT, INVITATIONS),
+        **_grant(EDIT | {"add"}, STAFF),
     },
     # Schedulers read the clients they plan for; they never see money.
     StaffRole.SCHEDULER: {

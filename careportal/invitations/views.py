@@ -39,6 +39,19 @@ def setup(request: HttpRequest, token: str) -> HttpResponse:
         )
     if invitation.state == InvitationState.ACCEPTED:
         return render(request, "invitations/link_problem.html", {"problem": "accepted"})
+    if invitation.state in (InvitationState.QUEUED, InvitationState.RETRYING):
+        # The worker commits the sent state just after the SMTP server takes the email, so a
+        # very quick click can arrive first: ask for a moment rather than call it expired.
+        return render(
+            request,
+            "invitations/link_problem.html",
+            {
+                "problem": "sending",
+                "invitation": invitation,
+                "token": token,
+                "agency": invitation.agency,
+            },
+        )
     if not invitation.is_usable or not invitation.user.is_active:
         problem = "superseded" if invitation.state == InvitationState.SUPERSEDED else "expired"
         return render(

@@ -58,6 +58,21 @@ def invitation(mail: Mail) -> Invitation:
     )
 
 
+def open_invitation(page: Page, link: str, *, tries: int = 20) -> None:
+    """Open an invitation's link and wait until it shows Change Password.
+
+    The email can arrive a moment before the worker commits the invitation as sent; the page
+    then asks to reload, as a person would.
+    """
+    heading = page.get_by_role("heading", level=1, name="Change Password")
+    for _ in range(tries):
+        page.goto(link)
+        if heading.count():
+            return
+        page.wait_for_timeout(250)
+    expect(heading).to_be_visible()
+
+
 def change_password(page: Page, one_time_password: str, new_password: str = NEW_PASSWORD) -> None:
     """Fill Change Password (the page the invitation's link opens) and save it."""
     expect(page.get_by_role("heading", level=1, name="Change Password")).to_be_visible()

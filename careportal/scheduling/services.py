@@ -29,8 +29,10 @@ def generate_visits(
     to `until` or the schedule's last day, whichever comes first. Each start is the
     schedule's wall-clock time on that day in the agency's time zone, converted to UTC,
     so it stays at the same local time across daylight-saving changes (a time that does
-    not exist on the spring-forward day, such as 2:30, lands an hour later). A visit the
-    schedule already made at that start is never made again, even if it was cancelled.
+    not exist on the spring-forward day, such as 2:30, lands an hour later). A day that
+    already has a visit of this schedule (by its local date in the agency's time zone,
+    whatever its time or status) gets no new one: a visit moved by hand to another time
+    of the day, or cancelled, is not made again.
     """
     with transaction.atomic():
         # The schedule row is locked (not the agency): two runs at once wait for each other.
@@ -43,23 +45,33 @@ def generate_visits(
         first = max(schedule.start_date, timezone.localdate(timezone=tz))
         last = min(until, schedule.end_date) if schedule.end_date else until
         weekdays = schedule.weekday_numbers
-        starts = []
+        starts: dict[datetime.date, datetime.datetime] = {}
         if schedule.is_active:
             day = first
             while day <= last:
                 if day.weekday() in weekdays:
                     local = datetime.datetime.combine(day, schedule.start_time, tzinfo=tz)
-                    starts.append(local.astimezone(datetime.UTC))
+                    starts[day] = local.astimezone(datetime.UTC)
                 day += datetime.timedelta(days=1)
-        existing = set(
-            Visit.objects.filter(schedule=schedule, start__in=starts).values_list(
-                "start", flat=True
-            )
-        )
+        taken: set[datetime.date] = set()
+        if starts:
+            # The local days that already have a visit of this schedule, wherever it was
+            # moved within the day. A day spans at most 25 hours: a day's margin either side
+            # catches every visit whose local date falls in the range.
+            window_start = datetime.datetime.combine(first, datetime.time(), tzinfo=tz)
+            window_end = datetime.datetime.combine(last, datetime.time(), tzinfo=tz)
+            taken = {
+                start.astimezone(tz).date()
+                for start in Visit.objects.filter(
+                    schedule=schedule,
+                    start__gte=window_start - datetime.timedelta(days=1),
+                    start__lt=window_end + datetime.timedelta(days=2),
+                ).values_list("start", flat=True)
+            }
         length = datetime.timedelta(minutes=schedule.duration_minutes)
         created = 0
-        for start in starts:
-            if start in existing:
+        for day, start in starts.items():
+            if day in taken:
                 continue
             Visit.objects.create(
                 agency=schedule.agency,

@@ -158,14 +158,20 @@ def test_it_lets_the_owner_invite_staff(client, world):
     assert membership.user.email == "nina@mail.example"
 
 
-def test_it_keeps_administrators_from_adding_staff(client, world):
+def test_it_keeps_administrators_from_adding_an_owner(client, world):
     sign_in(client, world.cast.administrator)
+    add = reverse("backoffice:agencies_staffmembership_add")
+    offered = client.get(add).context["adminform"].form.fields["role"].choices
+    assert StaffRole.OWNER not in [value for value, _label in offered]
+    assert StaffRole.SCHEDULER in [value for value, _label in offered]
     response = client.post(
-        reverse("backoffice:agencies_staffmembership_add"),
-        {"name": "Oscar", "email": "oscar@mail.example", "role": StaffRole.OWNER},
+        add, {"name": "Oscar", "email": "oscar@mail.example", "role": StaffRole.OWNER}
     )
-    assert response.status_code == 403
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors["role"]
+    assert errors == ["Only the owner can give the owner role."]
     assert not StaffMembership.objects.filter(name="Oscar").exists()
+    assert not Invitation.objects.filter(email="oscar@mail.example").exists()
 
 
 def test_it_turns_portal_users_away_from_the_back_office(client, world):
@@ -280,3 +286,104 @@ def test_it_answers_a_refused_autocomplete_like_a_missing_page(client, world):
     assert client.get(reverse("backoffice:autocomplete"), malformed).status_code == 404
     sign_in(client, world.cast.scheduler)
     assert client.get(reverse("backoffice:autocomplete"), query).status_code == 200
+
+
+# Issue 2: administrators manage staff, but never the owner role, an owner's row or their own
+# role.
+
+
+def test_it_lets_administrators_invite_a_scheduler(client, world):
+    sign_in(client, world.cast.administrator)
+    response = client.post(
+        reverse("backoffice:agencies_staffmembership_add"),
+        {"name": "Nina New", "email": "nina@mail.example", "role": StaffRole.SCHEDULER},
+    )
+    assert response.status_code == 302
+    membership = StaffMembership.objects.get(name="Nina New")
+    assert (membership.agency, membership.role) == (world.cast.sunrise, StaffRole.SCHEDULER)
+    assert (membership.user.kind, membership.user.email) == ("staff", "nina@mail.example")
+    assert not membership.user.has_usable_password()
+    invitation = Invitation.objects.get(user=membership.user)
+    assert (invitation.state, invitation.agency) == (InvitationState.QUEUED, world.cast.sunrise)
+
+
+def test_it_lets_administrators_change_staff_but_never_make_an_owner(client, world):
+    scheduler = world.cast.scheduler.staff_membership
+    sign_in(client, world.cast.administrator)
+    response = client.post(_url(scheduler), {"name": "Sam Renamed", "role": StaffRole.OWNER})
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["role"]
+    scheduler.refresh_from_db()
+    assert scheduler.role == StaffRole.SCHEDULER
+
+    response = client.post(_url(scheduler), {"name": "Sam Renamed", "role": StaffRole.BILLING})
+    assert response.status_code == 302
+    scheduler.refresh_from_db()
+    assert (scheduler.name, scheduler.role) == ("Sam Renamed", StaffRole.BILLING)
+
+
+def test_it_keeps_administrators_off_the_owners_row(client, world):
+    owner = world.cast.owner.staff_membership
+    name, role = owner.name, owner.role
+    sign_in(client, world.cast.administrator)
+    # Read only, as any row the role may see but not change; posting is forbidden.
+    response = client.get(_url(owner))
+    assert response.status_code == 200
+    assert b'name="_save"' not in response.content
+    response = client.post(_url(owner), {"name": "Taken Over", "role": StaffRole.SCHEDULER})
+    assert response.status_code == 403
+    assert client.post(_url(owner, "delete"), {"post": "yes"}).status_code == 403
+    owner.refresh_from_db()
+    assert (owner.name, owner.role) == (name, role)
+
+
+def test_it_keeps_administrators_from_changing_their_own_role(client, world):
+    me = world.cast.administrator.staff_membership
+    sign_in(client, world.cast.administrator)
+    response = client.get(_url(me))
+    assert "role" not in response.context["adminform"].form.fields
+    response = client.post(_url(me), {"name": "Ada Admin", "role": StaffRole.OWNER})
+    assert response.status_code == 302
+    me.refresh_from_db()
+    assert (me.name, me.role) == ("Ada Admin", StaffRole.ADMINISTRATOR)
+
+
+def test_it_keeps_unlock_and_two_factor_reset_from_administrators(client, world):
+    sign_in(client, world.cast.administrator)
+    response = client.get(reverse("backoffice:agencies_staffmembership_changelist"))
+    assert response.status_code == 200
+    # No action is left for them at all (delete is the owner's too).
+    assert response.context["action_form"] is None
+    sign_in(client, world.cast.owner)
+    response = client.get(reverse("backoffice:agencies_staffmembership_changelist"))
+    actions = [value for value, _label in response.context["action_form"].fields["action"].choices]
+    assert {"unlock_sign_in", "reset_two_factor_sign_in"} <= set(actions)
+
+
+def test_it_still_lets_the_owner_manage_every_role(client, world):
+    administrator = world.cast.administrator.staff_membership
+    sign_in(client, world.cast.owner)
+    add = reverse("backoffice:agencies_staffmembership_add")
+    offered = client.get(add).context["adminform"].form.fields["role"].choices
+    assert StaffRole.OWNER in [value for value, _label in offered]
+    response = client.post(
+        add, {"name": "Olga Owner", "email": "olga@mail.example", "role": StaffRole.OWNER}
+    )
+    assert response.status_code == 302
+    assert StaffMembership.objects.get(name="Olga Owner").role == StaffRole.OWNER
+
+    response = client.post(_url(administrator), {"name": "Ada", "role": StaffRole.OWNER})
+    assert response.status_code == 302
+    administrator.refresh_from_db()
+    assert administrator.role == StaffRole.OWNER
+
+    other_owner = StaffMembership.objects.get(name="Olga Owner")
+    response = client.post(_url(other_owner), {"name": "Olga", "role": StaffRole.SCHEDULER})
+    assert response.status_code == 302
+    assert client.post(_url(other_owner, "delete"), {"post": "yes"}).status_code == 302
+    assert not StaffMembership.objects.filter(pk=other_owner.pk).exists()
+
+    # The owner's own role stays read only, and their own row cannot be deleted.
+    me = world.cast.owner.staff_membership
+    assert "role" not in client.get(_url(me)).context["adminform"].form.fields
+    assert client.post(_url(me, "delete"), {"post": "yes"}).status_code == 403

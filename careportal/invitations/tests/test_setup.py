@@ -67,6 +67,23 @@ def test_it_shows_the_agency_in_the_frame_before_sign_in(client, cast, sent_invi
     assert "Sunrise Home Care" in header
 
 
+def test_it_asks_for_a_moment_while_the_invitation_is_still_being_sent(client, cast):
+    person = Client.objects.create(
+        agency=cast.sunrise, first_name="Quinn", last_name="Quick", email="quinn@mail.example"
+    )
+    sync_portal_account(party=person, previous_email=None)
+    invitation = Invitation.objects.get(user__client_record=person)
+    assert invitation.state == InvitationState.QUEUED
+
+    response = client.get(setup_url_for(invitation))
+
+    assert response.status_code == 200
+    assert "Your invitation is on its way" in _main(response)
+    assert "expired" not in _main(response)
+    invitation.refresh_from_db()
+    assert invitation.state == InvitationState.QUEUED
+
+
 def test_it_sets_the_password_signs_in_and_lands_on_the_dashboard(client, cast, sent_invitation):
     link, username, otp = _invited(cast, sent_invitation)
     client.cookies["sessionid"] = "an-old-session-key"
@@ -234,7 +251,11 @@ def test_it_finds_the_invitation_of_a_one_time_password_for_the_sign_in_page(cas
 
     invitation = authenticate_one_time_password(username_or_user=username.upper(), password=otp)
     assert invitation == Invitation.objects.get()
-    assert setup_url_for(invitation) == link
+    # The token carries a timestamp, so compare what the two links stand for.
+    token_of = lambda url: url.rstrip("/").rsplit("/", 1)[-1]  # noqa: E731
+    assert setup_url_for(invitation).startswith("/accounts/setup/")
+    assert Invitation.pk_from_token(token_of(setup_url_for(invitation))) == invitation.pk
+    assert Invitation.pk_from_token(token_of(link)) == invitation.pk
     assert authenticate_one_time_password(username_or_user="june@mail.example", password=otp)
     assert authenticate_one_time_password(username_or_user=username, password="x" * 14) is None
     assert authenticate_one_time_password(username_or_user="nobody", password=otp) is None

@@ -16,6 +16,7 @@ from careportal.journeys.browser import (
     unlabelled_controls,
 )
 from careportal.journeys.server import JourneyServer
+from careportal.journeys.steps import open_invitation
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +43,7 @@ def test_it_takes_an_invited_client_from_the_email_to_the_dashboard(
     link = next(url for url in mail.links() if "/accounts/setup/" in url)
     assert username == "iris.journey" and username not in link
 
-    page.goto(link)
+    open_invitation(page, link)
     expect(page.get_by_role("heading", level=1, name="Change Password")).to_be_visible()
     assert unlabelled_controls(page) == []
     violations = axe_violations(page)
@@ -78,7 +79,7 @@ def test_it_lists_errors_at_the_top_and_beside_the_fields_in_a_browser(
     mail = journey_server.mailbox.wait_for("ivy@mail.example", timeout=30)
     link = next(url for url in mail.links() if "/accounts/setup/" in url)
 
-    page.goto(link)
+    open_invitation(page, link)
     page.get_by_label("Current Password", exact=True).fill("not the one")
     page.get_by_label("New Password", exact=True).fill("weak")
     page.get_by_role("button", name="Save my new password").click()

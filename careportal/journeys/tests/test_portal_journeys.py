@@ -23,6 +23,7 @@ from careportal.journeys.steps import (
     NEW_PASSWORD,
     change_password,
     invitation,
+    open_invitation,
     sign_in_to_back_office,
 )
 from careportal.testing import PASSWORD
@@ -98,7 +99,7 @@ def test_it_takes_a_client_from_the_back_office_to_a_message_to_the_owner(
     )
 
     page.context.clear_cookies()  # the staff member leaves; the client opens the email's link
-    page.goto(invited.link)
+    open_invitation(page, invited.link)
     screenshots.take(page, "change-password")
     change_password(page, invited.one_time_password)
     expect(page).to_have_url(f"{journey_server.url}/")
@@ -144,7 +145,7 @@ def test_it_walks_the_portal_without_care_plan_for_each_role_but_the_client(
     person = family[role]
     invited = invitation(mailbox.wait_for(person["email"], timeout=30))
 
-    page.goto(invited.link)
+    open_invitation(page, invited.link)
     change_password(page, invited.one_time_password)
     expect(page.get_by_role("heading", level=1, name="Dashboard")).to_be_visible()
     expect(page.locator("nav").get_by_role("link", name="Care Plan")).to_have_count(0)
@@ -192,7 +193,7 @@ def test_it_takes_an_invited_client_through_the_portal_with_the_keyboard_alone(
         # Every stop on the way shows where the focus is (browser.focus_problem).
         tab_to(page, selector, key=key, visible=True, limit=40)
 
-    page.goto(invited.link)
+    open_invitation(page, invited.link)
     expect(page.get_by_role("heading", level=1, name="Change Password")).to_be_visible()
     go("input[name=current_password]")
     keyboard.type(invited.one_time_password)

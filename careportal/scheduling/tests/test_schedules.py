@@ -116,6 +116,45 @@ def test_it_is_idempotent(cast):
         )
 
 
+def test_a_day_with_a_visit_of_the_schedule_gets_no_new_one(cast):
+    schedule = _schedule(cast)
+    with _on_day(datetime.date(2026, 2, 23)):
+        assert generate_visits(schedule=schedule, until=datetime.date(2026, 3, 8)) == 4
+        visits = list(Visit.objects.filter(schedule=schedule).order_by("start"))
+        # Moved by hand two hours later; another one cancelled.
+        moved, cancelled = visits[1], visits[2]
+        Visit.objects.filter(pk=moved.pk).update(
+            start=moved.start + datetime.timedelta(hours=2),
+            end=moved.end + datetime.timedelta(hours=2),
+        )
+        Visit.objects.filter(pk=cancelled.pk).update(status="cancelled")
+        assert generate_visits(schedule=schedule, until=datetime.date(2026, 3, 8)) == 0
+    assert Visit.objects.filter(schedule=schedule).count() == 4
+    tz = cast.sunrise.tz
+    moved_day = moved.start.astimezone(tz).date()
+    (on_moved_day,) = [
+        v
+        for v in Visit.objects.filter(schedule=schedule)
+        if v.start.astimezone(tz).date() == moved_day
+    ]
+    assert on_moved_day.start.astimezone(tz).time() == datetime.time(11, 0)
+    assert Visit.objects.get(pk=cancelled.pk).status == "cancelled"
+
+
+def test_a_visit_moved_across_midnight_utc_still_counts_for_its_local_day(cast):
+    # 21:30 in New York is the next day in UTC: the local date is what counts.
+    schedule = _schedule(cast, start_time=datetime.time(21, 30))
+    with _on_day(datetime.date(2026, 2, 23)):
+        assert generate_visits(schedule=schedule, until=datetime.date(2026, 2, 25)) == 2
+        first = Visit.objects.filter(schedule=schedule).order_by("start").first()
+        Visit.objects.filter(pk=first.pk).update(
+            start=first.start + datetime.timedelta(hours=2),  # 23:30 local, still Monday
+            end=first.end + datetime.timedelta(hours=2),
+        )
+        assert generate_visits(schedule=schedule, until=datetime.date(2026, 2, 25)) == 0
+    assert Visit.objects.filter(schedule=schedule).count() == 2
+
+
 def test_it_respects_the_last_day_the_first_day_and_today(cast):
     schedule = _schedule(cast, end_date=datetime.date(2026, 3, 4))
     with _on_day(datetime.date(2026, 2, 25)):  # after the first day: nothing in the past
@@ -239,3 +278,48 @@ def test_the_schedule_admin_is_registered_for_the_scheduling_roles(cast):
         assert model_admin.has_view_permission(request)
         assert model_admin.has_change_permission(request) is can_change
         assert ("create_visits" in model_admin.get_actions(request)) is can_change
+
+
+def test_opening_a_schedule_in_the_back_office_is_audited(client, cast):
+    schedule = _schedule(cast, start_date=timezone.localdate(timezone=cast.sunrise.tz))
+    sign_in(client, cast.scheduler)
+    url = reverse("backoffice:scheduling_visitschedule_change", args=[schedule.pk])
+
+    assert client.get(url).status_code == 200
+
+    (event,) = AuditEvent.objects.filter(action="calendar.viewed")
+    assert (event.actor, event.agency) == (cast.scheduler, cast.sunrise)
+    assert event.object_type == "scheduling.visitschedule"
+    assert event.object_id == str(schedule.pk)
+    assert event.client_id == cast.margaret.pk
+    assert event.detail["place"] == "backoffice"
+
+
+def test_the_schedule_change_list_records_one_event_per_page_view(client, cast):
+    today = timezone.localdate(timezone=cast.sunrise.tz)
+    margarets = _schedule(cast, start_date=today)
+    walters = _schedule(cast, start_date=today)
+    VisitSchedule.objects.filter(pk=walters.pk).update(client=cast.walter)
+    sign_in(client, cast.scheduler)
+
+    response = client.get(CHANGELIST)
+    assert response.status_code == 200
+    assert client.get(CHANGELIST, {"q": "no such schedule"}).status_code == 200
+
+    first, second = AuditEvent.objects.filter(action="calendar.viewed").order_by("pk")
+    assert (first.actor, first.agency) == (cast.scheduler, cast.sunrise)
+    assert first.detail["place"] == "backoffice"
+    assert first.detail["model"] == "scheduling.visitschedule"
+    assert sorted(first.detail["ids"]) == sorted([margarets.pk, walters.pk])
+    assert first.detail["clients"] == sorted([cast.margaret.pk, cast.walter.pk])
+    assert second.detail["ids"] == []
+
+
+def test_no_view_is_recorded_for_another_agencys_schedule(client, cast):
+    schedule = _schedule(cast, start_date=timezone.localdate(timezone=cast.sunrise.tz))
+    sign_in(client, cast.harriet)
+    url = reverse("backoffice:scheduling_visitschedule_change", args=[schedule.pk])
+    assert client.get(url).status_code == 302
+    assert not AuditEvent.objects.filter(
+        action="calendar.viewed", object_id=str(schedule.pk)
+    ).exists()
