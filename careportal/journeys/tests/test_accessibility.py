@@ -5,9 +5,14 @@ open, form errors, empty lists. Then, at 320 pixels wide and at 200% zoom (1280x
 is 640x400 CSS pixels), no page scrolls sideways, text is at least 16 pixels, buttons and
 navigation at least 44 by 44 and every other target at least 24 by 24 (issue 5).
 The errors of Change Password are checked in test_invitation_journey.py.
+Last, axe and the sizes together on the pages outside the navigation: the account settings,
+two-factor set-up, recovery codes and code, a sent message, the expired and the broken
+invitation link, asking for a new invitation, "Check your email" and the locked page.
 """
 
 from __future__ import annotations
+
+from base64 import b32decode
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -25,7 +30,8 @@ from careportal.journeys.browser import (
     small_text,
 )
 from careportal.journeys.screenshots import page_name, portal_paths
-from careportal.journeys.server import JourneyServer
+from careportal.journeys.server import JourneyServer, Mailbox
+from careportal.journeys.steps import totp_code
 from careportal.testing import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -178,5 +184,142 @@ def test_it_fits_and_keeps_text_and_targets_large_on_every_page(
     dialog = page.get_by_role("dialog").bounding_box()
     assert dialog is not None and dialog["x"] >= 0
     assert dialog["x"] + dialog["width"] <= viewport["width"], "the pop-up is cut off"
+
+    assert problems == [], "\n".join(problems)
+
+
+def problems_everywhere(page: Page, where: str) -> list[str]:
+    """axe at 1280x800, then the sizes at 320 pixels and at 200% zoom, on the page as it is.
+
+    Nothing is reloaded, so the pages that answer a form (recovery codes, the locked page,
+    "Check your email") are checked as they were shown.
+    """
+    problems = []
+    if violations := axe_violations(page):
+        problems.append(f"{where}:\n{describe_violations(violations)}")
+    for name, viewport in [("320px", NARROWEST), ("200%", ZOOMED)]:
+        page.set_viewport_size(viewport)
+        problems += size_problems(page, f"{where} at {name}")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    return problems
+
+
+def visit(page: Page, path: str, status: int = 200) -> None:
+    response = page.goto(path)
+    assert response is not None and response.status == status, path
+
+
+def test_it_finds_no_problem_on_the_account_settings_and_a_sent_message(
+    page: Page, journey_server: JourneyServer
+) -> None:
+    login = records.result(
+        journey_server.manage("shell", "-c", records.call("login", username="sara.settings"))
+    )
+    sign_in(page, login["username"], login["password"])
+    problems = []
+
+    for path in [
+        "/accounts/settings/",
+        "/accounts/settings/password/",
+        "/accounts/settings/security-question/",
+        "/accounts/settings/email/",
+    ]:
+        visit(page, path)
+        problems += problems_everywhere(page, path)
+
+    page.goto("/messages/new/")
+    page.get_by_label("Subject", exact=True).fill("A question about Tuesday")
+    page.get_by_label("Message", exact=True).fill("Could the visit start at ten?")
+    page.get_by_role("button", name="Send").click()
+    page.wait_for_url("**/messages/*/")
+    expect(page.get_by_text("Could the visit start at ten?")).to_be_visible()
+    problems += problems_everywhere(page, "a sent message")
+
+    assert problems == [], "\n".join(problems)
+
+
+def test_it_finds_no_problem_on_the_two_factor_pages(
+    page: Page, journey_server: JourneyServer
+) -> None:
+    login = records.result(
+        journey_server.manage("shell", "-c", records.call("login", username="tom.twofactor"))
+    )
+    sign_in(page, login["username"], login["password"])
+    problems = []
+
+    page.goto("/accounts/two-factor/set-up/")
+    expect(page.locator(".key-text code")).to_be_visible()
+    problems += problems_everywhere(page, "the set-up with the QR code")
+    key = page.locator(".key-text code").inner_text().replace(" ", "")
+    page.get_by_label("Code", exact=True).fill(totp_code(b32decode(key).hex()))
+    page.get_by_role("button", name="Turn on two-step sign-in").click()
+    expect(page.locator(".recovery-codes li").first).to_be_visible()
+    problems += problems_everywhere(page, "the recovery codes")
+
+    page.context.clear_cookies()
+    sign_in(page, login["username"], login["password"])
+    page.goto("/accounts/two-factor/")
+    expect(page.get_by_label("Code", exact=True)).to_be_visible()
+    problems += problems_everywhere(page, "/accounts/two-factor/")
+
+    assert problems == [], "\n".join(problems)
+
+
+def expired_invitation_link(server: JourneyServer, mailbox: Mailbox) -> str:
+    """Invite a client of its own, wait for the email, then let the invitation expire."""
+    email = "eve.expired@mail.example"
+    server.manage(
+        "shell",
+        "-c",
+        records.call("invited_client", first_name="Eve", last_name="Expired", email=email),
+    )
+    mailbox.wait_for(email, timeout=30)
+    token = records.result(
+        server.manage(
+            "shell",
+            "-c",
+            "import datetime; from django.utils import timezone; "
+            "from careportal.journeys import records; "
+            "from careportal.invitations.models import Invitation; "
+            f"i = Invitation.objects.filter(email={email!r}).latest('pk'); "
+            "i.expires_at = timezone.now() - datetime.timedelta(days=1); "
+            "i.save(update_fields=['expires_at']); records.report(i.token)",
+        )
+    )
+    return f"/accounts/setup/{token}/"
+
+
+def test_it_finds_no_problem_on_the_pages_of_a_signed_out_person(
+    page: Page, journey_server: JourneyServer, mailbox: Mailbox
+) -> None:
+    login = records.result(
+        journey_server.manage("shell", "-c", records.call("login", username="lou.lockout"))
+    )
+    problems = []
+
+    expired = expired_invitation_link(journey_server, mailbox)
+    visit(page, expired)
+    expect(page.get_by_role("heading", level=1)).to_have_text("This invitation no longer works")
+    problems += problems_everywhere(page, "the expired invitation")
+    for path, status in [("/accounts/setup/not-a-token/", 404), ("/accounts/setup/new/", 200)]:
+        visit(page, path, status)
+        expect(page.get_by_role("heading", level=1)).to_have_text("New invitation")
+        problems += problems_everywhere(page, path)
+    page.goto("/accounts/setup/new/")
+    page.get_by_label("Username or email").fill("nobody.known")
+    page.get_by_role("button", name="Email me a new invitation").click()
+    expect(page.get_by_role("heading", level=1, name="Check your email")).to_be_visible()
+    problems += problems_everywhere(page, "a new invitation asked for")
+
+    page.goto("/accounts/password/forgot/")
+    page.get_by_label("Username or email").fill(login["email"])
+    page.get_by_role("button", name="Email me a link").click()
+    expect(page.get_by_role("heading", level=1, name="Check your email")).to_be_visible()
+    problems += problems_everywhere(page, "Check your email")
+
+    for attempt in range(1, 4):
+        sign_in(page, login["username"], f"Wrong password {attempt}!")
+    expect(page.get_by_role("heading", level=1, name="Account locked")).to_be_visible()
+    problems += problems_everywhere(page, "the locked page")
 
     assert problems == [], "\n".join(problems)
