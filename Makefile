@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/careportal
 DEPLOY_ENV := DEBUG=false SECRET_KEY=check-deploy-only-$$(date +%s)-aVeryLongRandomishValueForTheCheck0123456789 \
 	ALLOWED_HOSTS=portal.example.org SITE_URL=https://portal.example.org
 
-.PHONY: venv run worker test lint check pytest pytest-sqlite pytest-postgres clean browser screenshots gettext messages
+.PHONY: venv run worker test lint check pytest pytest-sqlite pytest-postgres clean browser screenshots gettext messages quickstart
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,20 +19,18 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(BIN)/.installed
 
-# Links in emails follow the port unless SITE_URL says otherwise.
+# Development is turned on explicitly: without DEBUG=true the settings start closed (production).
+# Links in emails follow the port unless SITE_URL says otherwise. The settings create the
+# SQLite file's folder and MEDIA_ROOT, wherever DATABASE_URL and MEDIA_ROOT point.
+run worker screenshots: export DEBUG ?= true
 run: export SITE_URL ?= http://127.0.0.1:$(PORT)
 run: venv
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py seed_demo
 	@echo "Starting the worker (email outbox and background tasks) and the web server on http://127.0.0.1:$(PORT)"
-	@WORKER=; \
-	if $(BIN)/python manage.py help run_worker >/dev/null 2>&1; then \
-		$(BIN)/python manage.py run_worker & WORKER=$$!; \
-	else \
-		echo "!! manage.py run_worker is missing: emails stay queued in the outbox."; \
-	fi; \
-	trap '[ -n "$$WORKER" ] && kill $$WORKER 2>/dev/null' EXIT INT TERM; \
+	@$(BIN)/python manage.py run_worker & WORKER=$$!; \
+	trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 worker: venv
@@ -95,7 +93,12 @@ messages: venv gettext
 screenshots: venv browser
 	$(BIN)/python -m careportal.journeys.screenshots docs/screenshots
 
-test: lint check browser gettext pytest-sqlite pytest-postgres
+# The README's first command, as a new user types it: a brand-new clone of the committed HEAD,
+# `make run` with no environment but a free PORT, until the sign-in page answers.
+quickstart:
+	bash .ci/quickstart
+
+test: lint check browser gettext pytest-sqlite pytest-postgres quickstart
 
 clean:
 	rm -rf $(VENV) data/*.sqlite3

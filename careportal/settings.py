@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# SQLite file and uploads by default; not in the repository, made at start (_make_folders).
 DATA_DIR = BASE_DIR / "data"
 
 env = environ.Env()
@@ -25,8 +26,9 @@ def _read(name: str, reader, default):
         raise ImproperlyConfigured(f"Environment variable {name} has a bad value: {exc}") from exc
 
 
-# Development is the default, like healthchecks: production sets DEBUG=false explicitly,
-# and then SECRET_KEY, ALLOWED_HOSTS and SITE_URL are required.
+# Production is the default: a start that forgets DEBUG runs closed, and then SECRET_KEY,
+# ALLOWED_HOSTS and SITE_URL are required. `make run`, `make screenshots` and the test
+# settings (tests/settings.py) turn development on explicitly with DEBUG=true.
 _BOOLEANS = {
     "true": True,
     "1": True,
@@ -51,7 +53,8 @@ def _flag(name: str, default: bool) -> bool:
     return _BOOLEANS[raw]
 
 
-DEBUG = _flag("DEBUG", True)
+DEBUG = _flag("DEBUG", False)
+SECRET_KEY_MIN_LENGTH = 50
 
 if DEBUG:
     SECRET_KEY = env.str("SECRET_KEY", default="development-only-key-never-used-in-production-0123")
@@ -60,7 +63,13 @@ else:
     if not SECRET_KEY:
         raise ImproperlyConfigured(
             "Environment variable SECRET_KEY is required when DEBUG is off "
-            "(a random string of at least 50 characters)."
+            f"(a random string of at least {SECRET_KEY_MIN_LENGTH} characters). "
+            "For development, start with DEBUG=true (make run does)."
+        )
+    if len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH:
+        raise ImproperlyConfigured(
+            f"Environment variable SECRET_KEY is too short ({len(SECRET_KEY)} characters): "
+            f"use a random string of at least {SECRET_KEY_MIN_LENGTH} characters."
         )
 
 ALLOWED_HOSTS = _read(
@@ -69,7 +78,12 @@ ALLOWED_HOSTS = _read(
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("Environment variable ALLOWED_HOSTS is required when DEBUG is off.")
 
-SITE_URL = _read("SITE_URL", env.str, "http://127.0.0.1:8000").rstrip("/")
+SITE_URL = _read("SITE_URL", env.str, "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
+if not DEBUG and not SITE_URL:
+    raise ImproperlyConfigured(
+        "Environment variable SITE_URL is required when DEBUG is off "
+        "(the address people open, e.g. https://portal.example.org)."
+    )
 if not SITE_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured("Environment variable SITE_URL must start with http:// or https://")
 CSRF_TRUSTED_ORIGINS = [SITE_URL]
@@ -290,6 +304,25 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "media/"
 MEDIA_ROOT = _read("MEDIA_ROOT", env.str, str(DATA_DIR / "media"))
+
+
+def _make_folders() -> None:
+    """Create the SQLite file's folder and MEDIA_ROOT: a brand-new clone has neither."""
+    folders = [Path(MEDIA_ROOT)]
+    name = str(DATABASES["default"].get("NAME") or "")
+    if DATABASES["default"]["ENGINE"].endswith("sqlite3") and name and ":memory:" not in name:
+        if not name.startswith("file:"):
+            folders.append(Path(name).parent)
+    for folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ImproperlyConfigured(
+                f"Cannot create the folder {folder} (DATABASE_URL or MEDIA_ROOT): {exc}"
+            ) from exc
+
+
+_make_folders()
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -90,6 +90,24 @@ class BackOfficeSite(AccountPagesMixin, admin.AdminSite):
             and user.is_verified()
         )
 
+    def each_context(self, request: HttpRequest) -> dict[str, Any]:
+        """Name the staff member's agency in the header, the index page and the page title."""
+        context = super().each_context(request)
+        membership = roles.membership_of(getattr(request, "user", None))
+        if membership is not None:
+            agency = membership.agency
+            context["backoffice_agency"] = agency
+            context["site_header"] = _("%(agency)s back office") % {"agency": agency.name}
+            context["site_title"] = _("%(agency)s back office") % {"agency": agency.name}
+        return context
+
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        """Title the landing page with the agency's name rather than "Your agency"."""
+        membership = roles.membership_of(getattr(request, "user", None))
+        if membership is not None:
+            extra_context = {"title": membership.agency.name, **(extra_context or {})}
+        return super().index(request, extra_context)
+
     def autocomplete_view(self, request: HttpRequest) -> HttpResponse:
         """Answer a refused autocomplete like a missing one: 403 would reveal the module."""
         try:
