@@ -5,11 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/careportal
+# pytest-xdist: one process per core. The browser journeys and the fault tests start servers
+# of their own on free ports, and each process gets its own test database.
+PYTEST_WORKERS ?= auto
 # Settings used only to prove that production settings pass `check --deploy`.
 DEPLOY_ENV := DEBUG=false SECRET_KEY=check-deploy-only-$$(date +%s)-aVeryLongRandomishValueForTheCheck0123456789 \
 	ALLOWED_HOSTS=portal.example.org SITE_URL=https://portal.example.org
 
-.PHONY: venv run worker test lint check pytest pytest-sqlite pytest-postgres clean browser screenshots gettext messages quickstart
+.PHONY: venv run worker test lint check pytest pytest-sqlite pytest-postgres clean browser screenshots gettext messages quickstart bench
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,12 +49,13 @@ check: venv
 
 pytest-sqlite: venv browser gettext
 	@echo "== pytest on SQLite"
-	env -u DATABASE_URL $(BIN)/python -m pytest -p no:cacheprovider -q
+	env -u DATABASE_URL $(BIN)/python -m pytest -p no:cacheprovider -q -n $(PYTEST_WORKERS)
 
 pytest-postgres: venv gettext
 	@if $(BIN)/python -c "import psycopg; psycopg.connect('host=127.0.0.1 port=5432 user=postgres dbname=postgres', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "== pytest on PostgreSQL ($(PG_URL))"; \
-		DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -p no:cacheprovider -q -m "not browser"; \
+		DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -p no:cacheprovider -q -n $(PYTEST_WORKERS) \
+			-m "not browser and not faults"; \
 	else \
 		echo "!! PostgreSQL was NOT tested: no server answers at 127.0.0.1:5432 (user postgres)."; \
 	fi
@@ -85,6 +89,7 @@ gettext:
 
 # Gather the strings to translate into locale/es/LC_MESSAGES/django.po, then compile the .mo
 # (commit both: the .mo lets a machine without gettext show Spanish).
+messages: export DEBUG ?= true
 messages: venv gettext
 	$(BIN)/python manage.py makemessages -l es --no-obsolete --ignore=.venv --ignore=staticfiles --ignore=docs --ignore=data
 	$(BIN)/python manage.py compilemessages -l es --ignore=.venv
@@ -102,3 +107,21 @@ test: lint check browser gettext pytest-sqlite pytest-postgres quickstart
 
 clean:
 	rm -rf $(VENV) data/*.sqlite3
+
+# The benchmark (docs/benchmarks.md, docs/benchmarks.svg, bench/results.json): PostgreSQL at
+# 127.0.0.1:5432, in a database of its own (BENCH_DATABASE_URL, careportal_bench by default),
+# built the first time and reused while the schema is unchanged; wrk from Debian drives the
+# throughput run. BENCH_ROUNDS, BENCH_BUDGET_SECONDS and BENCH_LOAD_SECONDS tune it.
+bench: venv
+	@if command -v wrk >/dev/null 2>&1; then \
+		echo "== wrk: $$(command -v wrk)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "== wrk: installing Debian's wrk (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
+	else \
+		echo "!! wrk is missing: the throughput run needs it."; \
+		echo "!! Install it as root with: apt-get update && apt-get install -y wrk"; \
+		exit 1; \
+	fi
+	$(BIN)/python -m bench --check-server
+	$(BIN)/python -m bench

@@ -122,6 +122,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything that reads the database: 503 "We'll be right back" while it is down.
+    "careportal.portal.outage.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "careportal.accounts.languages.UserLanguageMiddleware",
@@ -229,6 +231,17 @@ AXES_LOCKOUT_CALLABLE = "careportal.accounts.lockout.lockout_response"
 AXES_HANDLER = "careportal.accounts.lockout.SlidingWindowHandler"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_VERBOSE = False
+# Axes keeps the posted form of a failure: never what was typed in a secret's field (the
+# settings forms' Current Password counts as a failure too, accounts.lockout).
+AXES_SENSITIVE_PARAMETERS = [
+    "username",
+    "ip_address",
+    "current_password",
+    "renew-current_password",
+    "new_password",
+    "confirm_password",
+    "answer",
+]
 # How many proxies stand in front of the app servers; the client's address is read past them.
 TRUSTED_PROXY_COUNT = _read("TRUSTED_PROXY_COUNT", env.int, 0 if DEBUG else 1)
 
@@ -310,9 +323,9 @@ def _make_folders() -> None:
     """Create the SQLite file's folder and MEDIA_ROOT: a brand-new clone has neither."""
     folders = [Path(MEDIA_ROOT)]
     name = str(DATABASES["default"].get("NAME") or "")
-    if DATABASES["default"]["ENGINE"].endswith("sqlite3") and name and ":memory:" not in name:
-        if not name.startswith("file:"):
-            folders.append(Path(name).parent)
+    sqlite = DATABASES["default"]["ENGINE"].endswith("sqlite3")
+    if sqlite and name and ":memory:" not in name and not name.startswith("file:"):
+        folders.append(Path(name).parent)
     for folder in folders:
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -333,6 +346,9 @@ STORAGES = {
 }
 
 X_FRAME_OPTIONS = "DENY"
+# No Referer leaves the site. Not "no-referrer": under it browsers send `Origin: null` on
+# the site's own form posts (Fetch standard, "append a request Origin header"), and
+# Django's CSRF check refuses every one of them. docs/security.md, item 12.
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -352,9 +368,29 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Calendar feed addresses hold their secret: no log line of the app shows it.
+    "filters": {"redact_feed_tokens": {"()": "careportal.audit.log_redaction.RedactFeedTokens"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_feed_tokens"]},
+        # Django's own handler of the development server's request lines, filtered too.
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_feed_tokens"],
+        },
+    },
     "root": {"handlers": ["console"], "level": _read("LOG_LEVEL", env.str, "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }
 
 SILENCED_SYSTEM_CHECKS = [

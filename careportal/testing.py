@@ -23,7 +23,7 @@ from django.utils import timezone
 from careportal.accounts.models import User, UserKind
 from careportal.agencies.models import Agency, StaffMembership, StaffRole
 from careportal.billing.models import Invoice, InvoiceLine, InvoiceStatus, Payment
-from careportal.billing.services import bill_to_problem
+from careportal.billing.services import bill_to_problem, recompute_invoice_money
 from careportal.careplans.models import Goal, PlanStatus, PlanTask, ServicePlan
 from careportal.people.models import (
     Client,
@@ -159,7 +159,8 @@ def make_invoice(
         )
     if paid:
         Payment.objects.create(agency=agency, invoice=invoice, amount=paid, method="Cheque")
-    return invoice
+    # Like every write path: the invoice stores the money its lines and payments give.
+    return recompute_invoice_money(invoice=invoice)
 
 
 def make_plan(

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.hashers import make_password
+from django.db.models.functions import Lower
 from django.http import HttpRequest
 
 
@@ -15,10 +16,13 @@ def find_login(typed: str) -> Any | None:
     typed = (typed or "").strip()
     if not typed:
         return None
-    users = get_user_model()._default_manager
-    user = users.filter(username__iexact=typed).first()
+    # Compared in lower case, as the case-insensitive indexes on username and email are.
+    users = get_user_model()._default_manager.alias(
+        username_lower=Lower("username"), email_lower=Lower("email")
+    )
+    user = users.filter(username_lower=typed.lower()).first()
     if user is None and "@" in typed:
-        matches = list(users.filter(email__iexact=typed, is_active=True)[:2])
+        matches = list(users.filter(email_lower=typed.lower(), is_active=True)[:2])
         user = matches[0] if len(matches) == 1 else None
     return user
 

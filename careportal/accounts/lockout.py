@@ -15,6 +15,7 @@ from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_client_username, get_cool_off, get_failure_limit
 from axes.models import AccessFailureLog
 from django.conf import settings
+from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django.db.models import Exists
 from django.db.models.functions import Lower
@@ -100,6 +101,26 @@ class SlidingWindowHandler(AxesDatabaseHandler):
     def reset_user_attempts(self, request: HttpRequest, credentials: dict | None = None) -> int:
         AccessFailureLog.objects.filter(username=get_client_username(request, credentials)).delete()
         return super().reset_user_attempts(request, credentials)
+
+
+def count_wrong_password(*, request: HttpRequest, user: Any) -> bool:
+    """Count a wrong Current Password on a settings form as a failed sign-in of the login.
+
+    The forms that re-check the password (email, security question, two-step sign-in
+    off, new recovery codes, password change) would otherwise let a borrowed session guess
+    without limit. The failure goes through django-axes as sign-in's do, so the same
+    count, limit and 30-minute lock apply. Return whether the login is locked now.
+    """
+    credentials = {"username": user.username}
+    AxesProxyHandler.update_request(request)
+    if not AxesProxyHandler.is_allowed(request, credentials):
+        return True
+    user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+    record("password.recheck_failure", request=request, actor=user, obj=user)
+    if getattr(request, "axes_locked_out", False):
+        record("account.locked", request=request, actor=user, obj=user)
+        return True
+    return False
 
 
 def is_locked(user: Any) -> bool:

@@ -112,3 +112,23 @@ class PasswordResetRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Password reset of {self.user} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ForgotPasswordRequest(models.Model):
+    """What someone typed on `Forgot password?`, waiting for the worker.
+
+    The page only writes this row, so it answers in the same time whether or not the name
+    exists; the worker (accounts.recovery.process_reset_requests) looks the name up,
+    applies the per-account limit and queues the email. No agency column: which agency,
+    if any, is what the worker finds out; the row is deleted when it is handled.
+    """
+
+    typed = models.CharField(max_length=254)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Forgot password request at {self.created_at:%Y-%m-%d %H:%M}"

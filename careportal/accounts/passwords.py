@@ -3,7 +3,7 @@
 Two presets:
 - "evv" (default): 12 to 128 characters, any characters including spaces, upper case,
   lower case, a digit and a symbol, not like the username, name or email, not a common
-  password, none of the last 10 (or more) passwords.
+  password, not made of the agency's name, none of the last 10 (or more) passwords.
 - "nist" (NIST SP 800-63B-4): at least 15 characters, a blocklist, no composition rules.
 
 An agency may raise the minimum length and the history, and set an expiry; it can never go
@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from typing import Any
 
 from django.contrib.auth.hashers import check_password
@@ -35,6 +36,30 @@ from django.utils.translation import ngettext
 MAX_LENGTH = 128
 MIN_HISTORY = 10
 SIMILARITY_ATTRIBUTES = ("username", "first_name", "last_name", "email")
+# Django's UserAttributeSimilarityValidator's default threshold.
+SIMILARITY = 0.7
+# Words of agency names too common to block alone: "Care" in a password says nothing of
+# which agency it is for. The agency's distinctive words ("Sunrise") and its whole name are.
+GENERIC_AGENCY_WORDS = frozenset(
+    {
+        "home",
+        "homes",
+        "care",
+        "health",
+        "healthcare",
+        "homecare",
+        "agency",
+        "services",
+        "service",
+        "senior",
+        "seniors",
+        "living",
+        "the",
+        "and",
+        "inc",
+        "llc",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -95,6 +120,7 @@ def rules_for(agency: Any = None) -> list[tuple[str, str]]:
     rules += [
         ("spaces", _("Spaces are allowed: a short sentence makes a good password.")),
         ("personal", _("Not like your username, your name or your email address.")),
+        ("agency", _("Not like the name of your agency.")),
         ("common", _("Not a common password that others often use.")),
         (
             "history",
@@ -106,6 +132,47 @@ def rules_for(agency: Any = None) -> list[tuple[str, str]]:
 
 def _agency_of(user: Any) -> Any:
     return getattr(user, "agency", None) if user is not None else None
+
+
+def _letters(text: str) -> str:
+    return "".join(c for c in text.casefold() if c.isalpha())
+
+
+def agency_words(agency: Any) -> list[str]:
+    """Return what a password of this agency's people may not contain, letters only.
+
+    The whole name ("sunrisehomecare") and each of its distinctive words of four letters
+    or more ("sunrise"): an attacker guesses an agency's passwords from its name first.
+    """
+    name = getattr(agency, "name", "") or ""
+    words = [_letters(name)] if len(_letters(name)) >= 4 else []
+    for word in re.split(r"\W+", name.casefold()):
+        letters = _letters(word)
+        if len(letters) >= 4 and letters not in GENERIC_AGENCY_WORDS and letters not in words:
+            words.append(letters)
+    return words
+
+
+def is_like_agency_name(password: str, agency: Any) -> bool:
+    """Return whether the password contains the agency's name or one of its words.
+
+    Digits and symbols are ignored ("Sunrise-Home-Care-2026!" is the name), and so is
+    the case; leetspeak digits are read as letters ("5unr1se").
+    """
+    if agency is None:
+        return False
+    plain = _letters(password.casefold().translate(_LEET))
+    if any(word in plain for word in agency_words(agency)):
+        return True
+    # Near-misses of the whole name ("Sunrize Homecare"), as Django's similarity check
+    # measures them for the username.
+    name = _letters(getattr(agency, "name", "") or "")
+    return bool(name) and SequenceMatcher(a=plain, b=name).ratio() >= SIMILARITY
+
+
+_LEET = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
+)
 
 
 def _is_symbol(char: str) -> bool:
@@ -155,6 +222,13 @@ def password_errors(password: str, user: Any = None, agency: Any = None) -> list
             UserAttributeSimilarityValidator(SIMILARITY_ATTRIBUTES),
             _("Your password is too much like your username, your name or your email."),
             "password_too_similar",
+        )
+    if is_like_agency_name(password, agency if agency is not None else _agency_of(user)):
+        errors.append(
+            ValidationError(
+                _("Your password is too much like the name of your agency. Please choose another."),
+                code="password_like_agency",
+            )
         )
     django_check(
         CommonPasswordValidator(),

@@ -2,6 +2,11 @@
 
 The question is never enough alone: it is asked only after the link has proved control of
 the mailbox (NIST SP 800-63B, OWASP ASVS 6.4.2), and five wrong answers lock the reset.
+
+The page does the same small work whatever was typed (record_reset_request writes one
+row), so its answer time tells nobody whether a name exists; the worker's pass
+(process_reset_requests) looks the name up, applies the per-account limit and queues the
+email.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F, Sum
+from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -21,14 +27,16 @@ from django.utils.http import urlsafe_base64_encode
 
 from careportal.accounts.emails import queue_account_email
 from careportal.accounts.lockout import clear_failures
-from careportal.accounts.models import PasswordResetRequest
+from careportal.accounts.models import ForgotPasswordRequest, PasswordResetRequest
 from careportal.accounts.security import check_security_answer
 from careportal.accounts.services import set_password
 from careportal.accounts.sessions import end_sessions
 from careportal.accounts.tokens import RESET_LINK_SECONDS, reset_tokens
-from careportal.audit.events import record
+from careportal.audit.events import client_ip, record
 
 RESETS_PER_HOUR = 3
+# Requests the worker handles in one transaction of a pass.
+REQUEST_BATCH = 100
 WRONG_ANSWER_LIMIT = 5
 WRONG_ANSWER_WINDOW = timedelta(hours=24)
 
@@ -42,12 +50,14 @@ def logins_for(typed: str) -> list[Any]:
     typed = (typed or "").strip()
     if not typed:
         return []
+    # Compared in lower case, as the case-insensitive indexes on username and email are.
     users = get_user_model()._default_manager.filter(is_active=True)
-    by_name = list(users.filter(username__iexact=typed)[:1])
+    users = users.alias(username_lower=Lower("username"), email_lower=Lower("email"))
+    by_name = list(users.filter(username_lower=typed.lower())[:1])
     if by_name:
         return by_name
     if "@" in typed:
-        return list(users.filter(email__iexact=typed).order_by("pk")[:10])
+        return list(users.filter(email_lower=typed.lower()).order_by("pk")[:10])
     return []
 
 
@@ -78,7 +88,7 @@ def _lock_row(user: Any) -> Any:
 def request_password_reset(*, typed: str, request: HttpRequest | None) -> int:
     """Queue a reset email to each login named, within the per-account limit; return how many.
 
-    The caller answers the same whatever this returns.
+    The worker calls it for each recorded request (process_reset_requests).
     """
     sent = 0
     for user in logins_for(typed):
@@ -105,6 +115,41 @@ def request_password_reset(*, typed: str, request: HttpRequest | None) -> int:
         record("password_reset.requested", request=request, obj=user, agency=user.agency)
         sent += 1
     return sent
+
+
+def record_reset_request(*, typed: str, request: HttpRequest | None) -> None:
+    """Keep what was typed on `Forgot password?` for the worker, and nothing else.
+
+    No lookup happens here: the same insert whatever the name, so the page answers in the
+    same time for a known and an unknown one.
+    """
+    ForgotPasswordRequest.objects.create(
+        typed=(typed or "").strip()[:254], ip_address=client_ip(request)
+    )
+
+
+def _request_from(ip_address: str | None) -> HttpRequest:
+    # The audit trail records where a request came from; the worker has no request of its
+    # own, so it lends the events the address the page saw (already read past proxies).
+    request = HttpRequest()
+    if ip_address:
+        request.META["REMOTE_ADDR"] = ip_address
+    return request
+
+
+def process_reset_requests(*, limit: int = REQUEST_BATCH) -> int:
+    """Handle the waiting `Forgot password?` requests, oldest first; return emails queued.
+
+    The worker's pass calls it. Rows are claimed with SELECT ... FOR UPDATE SKIP LOCKED,
+    so several workers share them, and deleted in the transaction that handles them.
+    """
+    with transaction.atomic():
+        rows = list(ForgotPasswordRequest.objects.select_for_update(skip_locked=True)[:limit])
+        queued = 0
+        for row in rows:
+            queued += request_password_reset(typed=row.typed, request=_request_from(row.ip_address))
+        ForgotPasswordRequest.objects.filter(pk__in=[row.pk for row in rows]).delete()
+    return queued
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from careportal.accounts.models import PasswordHistory
+from careportal.accounts.sessions import end_sessions
 from careportal.audit.events import record
 
 
@@ -26,3 +27,26 @@ def set_password(
     user.save(update_fields=["password", "password_changed_at", "must_change_password"])
     PasswordHistory.objects.create(agency=user.agency, user=user, password_hash=user.password)
     record(f"password.{reason}", request=request, actor=user, obj=user, agency=user.agency)
+
+
+@transaction.atomic
+def require_password_change(*, user: Any, actor: Any, request: HttpRequest | None = None) -> int:
+    """The owner's demand: the login must choose a new password at its next sign-in.
+
+    Sets must_change_password (PasswordChangeRequiredMiddleware then allows nothing but
+    Change Password), ends every session of the login so that the demand applies now,
+    and records `password.change_required`. Return how many sessions ended.
+    """
+    user.must_change_password = True
+    user.save(update_fields=["must_change_password"])
+    ended = end_sessions(user)
+    record(
+        "password.change_required",
+        request=request,
+        actor=actor,
+        obj=user,
+        agency=user.agency,
+        login=user.username,
+        sessions_ended=ended,
+    )
+    return ended

@@ -15,13 +15,22 @@ EMAIL_CHANGE_SECONDS = 24 * 60 * 60
 class ResetTokenGenerator(PasswordResetTokenGenerator):
     """contrib.auth's HMAC token with a timestamp, for one hour.
 
-    It is bound to the password hash, so it dies when the reset completes.
+    It is bound to the password hash, so it dies when the reset completes, and to the
+    time of the last sign-in (as Django's own generator is), so a link issued before a
+    sign-in dies with it: whoever signs in has shown they hold the password.
     """
 
     key_salt = "careportal.accounts.tokens.ResetTokenGenerator"
 
     def _make_hash_value(self, user: Any, timestamp: int) -> str:
-        return f"{user.pk}{user.password}{user.security_answer_hash}{user.email}{timestamp}"
+        # Seconds, without microseconds: a database may round them (as Django does).
+        last_login = (
+            "" if user.last_login is None else user.last_login.replace(microsecond=0, tzinfo=None)
+        )
+        return (
+            f"{user.pk}{user.password}{user.security_answer_hash}{user.email}"
+            f"{last_login}{timestamp}"
+        )
 
     def check_token(self, user: Any, token: str | None) -> bool:
         if not super().check_token(user, token):

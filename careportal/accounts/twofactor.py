@@ -2,12 +2,21 @@
 
 Required for agency staff (and platform operators); optional for portal users unless
 their agency requires it.
+
+Recovery codes hold 120 random bits (24 base32 letters, shown in groups of four) and are
+shown once: otp_static's token column keeps only a digest of each (RECOVERY_DIGEST_LENGTH
+base32 letters of its SHA-256), so neither the database nor an operator can read one back.
+A fast digest suffices where a password needs Argon2: the code is random, not chosen, and
+120 bits cannot be searched. A used code is deleted, so each works once; django-otp
+throttles both devices after a wrong try (a delay that doubles each time).
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
+import secrets
 from binascii import unhexlify
 from typing import Any
 
@@ -15,7 +24,7 @@ import qrcode
 import qrcode.image.svg
 from django.db import transaction
 from django.http import HttpRequest
-from django_otp import devices_for_user, match_token
+from django_otp import devices_for_user
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -24,6 +33,11 @@ from careportal.accounts.sessions import end_sessions
 from careportal.audit.events import record
 
 RECOVERY_CODE_COUNT = 10
+# 15 random bytes: 120 bits, 24 base32 letters (ASVS 5.0 asks for 112 bits at least).
+RECOVERY_CODE_BYTES = 15
+# otp_static's token column holds 16 characters: 80 bits of the digest, past any search.
+RECOVERY_DIGEST_LENGTH = 16
+TOTP_DIGITS = 6
 DEVICE_NAME = "Authenticator app"
 RECOVERY_NAME = "Recovery codes"
 
@@ -81,24 +95,53 @@ def confirm_enrolment(
     return codes
 
 
+def recovery_code_digest(code: str) -> str:
+    """Return what is stored for a recovery code: the SHA-256 of its letters, shortened.
+
+    Spaces, dashes and case are ignored, as people copy codes by hand.
+    """
+    letters = "".join(c for c in code.lower() if c.isalnum())
+    digest = base64.b32encode(hashlib.sha256(letters.encode()).digest()).decode().lower()
+    return digest[:RECOVERY_DIGEST_LENGTH]
+
+
+def _new_recovery_code() -> str:
+    letters = base64.b32encode(secrets.token_bytes(RECOVERY_CODE_BYTES)).decode().lower()
+    return "-".join(letters[i : i + 4] for i in range(0, len(letters), 4))
+
+
 def new_recovery_codes(user: Any) -> list[str]:
+    """Replace the login's recovery codes; return the new ones, which are never kept."""
     StaticDevice.objects.filter(user=user).delete()
     static = StaticDevice.objects.create(user=user, name=RECOVERY_NAME, confirmed=True)
-    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
-    StaticToken.objects.bulk_create(StaticToken(device=static, token=code) for code in codes)
+    codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
+    StaticToken.objects.bulk_create(
+        StaticToken(device=static, token=recovery_code_digest(code)) for code in codes
+    )
     return codes
 
 
 def verify_code(user: Any, code: str) -> Any | None:
     """Return the device that accepts the code (an app's code or a recovery code), or None.
 
-    A TOTP code is refused once used (django-otp keeps the last time step); a recovery
-    code is deleted when used.
+    Six digits are an app's code, anything else a recovery code: each goes to its own
+    device only, so a mistyped recovery code does not throttle the app. A TOTP code is
+    refused once used (django-otp keeps the last time step); a recovery code is deleted
+    when used.
     """
     code = (code or "").replace(" ", "").strip().lower()
     if not code:
         return None
-    return match_token(user, code)
+    if len(code) == TOTP_DIGITS and code.isdigit():
+        devices: Any = TOTPDevice.objects.devices_for_user(user, confirmed=True)
+        token = code
+    else:
+        devices = StaticDevice.objects.devices_for_user(user, confirmed=True)
+        token = recovery_code_digest(code)
+    for device in devices:
+        if device.verify_token(token):
+            return device
+    return None
 
 
 @transaction.atomic

@@ -22,7 +22,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
-from careportal.accounts import changes, recovery, sessions, twofactor
+from careportal.accounts import changes, lockout, recovery, sessions, throttle, twofactor
 from careportal.accounts.backends import find_login
 from careportal.accounts.forms import (
     ChangePasswordForm,
@@ -82,6 +82,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
         return redirect(_home(request.user))
     form = SignInForm(request.POST or None)
     failed = False
+    if request.method == "POST" and throttle.address_is_throttled(request, throttle.SIGN_IN):
+        return _throttled(request)
     if request.method == "POST" and form.is_valid():
         typed, password = form.cleaned_data["username"], form.cleaned_data["password"]
         # An invitation's one-time password leads to its Change Password page, unless the
@@ -96,6 +98,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         if user is not None:
             return _sign_in(request, user)
         failed = True
+        throttle.count_for_address(request, throttle.SIGN_IN)
         _record_failure(request, typed)
     return render(
         request,
@@ -107,6 +110,37 @@ def login_view(request: HttpRequest) -> HttpResponse:
         },
         status=400 if failed else 200,
     )
+
+
+def _throttled(request: HttpRequest) -> HttpResponse:
+    """The page of an address past its limit at a door (accounts.throttle)."""
+    minutes = int(throttle.ADDRESS_WINDOW.total_seconds() // 60)
+    return render(request, "accounts/throttled.html", {"minutes": minutes}, status=429)
+
+
+def _wrong_password_ends_session(request: HttpRequest, form: Any) -> HttpResponse | None:
+    """Count a wrong Current Password with sign-in's failures; at the limit, sign out.
+
+    Return the locked page when the login is now locked (this session is ended, as the
+    lock ends a sign-in), else None: the form is shown again with its error.
+    """
+    if "current_password" not in form.errors:
+        return None
+    if not lockout.count_wrong_password(request=request, user=request.user):
+        return None
+    logout(request)
+    return lockout.lockout_response(request)
+
+
+def _locked_ends_session(request: HttpRequest) -> HttpResponse | None:
+    """A locked login re-checking its password from a session it still has: end it.
+
+    Otherwise a second borrowed session would go on guessing where sign-in cannot.
+    """
+    if request.method != "POST" or not lockout.is_locked(request.user):
+        return None
+    logout(request)
+    return lockout.lockout_response(request)
 
 
 def _record_failure(request: HttpRequest, typed: str) -> None:
@@ -201,11 +235,15 @@ def two_factor_disable(request: HttpRequest) -> HttpResponse:
     if twofactor.requires_two_factor(user):
         messages.error(request, _("Two-step sign-in is required for your account."))
         return redirect("accounts:settings")
+    if locked := _locked_ends_session(request):
+        return locked
     form = PasswordCheckForm(user, request.POST)
     if form.is_valid():
         twofactor.remove_two_factor(user=user, actor=user, request=request)
         messages.success(request, _("Two-step sign-in is now off."))
         return redirect("accounts:settings")
+    if locked := _wrong_password_ends_session(request, form):
+        return locked
     return _settings_page(request, disable_form=form, status=400)
 
 
@@ -217,8 +255,12 @@ def recovery_codes_renew(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not twofactor.has_two_factor(user) or not user.is_verified():
         return redirect("accounts:settings")
+    if locked := _locked_ends_session(request):
+        return locked
     form = PasswordCheckForm(user, request.POST, prefix=RENEW_PREFIX)
     if not form.is_valid():
+        if locked := _wrong_password_ends_session(request, form):
+            return locked
         return _settings_page(request, renew_form=form, status=400)
     codes = twofactor.renew_recovery_codes(user=user, request=request)
     return render(
@@ -231,10 +273,20 @@ def recovery_codes_renew(request: HttpRequest) -> HttpResponse:
 @login_not_required
 @never_cache
 def forgot_password(request: HttpRequest) -> HttpResponse:
+    """Record what was typed for the worker and answer at once, the same for every name.
+
+    The lookup, the per-account limit and the email happen in the worker's pass
+    (recovery.process_reset_requests), so neither the answer nor its time tells whether
+    the name exists. Each request counts towards its address's limit.
+    """
     form = ForgotPasswordForm(request.POST or None)
+    if request.method == "POST":
+        if throttle.address_is_throttled(request, throttle.RESET):
+            return _throttled(request)
+        throttle.count_for_address(request, throttle.RESET)
     if request.method == "POST" and form.is_valid():
-        recovery.request_password_reset(typed=form.cleaned_data["username"], request=request)
-        # The same answer whether or not the name exists, and whether or not it was sent.
+        recovery.record_reset_request(typed=form.cleaned_data["username"], request=request)
+        # The same answer whether or not the name exists, and whether or not it is sent.
         return render(request, "accounts/forgot_password_sent.html")
     return render(request, "accounts/forgot_password.html", {"form": form})
 
@@ -377,6 +429,8 @@ def language_change(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("current_password", "new_password", "confirm_password")
 def password_change(request: HttpRequest) -> HttpResponse:
     user = request.user
+    if locked := _locked_ends_session(request):
+        return locked
     form = ChangePasswordForm(user, request.POST or None)
     forced = bool(user.must_change_password or request.session.get(PASSWORD_EXPIRED))
     if request.method == "POST" and form.is_valid():
@@ -387,6 +441,8 @@ def password_change(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Your password is changed. Other devices are signed out."))
         # A change the sign-in asked for continues to the page the person was going to.
         return redirect(_next_or_home(request) if forced else "accounts:settings")
+    if form.is_bound and (locked := _wrong_password_ends_session(request, form)):
+        return locked
     return render(
         request,
         "accounts/password_change.html",
@@ -404,6 +460,8 @@ def password_change(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("current_password", "answer")
 def security_question_change(request: HttpRequest) -> HttpResponse:
     user = request.user
+    if locked := _locked_ends_session(request):
+        return locked
     form = SecurityQuestionForm(
         user, request.POST or None, initial={"security_question": user.security_question}
     )
@@ -416,6 +474,8 @@ def security_question_change(request: HttpRequest) -> HttpResponse:
         )
         messages.success(request, _("Your security question is changed."))
         return redirect("accounts:settings")
+    if form.is_bound and (locked := _wrong_password_ends_session(request, form)):
+        return locked
     return render(
         request,
         "accounts/security_question.html",
@@ -428,6 +488,8 @@ def security_question_change(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("current_password")
 def email_change(request: HttpRequest) -> HttpResponse:
     user = request.user
+    if locked := _locked_ends_session(request):
+        return locked
     form = EmailChangeForm(user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         changes.request_email_change(
@@ -439,6 +501,8 @@ def email_change(request: HttpRequest) -> HttpResponse:
             % {"email": form.cleaned_data["email"]},
         )
         return redirect("accounts:settings")
+    if form.is_bound and (locked := _wrong_password_ends_session(request, form)):
+        return locked
     return render(
         request, "accounts/email_change.html", {"form": form}, status=400 if form.is_bound else 200
     )

@@ -14,6 +14,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from careportal.agencies.images import ImageUploadField
 from careportal.agencies.models import Agency, StaffMembership, StaffRole
 from careportal.invitations.services import invite_staff
 
@@ -30,6 +31,12 @@ class AgencyOperatorAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Agency]:
         return super().get_queryset(request).annotate(owner_exists=Exists(_owners()))
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        """The logo goes through agencies.images here too: checked, re-encoded, renamed."""
+        if db_field.name == "logo":
+            kwargs["form_class"] = ImageUploadField
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     @admin.display(description=_("owner in the back office"), boolean=True)
     def has_owner(self, agency: Agency) -> bool:

@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from careportal.accounts.passwords import PRESET_MIN_LENGTH
+from careportal.agencies.images import ImageUploadField
 from careportal.agencies.models import Agency
 
 # The settings in the groups of the back office's page, in order.
@@ -39,6 +40,8 @@ MESSAGE_FIELDS = ("message_subject_template", "message_body_template")
 
 class AgencySettingsForm(forms.ModelForm):
     time_zone = forms.ChoiceField(label=_("time zone"), choices=())
+    # Checked, re-encoded and renamed at random (agencies.images): the logo is public.
+    logo = ImageUploadField(label=_("logo"), required=False)
 
     class Meta:
         model = Agency

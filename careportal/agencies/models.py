@@ -12,6 +12,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+# Where logos are stored; the logo's address is its name in this folder (agencies.views).
+LOGO_FOLDER = "logos"
 DEFAULT_MESSAGE_SUBJECT = "Message from {sender_name} ({relationship})"
 DEFAULT_MESSAGE_BODY = (
     "Dear {owner_name},\n\n"
@@ -38,7 +40,8 @@ class Agency(models.Model):
     address = models.TextField(_("address"), blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64, default="America/New_York")
     currency = models.CharField(_("currency"), max_length=3, default="USD")
-    logo = models.ImageField(_("logo"), upload_to="logos/", blank=True)
+    # Forms take it through agencies.images (checked, re-encoded, named at random).
+    logo = models.ImageField(_("logo"), upload_to=f"{LOGO_FOLDER}/", blank=True)
     payment_instructions = models.TextField(
         _("how to pay"),
         blank=True,
@@ -126,7 +129,7 @@ class Agency(models.Model):
         """Return the app's address of the logo, "" without one; it changes with the file."""
         if not self.logo:
             return ""
-        return reverse("agencies:logo", args=[self.pk, PurePosixPath(self.logo.name).name])
+        return reverse("agencies:logo", args=[PurePosixPath(self.logo.name).name])
 
     @property
     def tz(self):

@@ -5,5 +5,6 @@ from careportal.agencies import views
 app_name = "agencies"
 
 urlpatterns = [
-    path("<int:agency_id>/<str:name>/", views.logo, name="logo"),
+    path("<str:name>/", views.logo, name="logo"),
+    path("<int:agency_id>/<str:name>/", views.old_logo_address, name="old_logo_address"),
 ]

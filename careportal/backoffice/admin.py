@@ -12,15 +12,17 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.exceptions import ValidationError
-from django.db import models
-from django.db.models import Exists, OuterRef
-from django.http import HttpRequest, HttpResponseRedirect
+from django.db import models, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from careportal.accounts import services as account_services
 from careportal.accounts.admin import reset_two_factor_sign_in, unlock_sign_in
 from careportal.accounts.lockout import locked_now
 from careportal.agencies.forms import (
@@ -29,11 +31,13 @@ from careportal.agencies.forms import (
     MESSAGE_FIELDS,
     AgencySettingsForm,
 )
+from careportal.agencies.images import ImageUploadField
 from careportal.agencies.models import Agency, StaffMembership, StaffRole
 from careportal.audit.events import record
 from careportal.audit.models import AuditEvent
 from careportal.backoffice import roles
 from careportal.backoffice.scoping import (
+    AgencyAutocompleteFilter,
     AgencyScopedAdmin,
     AgencyScopedTabularInline,
     scope_to_agency,
@@ -41,9 +45,10 @@ from careportal.backoffice.scoping import (
 )
 from careportal.backoffice.site import backoffice_site
 from careportal.billing import services as billing_services
-from careportal.billing.models import Invoice, InvoiceLine, Payment
+from careportal.billing.models import Invoice, InvoiceLine, Payment, validate_invoice_number
 from careportal.careplans.models import Goal, PlanTask, ServicePlan
 from careportal.invitations import services as invitations
+from careportal.invitations.admin import send_portal_invitations
 from careportal.messaging.models import Message
 from careportal.people import services as people
 from careportal.people.models import (
@@ -95,6 +100,15 @@ class PartyAdminMixin:
             user_ids=logins | people.logins_of(obj), actor=request.user, request=request
         )
 
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        # Every party list offers `Send portal invitations` (invitations.admin), next to
+        # the actions each admin declares.
+        actions = super().get_actions(request)
+        if IS_POPUP_VAR not in request.GET and self.has_change_permission(request):
+            action = self.get_action(send_portal_invitations)
+            actions[action[1]] = action
+        return actions
+
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         logins = people.logins_of(obj)
         super().delete_model(request, obj)
@@ -128,17 +142,72 @@ class PartyAdminMixin:
         people.review_portal_logins(user_ids=logins, actor=request.user, request=request)
 
 
-class UnlockMixin:
-    """The `Unlock sign-in` and `Reset two-step sign-in` actions (the owner's alone) and a
-    column: is the login locked now?"""
+def _logins_of_row(modeladmin: Any, row: Any) -> list[Any]:
+    """Return the logins a selected row stands for: its `user`, or the admin's `logins_of`."""
+    if callable(getattr(type(modeladmin), "logins_of", None)):
+        return [user for user in modeladmin.logins_of(row) if user is not None]
+    user = getattr(row, "user", None)
+    return [user] if user is not None else []
 
-    actions = (unlock_sign_in, reset_two_factor_sign_in)
+
+@admin.action(
+    description=_("Require a new password at next sign-in"),
+    permissions=["require_password_change"],
+)
+def require_password_change_at_sign_in(
+    modeladmin: Any, request: HttpRequest, queryset: Any
+) -> None:
+    """Make each selected row's login choose a new password at its next sign-in.
+
+    Its sessions end now (accounts.services.require_password_change). The owner's own
+    login is left alone: they change their password in My account.
+    """
+    required: set[int] = set()
+    skipped_self = False
+    for row in scope_to_agency(queryset, request):
+        for user in _logins_of_row(modeladmin, row):
+            if user.pk == request.user.pk:
+                skipped_self = True
+            elif user.pk not in required:
+                account_services.require_password_change(
+                    user=user, actor=request.user, request=request
+                )
+                required.add(user.pk)
+    count = len(required)
+    modeladmin.message_user(
+        request,
+        ngettext(
+            "%(count)d login must choose a new password at its next sign-in; its sessions "
+            "have ended.",
+            "%(count)d logins must choose a new password at their next sign-in; their "
+            "sessions have ended.",
+            count,
+        )
+        % {"count": count},
+        messages.SUCCESS,
+    )
+    if skipped_self:
+        modeladmin.message_user(
+            request,
+            _("You cannot require this of your own login here. Use My account instead."),
+            messages.WARNING,
+        )
+
+
+class UnlockMixin:
+    """The `Unlock sign-in`, `Reset two-step sign-in` and `Require a new password at next
+    sign-in` actions (the owner's alone) and a column: is the login locked now?"""
+
+    actions = (unlock_sign_in, reset_two_factor_sign_in, require_password_change_at_sign_in)
 
     def has_unlock_permission(self, request: HttpRequest) -> bool:
         return self._can(request, "unlock")
 
     def has_reset_two_factor_permission(self, request: HttpRequest) -> bool:
         return self._can(request, "reset_two_factor")
+
+    def has_require_password_change_permission(self, request: HttpRequest) -> bool:
+        return self._can(request, "require_password_change")
 
     def login_locked(self) -> Exists:
         return locked_now(OuterRef("user__username"))
@@ -192,8 +261,14 @@ class AuditedViewMixin:
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
         queryset = super().get_queryset(request)
-        # The change list reads each row's record and client: keep it one query.
-        return queryset.select_related(self.audited_via) if self.audited_via else queryset
+        # The change list reads each row's record and client: keep it one query. Django
+        # skips list_select_related once a select_related is set, so name its fields too.
+        if not self.audited_via:
+            return queryset
+        shown = (
+            self.list_select_related if isinstance(self.list_select_related, tuple | list) else ()
+        )
+        return queryset.select_related(self.audited_via, *shown)
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: Any = None):  # fmt: skip
@@ -230,6 +305,41 @@ class AuditedViewMixin:
         return response
 
 
+# Search on the big tables ---------------------------------------------------------------
+# Visits, invoices, their lines and payments run to hundreds of thousands of rows: they are
+# searched through the small tables they point to (clients, payers, communities, invoice
+# numbers) and matched on indexed columns, never by a text match over every row.
+
+
+def clients_named(request: HttpRequest, search_term: str) -> models.QuerySet:
+    """Return the agency's clients with, for each word of the search, a first, last or
+    preferred name that starts with it ("marg hal" finds Margaret Hale)."""
+    clients = scope_to_agency(Client.objects.all(), request)
+    for word in search_term.split():
+        clients = clients.filter(
+            Q(last_name__istartswith=word)
+            | Q(first_name__istartswith=word)
+            | Q(preferred_name__istartswith=word)
+        )
+    return clients
+
+
+def invoices_numbered(request: HttpRequest, search_term: str) -> models.QuerySet:
+    """Return the agency's invoice with exactly this number (its unique index), if any."""
+    number = search_term.strip()
+    try:
+        validate_invoice_number(number)
+    except ValidationError:
+        return Invoice.objects.none()
+    return scope_to_agency(Invoice.objects.filter(number=number), request)
+
+
+def _ids(queryset: models.QuerySet, limit: int = 2_000) -> list[int]:
+    # A short list of ids: the big table is then read through its index on each id, which
+    # a subquery under an OR would not allow. A search matching more is too broad to page.
+    return list(queryset.order_by().values_list("pk", flat=True)[:limit])
+
+
 # People ---------------------------------------------------------------------------------
 
 
@@ -255,16 +365,38 @@ class ResidenceInline(AgencyScopedTabularInline):
 class ClientAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
     list_display = ("last_name", "first_name", "preferred_name", "status", "email", "phone")
     list_filter = ("status",)
-    search_fields = ("last_name", "first_name", "preferred_name", "email")
+    # Prefixes and the exact email: "hal" finds Hale, on the (agency, last_name) index.
+    search_fields = ("^last_name", "^first_name", "^preferred_name", "=email")
+    search_help_text = _("The first letters of a name, or the whole email.")
     readonly_fields = ("user",)
+    # Bounded relations only: a client's visits and invoices (hundreds) are linked to from
+    # the page (change_form.html), filtered to the client, never listed inline.
     inlines = (EmergencyContactInline, ClientPayerInline, ResidenceInline)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: Any = None) -> HttpResponse:  # fmt: skip
+        extra_context = {**(extra_context or {}), "client_records": []}
+        if object_id.isdigit():
+            links = (
+                (Visit, _("Visits"), "scheduling_visit_changelist"),
+                (ServicePlan, _("Service plans"), "careplans_serviceplan_changelist"),
+                (Invoice, _("Invoices"), "billing_invoice_changelist"),
+            )
+            extra_context["client_records"] = [
+                (label, f"{reverse(f'backoffice:{name}')}?client__id__exact={object_id}")
+                for model, label, name in links
+                if self.admin_site._registry[model].has_module_permission(request)
+            ]
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 @admin.register(EmergencyContact, site=backoffice_site)
 class EmergencyContactAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
     list_display = ("name", "relationship", "client", "email", "phone")
-    list_filter = ("client",)
-    search_fields = ("name", "email", "client__last_name")
+    list_filter = (("client", AgencyAutocompleteFilter),)
+    list_select_related = ("client",)
+    search_fields = ("^name", "=email", "^client__last_name")
+    search_help_text = _("The first letters of the contact's name or the client's last name.")
     autocomplete_fields = ("client",)
     readonly_fields = ("user",)
 
@@ -311,6 +443,7 @@ class PayerAdmin(OrganisationAdmin):
 class PayerPersonAdmin(OrganisationPersonAdmin):
     list_display = ("name", "email", "payer")
     list_filter = ("payer",)
+    list_select_related = ("payer",)
     autocomplete_fields = ("payer",)
 
 
@@ -331,6 +464,7 @@ class CommunityAdmin(OrganisationAdmin):
 class CommunityPersonAdmin(OrganisationPersonAdmin):
     list_display = ("name", "email", "community")
     list_filter = ("community",)
+    list_select_related = ("community",)
     autocomplete_fields = ("community",)
 
 
@@ -338,7 +472,8 @@ class CommunityPersonAdmin(OrganisationPersonAdmin):
 class ClientPayerAdmin(AgencyScopedAdmin):
     list_display = ("client", "payer", "start_date", "end_date")
     list_filter = ("payer",)
-    search_fields = ("client__last_name", "payer__name")
+    list_select_related = ("client", "payer")
+    search_fields = ("^client__last_name", "payer__name")
     autocomplete_fields = ("client", "payer")
 
 
@@ -346,7 +481,8 @@ class ClientPayerAdmin(AgencyScopedAdmin):
 class ResidenceAdmin(AgencyScopedAdmin):
     list_display = ("client", "community", "start_date", "end_date")
     list_filter = ("community",)
-    search_fields = ("client__last_name", "community__name")
+    list_select_related = ("client", "community")
+    search_fields = ("^client__last_name", "community__name")
     autocomplete_fields = ("client", "community")
 
 
@@ -357,22 +493,50 @@ class ResidenceAdmin(AgencyScopedAdmin):
 class CaregiverAdmin(AgencyScopedAdmin):
     list_display = ("first_name", "last_name", "is_active", "show_photo_to_families")
     list_filter = ("is_active",)
-    search_fields = ("first_name", "last_name")
+    search_fields = ("^first_name", "^last_name")
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        """The photo goes through agencies.images, as the logo does: checked, re-encoded,
+        stored under a random name (families may be shown it)."""
+        if db_field.name == "photo":
+            kwargs["form_class"] = ImageUploadField
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
 @admin.register(Visit, site=backoffice_site)
 class VisitAdmin(AuditedViewMixin, AgencyScopedAdmin):
     viewed_action = "calendar.viewed"
     list_display = ("start", "end", "client", "caregiver", "service", "status")
-    list_filter = ("status", "caregiver", "client", "start")
-    search_fields = ("client__last_name", "client__first_name", "service")
-    date_hierarchy = "start"
+    # No date_hierarchy: its year and month links aggregate over every visit. The start
+    # filter's choices (today, past 7 days, this month, this year) are fixed.
+    list_filter = (
+        "status",
+        ("caregiver", AgencyAutocompleteFilter),
+        ("client", AgencyAutocompleteFilter),
+        "start",
+    )
+    # Searched by the client's name through the clients (get_search_results).
+    search_fields = ("client__last_name", "client__first_name")
+    search_help_text = _("The first letters of the client's name.")
+    # Latest first, on the (agency, start) index.
+    ordering = ("-start",)
     autocomplete_fields = ("client",)
     # A raw id box, as schedulers type caregivers' numbers; its label is scoped too.
     raw_id_fields = ("caregiver",)
     list_select_related = ("client", "caregiver")
     # Set by the schedule's "Create visits" action, never typed in.
     readonly_fields = ("schedule",)
+
+    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str):
+        """Find visits by their client's name (clients_named), through the clients.
+
+        The clients are found in their own small table and the visits by client, on the
+        (agency, client, start) index, never by a join of a million visits to the clients.
+        """
+        if not search_term.split():
+            return queryset, False
+        clients = _ids(clients_named(request, search_term))
+        return scope_to_agency(queryset.filter(client__in=clients), request), False
 
 
 @admin.register(VisitSchedule, site=backoffice_site)
@@ -381,8 +545,13 @@ class VisitScheduleAdmin(AuditedViewMixin, AgencyScopedAdmin):
     viewed_action = "calendar.viewed"
     list_display = ("client", "service", "caregiver", "start_time", "duration_minutes",
                     "start_date", "end_date", "is_active")  # fmt: skip
-    list_filter = ("is_active", "caregiver", "client")
-    search_fields = ("client__last_name", "client__first_name", "service")
+    list_filter = (
+        "is_active",
+        ("caregiver", AgencyAutocompleteFilter),
+        ("client", AgencyAutocompleteFilter),
+    )
+    search_fields = ("client__last_name", "client__first_name")
+    search_help_text = _("The first letters of the client's name.")
     autocomplete_fields = ("client",)
     raw_id_fields = ("caregiver",)
     list_select_related = ("client", "caregiver")
@@ -392,6 +561,14 @@ class VisitScheduleAdmin(AuditedViewMixin, AgencyScopedAdmin):
         (_("Time"), {"fields": ("start_time", "duration_minutes", "start_date", "end_date")}),
     )
     actions = ("create_visits",)
+
+    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str):
+        """Find schedules by their client's name, as visits are found."""
+        if not search_term.split():
+            return queryset, False
+        return scope_to_agency(
+            queryset.filter(client__in=clients_named(request, search_term)), request
+        ), False
 
     @admin.action(description=_("Create visits for the next 8 weeks"), permissions=["change"])
     def create_visits(self, request: HttpRequest, queryset: Any) -> None:
@@ -413,6 +590,7 @@ class VisitScheduleAdmin(AuditedViewMixin, AgencyScopedAdmin):
 @admin.register(CalendarFeed, site=backoffice_site)
 class CalendarFeedAdmin(AgencyScopedAdmin):
     list_display = ("user", "created_at", "revoked_at", "last_fetched_on")
+    list_select_related = ("user",)
     fields = ("user", "created_at", "revoked_at", "last_fetched_on", "fetches_on_last_day")
     readonly_fields = fields
 
@@ -435,8 +613,9 @@ class ServicePlanAdmin(AuditedViewMixin, AgencyScopedAdmin):
     viewed_action = "service_plan.viewed"
     list_viewed_action = "service_plan.list_viewed"
     list_display = ("title", "client", "status", "start_date", "end_date")
-    list_filter = ("status", "client")
-    search_fields = ("title", "client__last_name")
+    list_filter = ("status", ("client", AgencyAutocompleteFilter))
+    list_select_related = ("client",)
+    search_fields = ("title", "^client__last_name")
     autocomplete_fields = ("client",)
     inlines = (GoalInline, PlanTaskInline)
 
@@ -447,7 +626,7 @@ class GoalAdmin(AuditedViewMixin, AgencyScopedAdmin):
     list_viewed_action = "service_plan.list_viewed"
     audited_via = "plan"
     list_display = ("description", "plan", "target_date")
-    list_filter = ("plan",)
+    list_filter = (("plan", AgencyAutocompleteFilter),)
     search_fields = ("description",)
     autocomplete_fields = ("plan",)
 
@@ -458,7 +637,7 @@ class PlanTaskAdmin(AuditedViewMixin, AgencyScopedAdmin):
     list_viewed_action = "service_plan.list_viewed"
     audited_via = "plan"
     list_display = ("activity", "frequency", "plan")
-    list_filter = ("activity", "plan")
+    list_filter = ("activity", ("plan", AgencyAutocompleteFilter))
     search_fields = ("instructions",)
     autocomplete_fields = ("plan",)
 
@@ -531,14 +710,13 @@ class InvoiceAdmin(AuditedViewMixin, AgencyScopedAdmin):
         "balance_display",
         "shown_status_display",
     )
-    list_filter = ("status", "client", "issue_date")
-    search_fields = (
-        "number",
-        "client__last_name",
-        "bill_to_payer__name",
-        "bill_to_community__name",
+    # No date_hierarchy (it aggregates over every invoice); issue_date's choices are fixed.
+    list_filter = ("status", ("client", AgencyAutocompleteFilter), "issue_date")
+    # Searched by exact number or by name through the parties (get_search_results).
+    search_fields = ("number", "client__last_name", "bill_to_payer__name")
+    search_help_text = _(
+        "The whole invoice number, or the first letters of the client's or the payer's name."
     )
-    date_hierarchy = "issue_date"
     autocomplete_fields = ("client", "bill_to_client", "bill_to_payer", "bill_to_community")
     fieldsets = (
         (None, {"fields": ("number", "status", "shown_status_display")}),
@@ -576,6 +754,41 @@ class InvoiceAdmin(AuditedViewMixin, AgencyScopedAdmin):
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
         return super().get_queryset(request).with_money()
+
+    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str):
+        """Find invoices by whole number, or by the name of their client or bill-to party.
+
+        Each match goes through an index: the number's unique one, and the client's, the
+        payer's or the community's invoices by the ids of the few that match the name.
+        This also answers the invoice autocomplete of lines and payments.
+        """
+        words = search_term.split()
+        if not words:
+            return queryset, False
+        numbered = Q(pk__in=_ids(invoices_numbered(request, search_term)))
+        if any(character.isdigit() for character in search_term):
+            # A number, not a name: no need to look through the clients and parties.
+            return scope_to_agency(queryset.filter(numbered), request), False
+        # Payers and communities are a few hundred: a match inside the name is cheap.
+        payers = scope_to_agency(Payer.objects.all(), request)
+        communities = scope_to_agency(Community.objects.all(), request)
+        for word in words:
+            payers = payers.filter(name__icontains=word)
+            communities = communities.filter(name__icontains=word)
+        clients = _ids(clients_named(request, search_term))
+        match = (
+            numbered
+            | Q(client__in=clients)
+            | Q(bill_to_client__in=clients)
+            | Q(bill_to_payer__in=_ids(payers))
+            | Q(bill_to_community__in=_ids(communities))
+        )
+        return scope_to_agency(queryset.filter(match), request), False
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # Lines, payments, tax rate or adjustments may have changed: store the new money.
+        billing_services.recompute_invoice_money(invoice=form.instance)
 
     @admin.display(description=_("bill to"))
     def bill_to_display(self, invoice: Invoice) -> Any:
@@ -642,9 +855,39 @@ class InvoiceLineAdmin(AuditedViewMixin, AgencyScopedAdmin):
     list_viewed_action = "invoice.list_viewed"
     audited_via = "invoice"
     list_display = ("invoice", "date", "service", "caregiver", "hours", "rate")
-    list_filter = ("caregiver",)
-    search_fields = ("invoice__number", "service")
+    list_filter = (("caregiver", AgencyAutocompleteFilter),)
+    list_select_related = ("invoice", "caregiver")
+    # Searched by the invoice's whole number (get_search_results).
+    search_fields = ("invoice__number",)
+    search_help_text = _("The whole invoice number.")
+    ordering = ("-date", "-id")
+
+    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str):
+        """Find an invoice's lines by its whole number, on the (agency, invoice) index."""
+        if not search_term.split():
+            return queryset, False
+        invoices = _ids(invoices_numbered(request, search_term))
+        return scope_to_agency(queryset.filter(invoice__in=invoices), request), False
+
     autocomplete_fields = ("invoice", "caregiver")
+
+    # The invoice stores its money: recompute it (and the former invoice's, if moved).
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        former = form.initial.get("invoice") if change else None
+        super().save_model(request, obj, form, change)
+        billing_services.recompute_money_of_invoices(
+            invoice_ids=[obj.invoice_id] + ([former] if former else [])
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        super().delete_model(request, obj)
+        billing_services.recompute_money_of_invoices(invoice_ids=[obj.invoice_id])
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        with transaction.atomic():
+            invoice_ids = list(queryset.values_list("invoice_id", flat=True))
+            super().delete_queryset(request, queryset)
+            billing_services.recompute_money_of_invoices(invoice_ids=invoice_ids)
 
 
 @admin.register(Payment, site=backoffice_site)
@@ -653,9 +896,39 @@ class PaymentAdmin(AuditedViewMixin, AgencyScopedAdmin):
     list_viewed_action = "invoice.list_viewed"
     audited_via = "invoice"
     list_display = ("invoice", "date", "amount", "method", "reference")
-    search_fields = ("invoice__number", "reference")
-    date_hierarchy = "date"
+    list_select_related = ("invoice",)
+    # Searched by the invoice's whole number (get_search_results); no date_hierarchy.
+    search_fields = ("invoice__number",)
+    search_help_text = _("The whole invoice number.")
+    list_filter = ("date",)
+    ordering = ("-date", "-id")
+
+    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str):
+        """Find an invoice's payments by its whole number, on the (agency, invoice) index."""
+        if not search_term.split():
+            return queryset, False
+        invoices = _ids(invoices_numbered(request, search_term))
+        return scope_to_agency(queryset.filter(invoice__in=invoices), request), False
+
     autocomplete_fields = ("invoice",)
+
+    # The invoice stores its money: recompute it (and the former invoice's, if moved).
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        former = form.initial.get("invoice") if change else None
+        super().save_model(request, obj, form, change)
+        billing_services.recompute_money_of_invoices(
+            invoice_ids=[obj.invoice_id] + ([former] if former else [])
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        super().delete_model(request, obj)
+        billing_services.recompute_money_of_invoices(invoice_ids=[obj.invoice_id])
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        with transaction.atomic():
+            invoice_ids = list(queryset.values_list("invoice_id", flat=True))
+            super().delete_queryset(request, queryset)
+            billing_services.recompute_money_of_invoices(invoice_ids=invoice_ids)
 
 
 # Messages and audit: read-only ----------------------------------------------------------
@@ -689,6 +962,16 @@ class MessageAdmin(ReadOnlyMixin, AgencyScopedAdmin):
     )
     readonly_fields = fields
 
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: Any = None) -> HttpResponse:  # fmt: skip
+        """Show one message, and record that this staff member read it (issue 11, item 10)."""
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if response.status_code == 200:
+            message = self.get_object(request, object_id)
+            if message is not None:
+                record("message.viewed", request=request, obj=message, place="backoffice")
+        return response
+
 
 @admin.register(AuditEvent, site=backoffice_site)
 class AuditEventAdmin(ReadOnlyMixin, AgencyScopedAdmin):
@@ -702,9 +985,11 @@ class AuditEventAdmin(ReadOnlyMixin, AgencyScopedAdmin):
         "object_label",
         "ip_address",
     )
-    list_filter = ("action", "object_type")
-    search_fields = ("actor_label", "action", "object_label")
-    date_hierarchy = "created_at"
+    # No date_hierarchy nor filters listing every distinct action: both read the whole
+    # trail. Its created_at filter has fixed choices; the exact action is searched.
+    list_filter = ("created_at",)
+    search_fields = ("=action", "^actor_label", "^object_label")
+    search_help_text = _("The exact action (invoice.viewed), or the first letters of who or what.")
     fields = (
         "created_at",
         "actor_label",
@@ -735,6 +1020,7 @@ class StaffMemberAddForm(forms.ModelForm):
 @admin.register(StaffMembership, site=backoffice_site)
 class StaffMembershipAdmin(UnlockMixin, AgencyScopedAdmin):
     list_display = ("name", "role", "user", "created_at")
+    list_select_related = ("user",)
     list_filter = ("role",)
     search_fields = ("name", "user__username", "user__email")
 

@@ -9,3 +9,12 @@ from django.contrib.admin.apps import AdminConfig
 
 class OperatorAdminConfig(AdminConfig):
     default_site = "careportal.backoffice.site.OperatorAdminSite"
+
+    def ready(self) -> None:
+        """Load every app's admin module, then take off what operators must not see."""
+        super().ready()
+        from django.contrib import admin
+
+        from careportal.backoffice.site import limit_operator_site
+
+        limit_operator_site(admin.site)

@@ -28,6 +28,8 @@ SCHEDULING = ("scheduling.caregiver", "scheduling.visit", "scheduling.visitsched
 CALENDAR_FEEDS = ("scheduling.calendarfeed",)
 CARE_PLANS = ("careplans.serviceplan", "careplans.goal", "careplans.plantask")
 BILLING = ("billing.invoice", "billing.invoiceline", "billing.payment")
+# Family messages are written to the owner: the owner and administrators read them
+# (issue 11, item 10), and each one opened is an audit event (backoffice.admin).
 MESSAGES = ("messaging.message",)
 AUDIT = ("audit.auditevent",)
 STAFF = ("agencies.staffmembership",)
@@ -45,9 +47,10 @@ def _grant(actions: frozenset[str], *groups: tuple[str, ...]) -> dict[str, froze
 CAPABILITIES: dict[str, dict[str, frozenset[str]]] = {
     StaffRole.OWNER: {
         **_grant(FULL, SCHEDULING, CARE_PLANS, BILLING),
-        # The owner alone unlocks a locked login (DESIGN.md: "the owner in the back office")
-        # and resets the two-step sign-in of a login whose phone is lost.
-        **_grant(FULL | {"unlock", "reset_two_factor"}, PEOPLE, STAFF),
+        # The owner alone unlocks a locked login (DESIGN.md: "the owner in the back office"),
+        # resets the two-step sign-in of a login whose phone is lost, and requires a new
+        # password at the next sign-in.
+        **_grant(FULL | {"unlock", "reset_two_factor", "require_password_change"}, PEOPLE, STAFF),
         **_grant(READ, CALENDAR_FEEDS, MESSAGES, AUDIT, EMAILS),
         **_grant(EDIT, AGENCY_SETTINGS, INVITATIONS),
     },
@@ -61,16 +64,17 @@ CAPABILITIES: dict[str, dict[str, frozenset[str]]] = {
         **_grant(EDIT, INVITATIONS),
         **_grant(EDIT | {"add"}, STAFF),
     },
-    # Schedulers read the clients they plan for; they never see money.
+    # Schedulers read the clients they plan for; they never see money nor family messages.
     StaffRole.SCHEDULER: {
         **_grant(FULL, SCHEDULING, CARE_PLANS),
-        **_grant(READ, PEOPLE, MESSAGES),
+        **_grant(READ, PEOPLE),
     },
     # Billing reads what an invoice points at (clients, payers, caregivers, visits) and
-    # never sees service plans: protected health information it has no need for.
+    # never sees service plans: protected health information it has no need for; nor
+    # family messages, which are the owner's.
     StaffRole.BILLING: {
         **_grant(FULL, BILLING),
-        **_grant(READ, PEOPLE, SCHEDULING, MESSAGES),
+        **_grant(READ, PEOPLE, SCHEDULING),
     },
 }
 

@@ -155,3 +155,139 @@ class OperatorAdminSite(AccountPagesMixin, admin.AdminSite):
 
 
 backoffice_site = BackOfficeSite(name="backoffice")
+
+
+# What other libraries register on Django's admin that operators have no use for, or that
+# would show secrets: two-factor keys and recovery codes, task arguments, the raw sign-in
+# records (with what was posted), groups (roles are kinds and memberships here), and
+# post_office's templates, attachments and logs (an email's state is shown on its row).
+OPERATOR_HIDDEN_MODELS = (
+    "auth.Group",
+    "otp_totp.TOTPDevice",
+    "otp_static.StaticDevice",
+    "django_tasks_database.DBTaskResult",
+    "axes.AccessAttempt",
+    "axes.AccessLog",
+    "axes.AccessFailureLog",
+    "post_office.Email",
+    "post_office.Log",
+    "post_office.EmailTemplate",
+    "post_office.Attachment",
+)
+
+
+class AuditedReadOnlyAdmin(admin.ModelAdmin):
+    """An operator's read-only window on another library's rows; every look is audited.
+
+    No add, change or delete; the fields shown are `fields` alone (never a body, a key
+    or a token); the list and each row opened are audit events (`operator.viewed`).
+    """
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.fields or ()
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        # Not even "delete selected": the rows are evidence.
+        return {}
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        from careportal.audit.events import record
+
+        record(
+            "operator.viewed",
+            request=request,
+            model=self.model._meta.label_lower,
+            search=request.GET.get("q", "")[:200],
+        )
+        return super().changelist_view(request, extra_context)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        from careportal.audit.events import record
+
+        obj = self.get_object(request, object_id)
+        if obj is not None:
+            record("operator.viewed", request=request, obj=obj, model=self.model._meta.label_lower)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+class EmailDeliveryAdmin(AuditedReadOnlyAdmin):
+    """Where an email stands: recipient, subject, state and times; never its body."""
+
+    list_display = (
+        "recipients",
+        "subject",
+        "status",
+        "number_of_retries",
+        "created",
+        "last_updated",
+    )
+    list_filter = ("status",)
+    search_fields = ("to", "subject")
+    # post_office's own page offers "resend" and shows the body: Django's plain one.
+    change_form_template = "admin/change_form.html"
+    fields = (
+        "recipients",
+        "subject",
+        "status",
+        "number_of_retries",
+        "created",
+        "last_updated",
+        "scheduled_time",
+        "last_failure",
+    )
+
+    @admin.display(description=_("to"))
+    def recipients(self, email: Any) -> str:
+        return ", ".join(email.to or [])
+
+    @admin.display(description=_("last failure"))
+    def last_failure(self, email: Any) -> str:
+        """Return the latest delivery failure's kind and the server's words, or ""."""
+        from post_office.models import STATUS
+
+        log = email.logs.filter(status=STATUS.failed).order_by("-date").first()
+        if log is None:
+            return ""
+        return f"{log.date:%Y-%m-%d %H:%M} {log.exception_type}: {log.message}"[:500]
+
+
+class LockoutAdmin(AuditedReadOnlyAdmin):
+    """Failed sign-ins and the locks they started: who, from where, when; never what was typed."""
+
+    list_display = ("username", "ip_address", "attempt_time", "locked_out", "path_info")
+    list_filter = ("locked_out",)
+    search_fields = ("username", "ip_address")
+    fields = ("username", "ip_address", "attempt_time", "locked_out", "path_info", "user_agent")
+
+
+def limit_operator_site(site: admin.AdminSite) -> None:
+    """Leave on the operators' site only what they need, read-only and audited.
+
+    Run once the admin modules are loaded (OperatorAdminConfig.ready): it unregisters
+    OPERATOR_HIDDEN_MODELS, then registers an email's delivery state and the failed
+    sign-ins (with their locks) through AuditedReadOnlyAdmin.
+    """
+    from axes.models import AccessFailureLog
+    from django.apps import apps
+    from post_office.models import Email
+
+    for label in OPERATOR_HIDDEN_MODELS:
+        try:
+            model = apps.get_model(label)
+        except LookupError:
+            continue
+        if site.is_registered(model):
+            site.unregister(model)
+    site.register(Email, EmailDeliveryAdmin)
+    site.register(AccessFailureLog, LockoutAdmin)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, Count, Q, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -41,6 +45,44 @@ def line_amount(hours: Decimal | None, rate: Decimal | None) -> Decimal:
 def invoice_total_of(subtotal: Decimal, tax_rate: Decimal, adjustments: Decimal) -> Decimal:
     """Return an invoice's total: subtotal, tax on it rounded half-up, and adjustments."""
     return subtotal + to_cents(subtotal * Decimal(tax_rate) / Decimal(100)) + Decimal(adjustments)
+
+
+ZERO = Decimal("0.00")
+
+# The money an invoice stores, kept by `billing.services.recompute_invoice_money`.
+MONEY_FIELDS = ("subtotal", "tax", "total", "amount_paid", "balance")
+
+
+@dataclass(frozen=True)
+class InvoiceMoney:
+    """An invoice's money as its lines and payments give it."""
+
+    subtotal: Decimal
+    tax: Decimal
+    total: Decimal
+    amount_paid: Decimal
+    balance: Decimal
+
+
+def money_of(
+    *,
+    status: str,
+    tax_rate: Decimal,
+    adjustments: Decimal,
+    lines: Iterable[tuple[Decimal | None, Decimal | None]],
+    payments: Iterable[Decimal],
+) -> InvoiceMoney:
+    """Return an invoice's money from its lines' (hours, rate) and its payments' amounts.
+
+    Each line is rounded half-up to the cent, tax is rounded half-up on the subtotal, and
+    a void invoice owes nothing; an overpaid one has a negative balance.
+    """
+    subtotal = sum((line_amount(hours, rate) for hours, rate in lines), ZERO)
+    tax = to_cents(subtotal * Decimal(tax_rate) / Decimal(100))
+    total = invoice_total_of(subtotal, Decimal(tax_rate), Decimal(adjustments))
+    amount_paid = sum((to_cents(amount) for amount in payments), ZERO)
+    balance = ZERO if status == InvoiceStatus.VOID else total - amount_paid
+    return InvoiceMoney(subtotal, tax, total, amount_paid, balance)
 
 
 class InvoiceStatus(models.TextChoices):
@@ -81,35 +123,62 @@ class InvoiceQuerySet(models.QuerySet):
     def for_client(self, client_id: int | None) -> InvoiceQuerySet:
         return self if client_id is None else self.filter(client_id=client_id)
 
-    def money_totals(self) -> tuple[Decimal, Decimal]:
-        """Return (total, amount due) over the invoices that are not void.
+    def with_shown_status(self, today: datetime.date) -> InvoiceQuerySet:
+        """Annotate `shown_status_code`: `Invoice.shown_status` computed by the database.
 
-        Two flat queries whatever the number of invoices, and no model instances: the
-        invoices' tax rate and adjustments joined with their lines' hours and rate (one row
-        per line, or one row without a line), then the payments' amounts. The sums follow
-        `Invoice.total` and `Invoice.balance` exactly (each line rounded half-up to the
-        cent, tax rounded on each invoice's subtotal), which a database-side sum could not
-        promise on every backend (SQLite multiplies decimals as floats). The amount due
-        counts no invoice below zero.
+        `today` is the agency's date, which decides what is overdue. The order of the
+        cases is the property's: void, draft, paid, overdue, partially paid, issued.
         """
-        live = self.exclude(status=InvoiceStatus.VOID).select_related(None).prefetch_related(None)
-        live = live.order_by()
-        invoices: dict[int, tuple[Decimal, Decimal]] = {}
-        subtotals: dict[int, Decimal] = {}
-        rows = live.values_list("pk", "tax_rate", "adjustments", "lines__hours", "lines__rate")
-        for pk, tax_rate, adjustments, hours, rate in rows:
-            invoices[pk] = (tax_rate, adjustments)
-            subtotals[pk] = subtotals.get(pk, Decimal("0.00")) + line_amount(hours, rate)
-        paid = dict.fromkeys(invoices, Decimal("0.00"))
-        payments = Payment.objects.filter(invoice__in=live.values("pk")).order_by()
-        for invoice_id, amount in payments.values_list("invoice_id", "amount"):
-            paid[invoice_id] += to_cents(amount)
-        total = due = Decimal("0.00")
-        for pk, (tax_rate, adjustments) in invoices.items():
-            invoice_total = invoice_total_of(subtotals[pk], tax_rate, adjustments)
-            total += invoice_total
-            due += max(invoice_total - paid[pk], Decimal("0.00"))
+        return self.annotate(
+            shown_status_code=Case(
+                When(status=InvoiceStatus.VOID, then=Value(ShownStatus.VOID.value)),
+                When(status=InvoiceStatus.DRAFT, then=Value(ShownStatus.DRAFT.value)),
+                When(balance__lte=0, then=Value(ShownStatus.PAID.value)),
+                When(
+                    status=InvoiceStatus.ISSUED,
+                    due_date__lt=today,
+                    then=Value(ShownStatus.OVERDUE.value),
+                ),
+                When(amount_paid__gt=0, then=Value(ShownStatus.PARTIALLY_PAID.value)),
+                default=Value(ShownStatus.ISSUED.value),
+                output_field=models.CharField(max_length=16),
+            )
+        )
+
+    def having_shown_status(self, status: str, today: datetime.date) -> InvoiceQuerySet:
+        """Return the invoices whose shown status is `status` on the agency's `today`."""
+        return self.with_shown_status(today).filter(shown_status_code=status)
+
+    def money_totals(self) -> tuple[Decimal, Decimal]:
+        """Return (total, amount due) over the invoices that are not void (see summary)."""
+        _count, total, due = self.money_summary()
         return total, due
+
+    def money_summary(self) -> tuple[int, Decimal, Decimal]:
+        """Return (number of invoices, total, amount due), in one aggregate.
+
+        The count covers every invoice; the total and the amount due those that are not
+        void, from the stored figures, whatever the number of invoices. The amount due
+        counts no invoice below zero (an overpayment on one invoice does not lower what
+        another one owes).
+        """
+        live = ~Q(status=InvoiceStatus.VOID)
+        money = models.DecimalField(max_digits=14, decimal_places=2)
+        totals = (
+            self.select_related(None)
+            .prefetch_related(None)
+            .order_by()
+            .aggregate(
+                count=Count("pk"),
+                total=Coalesce(Sum("total", filter=live), Value(ZERO), output_field=money),
+                due=Coalesce(
+                    Sum("balance", filter=live & Q(balance__gt=0)),
+                    Value(ZERO),
+                    output_field=money,
+                ),
+            )
+        )
+        return totals["count"], to_cents(totals["total"]), to_cents(totals["due"])
 
 
 class Invoice(AgencyScoped):
@@ -169,6 +238,25 @@ class Invoice(AgencyScoped):
     status = models.CharField(
         _("status"), max_length=8, choices=InvoiceStatus, default=InvoiceStatus.DRAFT
     )
+    # Stored so that lists, filters and totals are computed by the database; kept right by
+    # billing.services.recompute_invoice_money in the transaction of every write to the
+    # invoice, its lines or its payments, and checked by `manage.py check_invoice_money`.
+    subtotal = models.DecimalField(
+        _("subtotal"), max_digits=12, decimal_places=2, default=ZERO, editable=False
+    )
+    tax = models.DecimalField(
+        _("tax"), max_digits=12, decimal_places=2, default=ZERO, editable=False
+    )
+    total = models.DecimalField(
+        _("total"), max_digits=12, decimal_places=2, default=ZERO, editable=False
+    )
+    amount_paid = models.DecimalField(
+        _("amount paid"), max_digits=12, decimal_places=2, default=ZERO, editable=False
+    )
+    # Zero for a void invoice, else total minus amount paid (negative when overpaid).
+    balance = models.DecimalField(
+        _("balance"), max_digits=12, decimal_places=2, default=ZERO, editable=False
+    )
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -208,10 +296,22 @@ class Invoice(AgencyScoped):
             ),
         ]
         indexes = [
+            # The back office's invoice list, newest first.
+            models.Index(fields=["agency", "issue_date", "id"]),
             models.Index(fields=["agency", "bill_to_client", "status", "issue_date"]),
-            models.Index(fields=["agency", "bill_to_payer", "status", "issue_date"]),
-            models.Index(fields=["agency", "bill_to_community", "status", "issue_date"]),
             models.Index(fields=["agency", "client", "issue_date"]),
+            # A payer's or community's Invoices, newest first: read in index order, the
+            # database stops at the page instead of sorting tens of thousands of rows.
+            models.Index(fields=["agency", "bill_to_payer", "issue_date", "id"]),
+            models.Index(fields=["agency", "bill_to_community", "issue_date", "id"]),
+            # Its Dashboard and totals: the clients it was invoiced for, what it owes for
+            # the page's clients, the sums, all answered from the index without the rows.
+            models.Index(
+                fields=["agency", "bill_to_payer", "status", "client", "balance", "total"]
+            ),
+            models.Index(
+                fields=["agency", "bill_to_community", "status", "client", "balance", "total"]
+            ),
         ]
 
     def __str__(self) -> str:
@@ -221,28 +321,15 @@ class Invoice(AgencyScoped):
     def bill_to(self):
         return self.bill_to_client or self.bill_to_payer or self.bill_to_community
 
-    # Money, computed from the lines and payments (prefetch them for lists).
-    @property
-    def subtotal(self) -> Decimal:
-        return sum((line.amount for line in self.lines.all()), Decimal("0.00"))
-
-    @property
-    def tax(self) -> Decimal:
-        return to_cents(self.subtotal * Decimal(self.tax_rate) / Decimal(100))
-
-    @property
-    def total(self) -> Decimal:
-        return invoice_total_of(self.subtotal, Decimal(self.tax_rate), self.adjustments)
-
-    @property
-    def amount_paid(self) -> Decimal:
-        return sum((to_cents(p.amount) for p in self.payments.all()), Decimal("0.00"))
-
-    @property
-    def balance(self) -> Decimal:
-        if self.status == InvoiceStatus.VOID:
-            return Decimal("0.00")
-        return self.total - self.amount_paid
+    def money_from_rows(self) -> InvoiceMoney:
+        """Return the money its lines and payments give now (two queries), not the stored."""
+        return money_of(
+            status=self.status,
+            tax_rate=self.tax_rate,
+            adjustments=self.adjustments,
+            lines=self.lines.values_list("hours", "rate"),
+            payments=self.payments.values_list("amount", flat=True),
+        )
 
     @property
     def is_overdue(self) -> bool:
@@ -293,7 +380,11 @@ class InvoiceLine(AgencyScoped):
         verbose_name = _("invoice line")
         verbose_name_plural = _("invoice lines")
         ordering = ["date", "id"]
-        indexes = [models.Index(fields=["agency", "invoice"])]
+        indexes = [
+            models.Index(fields=["agency", "invoice"]),
+            # The back office's list of lines, by date.
+            models.Index(fields=["agency", "date", "id"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.date} {self.service}"
@@ -316,7 +407,11 @@ class Payment(AgencyScoped):
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
         ordering = ["date", "id"]
-        indexes = [models.Index(fields=["agency", "invoice"])]
+        indexes = [
+            models.Index(fields=["agency", "invoice"]),
+            # The back office's list of payments, by date.
+            models.Index(fields=["agency", "date", "id"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.amount} on {self.date}"

@@ -1,7 +1,8 @@
-"""Writes on invoices that change their stored status, each with its audit event."""
+"""Writes on invoices: their stored money, and the changes of status with their audit event."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
@@ -9,12 +10,45 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from careportal.audit.events import record
-from careportal.billing.models import Invoice, InvoiceStatus
+from careportal.billing.models import MONEY_FIELDS, Invoice, InvoiceStatus
 from careportal.people.models import Client, ClientPayer, Community, Payer, Residence
 
 
 class InvoiceStateError(Exception):
     """The invoice is not in a state that allows the change."""
+
+
+@transaction.atomic
+def recompute_invoice_money(*, invoice: Invoice | int) -> Invoice:
+    """Store an invoice's money as its lines and payments give it now, and return it.
+
+    Every write to an invoice, its lines or its payments calls it in its own transaction
+    (the services here, the back office, the demo data), so the stored subtotal, tax,
+    total, amount paid and balance are always what the lines and payments say. The row is
+    locked first: two payments recorded at once are both counted, the second waiting for
+    the first. An `Invoice` passed in gets the new figures too.
+    """
+    pk = invoice if isinstance(invoice, int) else invoice.pk
+    locked = Invoice.objects.select_for_update().get(pk=pk)
+    money = locked.money_from_rows()
+    changed = [name for name in MONEY_FIELDS if getattr(locked, name) != getattr(money, name)]
+    for name in MONEY_FIELDS:
+        setattr(locked, name, getattr(money, name))
+        if isinstance(invoice, Invoice):
+            setattr(invoice, name, getattr(money, name))
+    if changed:
+        locked.save(update_fields=changed)
+    return locked
+
+
+@transaction.atomic
+def recompute_money_of_invoices(*, invoice_ids: Iterable[int]) -> None:
+    """Recompute the stored money of each of these invoices (after lines or payments of
+    several invoices were changed or deleted at once); ids of deleted invoices are skipped.
+    """
+    for pk in sorted(set(invoice_ids)):
+        if Invoice.objects.filter(pk=pk).exists():
+            recompute_invoice_money(invoice=pk)
 
 
 def bill_to_problem(*, client: Client | None, party: Any) -> str | None:
@@ -63,8 +97,11 @@ def issue_invoice(*, invoice: Invoice, actor: Any, request: HttpRequest | None =
         raise InvoiceStateError(problem)
     locked.status = InvoiceStatus.ISSUED
     locked.save(update_fields=["status"])
+    locked = recompute_invoice_money(invoice=locked)
     record("invoice.issued", request=request, actor=actor, obj=locked)
     invoice.status = locked.status
+    for name in MONEY_FIELDS:
+        setattr(invoice, name, getattr(locked, name))
     return locked
 
 
@@ -77,6 +114,10 @@ def void_invoice(*, invoice: Invoice, actor: Any, request: HttpRequest | None = 
     previous = locked.status
     locked.status = InvoiceStatus.VOID
     locked.save(update_fields=["status"])
+    # A void invoice owes nothing: its balance becomes zero.
+    locked = recompute_invoice_money(invoice=locked)
     record("invoice.voided", request=request, actor=actor, obj=locked, previous_status=previous)
     invoice.status = locked.status
+    for name in MONEY_FIELDS:
+        setattr(invoice, name, getattr(locked, name))
     return locked

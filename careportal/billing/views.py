@@ -7,61 +7,74 @@ invoice, another agency's, or a draft answers 404. Every view is an audit event.
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
 from django.core.paginator import Paginator
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET
 
 from careportal.audit.events import record
 from careportal.billing.forms import InvoiceFilterForm
-from careportal.billing.models import Invoice, InvoiceQuerySet, InvoiceStatus, ShownStatus
+from careportal.billing.models import Invoice, InvoiceQuerySet
 from careportal.billing.pdf import invoice_pdf as render_invoice_pdf
 from careportal.portal.narrowing import selected_client
 
 PER_PAGE = 20
 
 
-def _filtered(request: HttpRequest, form: InvoiceFilterForm) -> tuple[InvoiceQuerySet, str]:
-    """Return the invoices matching the filters the database can apply, and the status."""
+class CountedPaginator(Paginator):
+    """A paginator told its count, which was computed with the totals in one query."""
+
+    def __init__(self, object_list: InvoiceQuerySet, per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
+
+
+def _filtered(request: HttpRequest, form: InvoiceFilterForm) -> InvoiceQuerySet:
+    """Return the invoices matching the filters, status included, as one database query.
+
+    The shown status is computed from the stored money, the due date and the agency's
+    date (the middleware activates the agency's time zone), so the database filters and
+    paginates; the list shows stored figures and loads no lines or payments.
+    """
     client = selected_client(request)
-    invoices = Invoice.objects.visible_to(request.user).for_client(client.pk if client else None)
+    # No joins: the database walks the invoices in date order on an index and stops at
+    # the page; the page's clients are fetched afterwards.
+    invoices = (
+        Invoice.objects.visible_to(request.user)
+        .select_related(None)
+        .prefetch_related(None)
+        .for_client(client.pk if client else None)
+    )
     data = form.cleaned_data if form.is_bound else {}
     if data.get("issued_from"):
         invoices = invoices.filter(issue_date__gte=data["issued_from"])
     if data.get("issued_to"):
         invoices = invoices.filter(issue_date__lte=data["issued_to"])
-    status = data.get("status") or ""
-    if status == ShownStatus.VOID:
-        invoices = invoices.filter(status=InvoiceStatus.VOID)
-    elif status:
-        invoices = invoices.filter(status=InvoiceStatus.ISSUED)
-    return invoices, status
+    if data.get("status"):
+        invoices = invoices.having_shown_status(data["status"], timezone.localdate())
+    return invoices
 
 
 @require_GET
 def invoice_list(request: HttpRequest) -> HttpResponse:
     form = InvoiceFilterForm(request.GET if request.GET else None)
     form.is_valid()
-    invoices, status = _filtered(request, form)
-    if status:
-        # The shown status depends on the payments and per-line rounding, so it is computed
-        # in Python on the issued (or void) rows, their lines and payments prefetched: a
-        # fixed number of queries, but every matching row is loaded. Statuses other than
-        # void are filtered among issued invoices only.
-        rows = [invoice for invoice in invoices if invoice.shown_status == status]
-        page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
-        live = [invoice for invoice in rows if invoice.status != InvoiceStatus.VOID]
-        total = sum((invoice.total for invoice in live), Decimal("0.00"))
-        amount_due = sum((max(i.balance, Decimal("0.00")) for i in live), Decimal("0.00"))
-    else:
-        # No status: the database paginates, and only the page's invoices are loaded with
-        # their lines and payments; the totals cover every matching invoice from flat rows.
-        page = Paginator(invoices, PER_PAGE).get_page(request.GET.get("page"))
-        page.object_list = list(page.object_list)
-        total, amount_due = invoices.money_totals()
+    invoices = _filtered(request, form)
+    # The count and totals cover every matching invoice, in one aggregate over the stored
+    # figures; the database then reads only the page's invoices.
+    count, total, amount_due = invoices.money_summary()
+    page = CountedPaginator(invoices, PER_PAGE, count=count).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    prefetch_related_objects(page.object_list, "client")
     client = selected_client(request)
     record(
         "invoice.list_viewed",

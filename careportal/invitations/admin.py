@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db import models
 from django.db.models import OuterRef, Subquery
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from post_office.models import STATUS, Log
@@ -35,7 +37,8 @@ FIELDS = (
 
 @admin.register(Invitation, site=backoffice_site)
 class InvitationAdmin(AgencyScopedAdmin):
-    list_display = ("user", "email", "state", "sent_at", "expires_at", "attempts")
+    # The last error shows why an invitation is retrying (a recipient refused, say).
+    list_display = ("user", "email", "state", "sent_at", "expires_at", "attempts", "last_error")
     list_filter = ("state",)
     search_fields = ("user__username", "email")
     fields = FIELDS
@@ -85,6 +88,54 @@ class InvitationAdmin(AgencyScopedAdmin):
                 % {"n": count},
                 messages.SUCCESS,
             )
+
+
+# Many at once, from the party lists -------------------------------------------------------
+
+
+@admin.action(description=_("Send portal invitations"), permissions=["change"])
+def send_portal_invitations(
+    modeladmin: Any, request: HttpRequest, queryset: Any
+) -> HttpResponse | None:
+    """Invite the selected parties, after a page that counts who is invited and who is
+    skipped and why; the party admins list it among their actions."""
+    parties = list(scope_to_agency(queryset, request))
+    agency = request.user.agency
+    if request.POST.get("confirm") == "yes":
+        summary = services.invite_parties(
+            agency=agency, parties=parties, actor=request.user, request=request
+        )
+        modeladmin.message_user(
+            request,
+            ngettext(
+                "%(n)d portal invitation queued.",
+                "%(n)d portal invitations queued.",
+                len(summary.invited),
+            )
+            % {"n": len(summary.invited)},
+            messages.SUCCESS,
+        )
+        for label, count in summary.skipped_counts():
+            modeladmin.message_user(
+                request,
+                _("Skipped, %(reason)s: %(n)d.") % {"reason": label, "n": count},
+                messages.WARNING,
+            )
+        return None
+    summary = services.preview_invitations(agency=agency, parties=parties)
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": _("Send portal invitations"),
+        "opts": modeladmin.model._meta,
+        "summary": summary,
+        "invited": len(summary.invited),
+        "linked": len(summary.linked),
+        "skipped": summary.skipped_counts(),
+        "selected": [party.pk for party in parties],
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "action": "send_portal_invitations",
+    }
+    return TemplateResponse(request, "admin/invitations/send_portal_invitations.html", context)
 
 
 # The agency's other emails ----------------------------------------------------------------

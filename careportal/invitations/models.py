@@ -24,6 +24,9 @@ from careportal.agencies.models import AgencyScoped
 # No look-alikes: no 0/O, 1/l/I. 54 symbols, 14 of them: about 80 bits.
 OTP_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 OTP_LENGTH = 14
+# Wrong one-time passwords typed on Change Password before the invitation ends (issue 11,
+# item 6): plenty for typing slips, nothing against 80 bits; the agency sends a new one.
+WRONG_TRIES_LIMIT = 10
 TOKEN_SALT = "careportal.invitations.setup"
 
 
@@ -67,6 +70,8 @@ class Invitation(AgencyScoped):
     # slow hash. Empty until sent and once spent or dead.
     otp_hash = models.CharField(max_length=128, blank=True, editable=False)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # Wrong one-time passwords typed on Change Password; at WRONG_TRIES_LIMIT it ends.
+    wrong_tries = models.PositiveSmallIntegerField(_("wrong one-time passwords"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
@@ -113,6 +118,11 @@ class Invitation(AgencyScoped):
         return self.state == InvitationState.SENT and bool(self.otp_hash) and not self.is_expired
 
     @property
+    def ended_by_wrong_tries(self) -> bool:
+        """Return True once too many wrong one-time passwords ended the invitation."""
+        return self.wrong_tries >= WRONG_TRIES_LIMIT
+
+    @property
     def token(self) -> str:
         """Return the signed token of the setup link: the invitation, never the username."""
         return signing.dumps(self.pk, salt=TOKEN_SALT, compress=False)
@@ -143,6 +153,26 @@ class Invitation(AgencyScoped):
 def _digest(salt: str, otp: str) -> str:
     key = hashlib.sha256(f"{TOKEN_SALT}:{settings.SECRET_KEY}".encode()).digest()
     return hmac.new(key, f"{salt}:{otp}".encode(), hashlib.sha256).hexdigest()
+
+
+class NewInvitationRequest(models.Model):
+    """What someone typed on `New invitation` (/accounts/setup/new/), waiting for the worker.
+
+    The page only writes this row, so it answers in the same time whether or not the name
+    exists; the worker (invitations.services.process_new_invitation_requests) looks the
+    name up, applies the per-login limit and queues the invitation. No agency column: which
+    agency, if any, is what the worker finds out; the row is deleted when it is handled.
+    """
+
+    typed = models.CharField(max_length=254)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"New invitation request at {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class EmailKind(models.TextChoices):

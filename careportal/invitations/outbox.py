@@ -1,10 +1,15 @@
 """The worker's jobs: deliver invitations and post_office mail, expire invitations, and
 delete sent mail after SENT_EMAIL_RETENTION_DAYS.
 
-Several workers may run against one database. Invitations are claimed one row at a time
-with SELECT ... FOR UPDATE SKIP LOCKED (ignored on SQLite, which has one writer anyway);
-post_office's queue is not locked by post_office itself, so one worker at a time sends it,
-under a lock in the shared cache.
+Several workers may run against one database. Invitations are claimed a batch at a time
+with SELECT ... FOR UPDATE SKIP LOCKED (ignored on SQLite, which has one writer anyway) and
+sent over one SMTP connection; post_office's queue is not locked by post_office itself, so
+one worker at a time sends it, a batch at a time, under a lock in the shared cache.
+
+Delivery is at least once: an invitation is marked sent right after the SMTP server takes
+it, so a worker killed in the middle of a batch leaves at most the one message whose
+exchange was in flight to be sent again (with a new one-time password; the first one
+never works).
 """
 
 from __future__ import annotations
@@ -12,45 +17,76 @@ from __future__ import annotations
 import datetime
 import logging
 import secrets
+import smtplib
+import time
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
+from careportal.accounts.models import ForgotPasswordRequest
+from careportal.accounts.recovery import process_reset_requests
 from careportal.audit.events import record
 from careportal.invitations.emails import agency_logo_url, render_email
-from careportal.invitations.models import Invitation, InvitationState
+from careportal.invitations.models import (
+    PENDING_STATES,
+    Invitation,
+    InvitationState,
+    NewInvitationRequest,
+)
+from careportal.invitations.services import process_new_invitation_requests
 
 logger = logging.getLogger(__name__)
 
 POST_OFFICE_LOCK = "careportal:post_office:sending"
 POST_OFFICE_LOCK_SECONDS = 10 * 60
 BATCH_SIZE = 100
+# How long a worker holds the invitations it took (settings.OUTBOX_CLAIM_TIMEOUT overrides).
+DEFAULT_CLAIM_TIMEOUT = datetime.timedelta(minutes=2)
+# The server refused this message (a recipient, the sender, the data) and said so: the
+# connection is still good for the next one.
+MESSAGE_REFUSALS = (
+    smtplib.SMTPRecipientsRefused,
+    smtplib.SMTPSenderRefused,
+    smtplib.SMTPDataError,
+)
 
 
 def _connection() -> Any:
     return get_connection(settings.DELIVERY_EMAIL_BACKEND, fail_silently=False)
 
 
-def _message(invitation: Invitation, otp: str) -> EmailMultiAlternatives:
+# Stand-ins for what differs between two invitations of one agency, language and kind of
+# login: rendered once per batch and replaced for each email (`_message`).
+_SLOT = secrets.token_hex(6)
+SLOTS = {
+    name: f"{_SLOT}{name}{_SLOT}"  # delimited: no stand-in is a part of another
+    for name in ("name", "username", "one_time_password", "setup_url")
+}
+
+
+def _render_invitation(invitation: Invitation) -> tuple[str, str, str]:
+    """Render (subject, text, html) of an invitation with SLOTS in place of its own values."""
     user = invitation.user
     agency = invitation.agency
     context = {
         "agency": agency,
         "logo_url": agency_logo_url(agency),
-        "user": user,
-        "username": user.username,
-        "one_time_password": otp,
-        "setup_url": settings.SITE_URL + reverse("invitations:setup", args=[invitation.token]),
+        "user": {"first_name": SLOTS["name"], "username": SLOTS["name"]},
+        "username": SLOTS["username"],
+        "one_time_password": SLOTS["one_time_password"],
+        "setup_url": SLOTS["setup_url"],
         "sign_in_url": settings.SITE_URL + reverse("accounts:login"),
         "expires_at": invitation.expires_at,
         "is_staff_login": user.kind == "staff",
     }
-    subject, text, html = render_email(
+    return render_email(
         subject_template="emails/invitation_subject.txt",
         text_template="emails/invitation.txt",
         html_template="emails/invitation.html",
@@ -58,6 +94,29 @@ def _message(invitation: Invitation, otp: str) -> EmailMultiAlternatives:
         language=user.language or None,
         time_zone=agency.tz,
     )
+
+
+def _message(
+    invitation: Invitation, otp: str, rendered: dict[tuple, tuple[str, str, str]] | None = None
+) -> EmailMultiAlternatives:
+    """Return the invitation's email. `rendered` keeps the templates rendered for a batch:
+    its invitations of one agency, language, kind of login and expiry share them."""
+    user = invitation.user
+    agency = invitation.agency
+    key = (agency.pk, user.language, user.kind, invitation.expires_at)
+    rendered = {} if rendered is None else rendered
+    if key not in rendered:
+        rendered[key] = _render_invitation(invitation)
+    subject, text, html = rendered[key]
+    values = {
+        "name": user.first_name or user.username,
+        "username": user.username,
+        "one_time_password": otp,
+        "setup_url": settings.SITE_URL + reverse("invitations:setup", args=[invitation.token]),
+    }
+    for name, value in values.items():
+        text = text.replace(SLOTS[name], value)
+        html = html.replace(SLOTS[name], escape(value))
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,
@@ -72,90 +131,196 @@ def _message(invitation: Invitation, otp: str) -> EmailMultiAlternatives:
 def send_invitation(invitation: Invitation, *, connection: Any = None) -> str | None:
     """Try to send one due invitation now; return its one-time password if it went.
 
-    The row is locked for the attempt: the password's hash, the state and the audit event
-    are committed together with the fact that the SMTP server took the email.
+    The invitation is claimed like a batch of one (see `deliver_invitations`); None when it
+    is not due, another worker has it, or the SMTP server did not take it.
     """
-    connection = connection or _connection()
+    claimed = _claim(Invitation.objects.filter(pk=invitation.pk), limit=1)
+    if not claimed:
+        return None
+    passwords: dict[int, str] = {}
+    _send_batch(claimed, connection=connection or _connection(), passwords=passwords)
+    return passwords.get(invitation.pk)
+
+
+def _claim_timeout() -> datetime.timedelta:
+    return getattr(settings, "OUTBOX_CLAIM_TIMEOUT", DEFAULT_CLAIM_TIMEOUT)
+
+
+def _claim(due: Any, *, limit: int) -> list[Invitation]:
+    """Take up to `limit` due invitations for this worker; return them, oldest first.
+
+    The rows are locked only while they are claimed (SELECT ... FOR UPDATE SKIP LOCKED):
+    the claim moves their next attempt past the claim timeout, so no other worker takes
+    them while this one sends, and a worker killed meanwhile leaves them to be taken again
+    once the claim runs out. Each attempt counts from its claim.
+    """
     now = timezone.now()
     with transaction.atomic():
-        invitation = (
-            Invitation.objects.select_for_update(skip_locked=True)
-            .select_related("user", "agency")
-            .filter(pk=invitation.pk, state__in=(InvitationState.QUEUED, InvitationState.RETRYING))
-            .first()
+        ids = list(
+            due.filter(state__in=PENDING_STATES, next_attempt_at__lte=now)
+            .select_for_update(skip_locked=True)
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", flat=True)[:limit]
         )
-        if invitation is None:
-            return None  # another worker has it, or it was superseded meanwhile
-        # A fresh password on every attempt: a failed attempt's password was never seen.
-        otp = invitation.new_one_time_password()
-        invitation.expires_at = now + datetime.timedelta(
-            hours=invitation.agency.invitation_valid_hours
+        if not ids:
+            return []
+        Invitation.objects.filter(pk__in=ids).update(
+            next_attempt_at=now + _claim_timeout(), attempts=F("attempts") + 1
         )
-        invitation.attempts += 1
-        try:
-            connection.send_messages([_message(invitation, otp)])
-        except Exception as exc:  # any failure of the SMTP server is retried
-            _failed(invitation, exc, now)
-            return None
-        invitation.state = InvitationState.SENT
-        invitation.sent_at = now
-        invitation.next_attempt_at = None
-        invitation.last_error = ""
-        invitation.save()
-        record(
-            "invitation.sent", obj=invitation, agency=invitation.agency, attempt=invitation.attempts
-        )
-    return otp
+    order = {pk: position for position, pk in enumerate(ids)}
+    batch = Invitation.objects.filter(pk__in=ids).select_related("user", "agency")
+    return sorted(batch, key=lambda invitation: order[invitation.pk])
 
 
-def _failed(invitation: Invitation, exc: Exception, now: Any) -> None:
-    # The error names the server's answer, never the message: the password is not in it.
-    error = f"{type(exc).__name__}: {exc}"[:1000]
-    give_up = now - invitation.created_at >= settings.OUTBOX_GIVE_UP_AFTER
-    invitation.otp_hash = ""
-    invitation.expires_at = None
-    invitation.last_error = error
-    if give_up:
-        invitation.state = InvitationState.FAILED
-        invitation.next_attempt_at = None
-    else:
-        invitation.state = InvitationState.RETRYING
-        invitation.next_attempt_at = now + settings.OUTBOX_RETRY_INTERVAL
-    invitation.save()
-    record(
-        "invitation.failed",
-        obj=invitation,
-        agency=invitation.agency,
-        attempt=invitation.attempts,
-        error=error,
-        gave_up=give_up,
-    )
-    logger.warning(
-        "Invitation %s not sent (attempt %s): %s", invitation.pk, invitation.attempts, error
-    )
+def _send_batch(batch: list[Invitation], *, connection: Any, passwords: dict[int, str]) -> int:
+    """Send a claimed batch over one SMTP connection; return how many went.
 
-
-def deliver_invitations() -> int:
-    """Send every due invitation; return how many went."""
-    ids = list(
-        Invitation.objects.due()
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:BATCH_SIZE]
-    )
-    if not ids:
-        return 0
-    sent = 0
-    connection = _connection()
+    Each invitation gets a fresh one-time password. An invitation the server took is
+    marked sent at once (one UPDATE), so a worker killed in the middle sends again at most
+    the one message whose exchange was in flight; the audit events of the sent ones are
+    written together at the end of the batch. A refusal of one
+    message (a recipient refused with 550, say) fails that one alone; a lost connection
+    fails the rest of the batch, to be retried at the next interval.
+    """
+    failures: list[tuple[Invitation, Exception]] = []
+    sent: list[Invitation] = []
+    started = timezone.now()
+    rendered: dict[tuple, tuple[str, str, str]] = {}
+    # Stop well before the claim runs out: past it another worker may take the rest.
+    deadline = time.monotonic() + _claim_timeout().total_seconds() / 2
     try:
-        for pk in ids:
-            if send_invitation(Invitation(pk=pk), connection=connection) is not None:
-                sent += 1
+        opener = getattr(connection, "open", None)
+        if opener is not None:
+            opener()
+        for position, invitation in enumerate(batch):
+            if time.monotonic() > deadline:
+                _release(batch[position:])
+                break
+            otp = invitation.new_one_time_password()
+            # The batch's time: its emails then share their rendering (and the expiry
+            # they show), a few seconds early at most.
+            invitation.sent_at = started
+            invitation.expires_at = started + datetime.timedelta(
+                hours=invitation.agency.invitation_valid_hours
+            )
+            try:
+                connection.send_messages([_message(invitation, otp, rendered)])
+            except MESSAGE_REFUSALS as exc:
+                failures.append((invitation, exc))
+                continue
+            except Exception as exc:  # the connection is gone: the rest waits for a retry
+                failures.extend((rest, exc) for rest in batch[position:])
+                break
+            if _mark_sent(invitation):
+                passwords[invitation.pk] = otp
+                sent.append(invitation)
+    except Exception as exc:  # the server could not be reached at all
+        done = {invitation.pk for invitation, _exc in failures} | set(passwords)
+        failures.extend((rest, exc) for rest in batch if rest.pk not in done)
     finally:
         try:
             connection.close()
         except Exception:  # a dead server cannot stop the loop
             logger.warning("Could not close the mail connection", exc_info=True)
-    return sent
+    if sent:
+        _record_sent(sent)
+    if failures:
+        _mark_failed(failures)
+    return len(sent)
+
+
+def _mark_sent(invitation: Invitation) -> bool:
+    """Record that the SMTP server took the invitation; False if it was replaced meanwhile.
+
+    One UPDATE, committed on its own: this is what keeps a killed worker from sending the
+    invitation again. Its audit event is written with the batch's (`_record_sent`).
+    """
+    updated = Invitation.objects.filter(pk=invitation.pk, state__in=PENDING_STATES).update(
+        state=InvitationState.SENT,
+        otp_hash=invitation.otp_hash,
+        expires_at=invitation.expires_at,
+        sent_at=invitation.sent_at,
+        next_attempt_at=None,
+        last_error="",
+    )
+    return bool(updated)
+
+
+def _record_sent(sent: list[Invitation]) -> None:
+    """Write the audit events of a batch's sent invitations, in one transaction."""
+    with transaction.atomic():
+        for invitation in sent:
+            record(
+                "invitation.sent",
+                obj=invitation,
+                agency=invitation.agency,
+                attempt=invitation.attempts,
+            )
+
+
+def _release(rest: list[Invitation]) -> None:
+    """Give back claimed invitations not tried: due again now, the attempt not counted."""
+    Invitation.objects.filter(pk__in=[i.pk for i in rest], state__in=PENDING_STATES).update(
+        next_attempt_at=timezone.now(), attempts=F("attempts") - 1
+    )
+
+
+def _mark_failed(failures: list[tuple[Invitation, Exception]]) -> None:
+    """Mark invitations not sent as retrying (or failed, past the give-up time), in one write."""
+    now = timezone.now()
+    with transaction.atomic():
+        # An invitation replaced while this worker tried it stays replaced.
+        pending = set(
+            Invitation.objects.filter(
+                pk__in=[invitation.pk for invitation, _exc in failures],
+                state__in=PENDING_STATES,
+            )
+            .select_for_update()
+            .values_list("pk", flat=True)
+        )
+        changed = []
+        for invitation, exc in failures:
+            if invitation.pk not in pending:
+                continue
+            # The error names the server's answer, never the message: no password in it.
+            error = f"{type(exc).__name__}: {exc}"[:1000]
+            give_up = now - invitation.created_at >= settings.OUTBOX_GIVE_UP_AFTER
+            invitation.otp_hash = ""
+            invitation.expires_at = None
+            invitation.last_error = error
+            if give_up:
+                invitation.state = InvitationState.FAILED
+                invitation.next_attempt_at = None
+            else:
+                invitation.state = InvitationState.RETRYING
+                invitation.next_attempt_at = now + settings.OUTBOX_RETRY_INTERVAL
+            changed.append(invitation)
+            record(
+                "invitation.failed",
+                obj=invitation,
+                agency=invitation.agency,
+                attempt=invitation.attempts,
+                error=error,
+                gave_up=give_up,
+            )
+        Invitation.objects.bulk_update(
+            changed, ["otp_hash", "expires_at", "last_error", "state", "next_attempt_at"]
+        )
+    if changed:
+        logger.warning(
+            "%s invitation(s) not sent, first error: %s", len(changed), changed[0].last_error
+        )
+
+
+def deliver_invitations(*, batch_size: int | None = None) -> int:
+    """Send one batch of due invitations over one SMTP connection; return how many went.
+
+    The worker calls it again at once while it finds a full batch.
+    """
+    batch = _claim(Invitation.objects.all(), limit=batch_size or BATCH_SIZE)
+    if not batch:
+        return 0
+    return _send_batch(batch, connection=_connection(), passwords={})
 
 
 def send_post_office_mail() -> tuple[int, int, int]:
@@ -172,6 +337,21 @@ def send_post_office_mail() -> tuple[int, int, int]:
     finally:
         if cache.get(POST_OFFICE_LOCK) == token:
             cache.delete(POST_OFFICE_LOCK)
+
+
+def blank_sent_mail_bodies() -> int:
+    """Blank the bodies of post_office email once sent; return how many were blanked.
+
+    Bodies hold reset links and families' messages (kept on their own in messaging). What
+    staff and operators need stays: recipient, subject, state and times.
+    """
+    from post_office.models import STATUS, Email
+
+    sent = Email.objects.filter(status=STATUS.sent).exclude(message="", html_message="")
+    ids = list(sent.order_by().values_list("pk", flat=True)[: BATCH_SIZE * 10])
+    if not ids:
+        return 0
+    return Email.objects.filter(pk__in=ids).update(message="", html_message="", context=None)
 
 
 def delete_old_sent_mail() -> int:
@@ -209,12 +389,34 @@ def expire_invitations() -> int:
     return expired
 
 
+def work_waiting() -> bool:
+    """Return True if invitations, forgot-password or new-invitation requests, or post_office
+    mail are due now."""
+    from post_office.mail import get_queued
+
+    return (
+        Invitation.objects.due().exists()
+        or ForgotPasswordRequest.objects.exists()
+        or NewInvitationRequest.objects.exists()
+        or get_queued().exists()
+    )
+
+
 def run_once() -> dict[str, Any]:
-    """One pass of the worker. A failing step is logged and the others still run."""
+    """One pass of the worker: a batch of each queue, and the upkeep.
+
+    A failing step is logged and the others still run. `result["waiting"]` says whether
+    due email remains, for the worker to go on at once rather than sleep.
+    """
     result: dict[str, Any] = {}
     for name, job in (
+        # Before the invitations step, so an invitation asked for goes out in the same pass.
+        ("new_invitation_requests", process_new_invitation_requests),
         ("invitations", deliver_invitations),
+        # Before the mail step, so a reset email goes out in the same pass.
+        ("password_resets", process_reset_requests),
         ("mail", send_post_office_mail),
+        ("mail_blanked", blank_sent_mail_bodies),
         ("expired", expire_invitations),
         ("mail_deleted", delete_old_sent_mail),
     ):
@@ -223,4 +425,9 @@ def run_once() -> dict[str, Any]:
         except Exception:  # the worker outlives a down database or server
             logger.exception("Worker step %s failed", name)
             result[name] = None
+    try:
+        result["waiting"] = work_waiting()
+    except Exception:  # the database is down: sleep, then try again
+        logger.warning("Worker cannot read the queues", exc_info=True)
+        result["waiting"] = False
     return result

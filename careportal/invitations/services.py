@@ -10,23 +10,36 @@ from __future__ import annotations
 
 import datetime
 import re
+import secrets
 import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from careportal.accounts.models import UserKind
 from careportal.accounts.security import set_security_answer
 from careportal.accounts.services import set_password
 from careportal.agencies.models import StaffMembership
-from careportal.audit.events import record
+from careportal.audit.events import client_ip, record
 from careportal.invitations.emails import queue_email
-from careportal.invitations.models import Invitation, InvitationState
+from careportal.invitations.models import (
+    PENDING_STATES,
+    Invitation,
+    InvitationState,
+    NewInvitationRequest,
+)
 from careportal.people.models import (
     Client,
     Community,
@@ -42,6 +55,8 @@ SELF_SERVICE_WINDOW = datetime.timedelta(hours=1)
 # A one-time password emailed less than this long ago is not replaced on request: anyone
 # who knows the username could otherwise keep killing the one in the person's mailbox.
 SELF_SERVICE_FRESH = datetime.timedelta(minutes=15)
+# `New invitation` requests the worker handles in one transaction of a pass.
+REQUEST_BATCH = 100
 
 
 class InvitationNotUsable(Exception):
@@ -59,16 +74,34 @@ def _username_base(name: str, email: str) -> str:
     return ".".join(parts)[:140] or "user"
 
 
+def logins_named(usernames: Iterable[str]) -> QuerySet:
+    """Return the logins whose username is one of `usernames`, whatever the case.
+
+    LOWER(username) = ... is what the case-insensitive unique index serves; `__iexact`
+    (UPPER on PostgreSQL) would read the whole table.
+    """
+    names = {name.lower() for name in usernames}
+    return (
+        get_user_model()
+        ._default_manager.alias(username_lower=Lower("username"))
+        .filter(username_lower__in=names)
+    )
+
+
+def username_taken(username: str) -> bool:
+    """Return True if a login already has this username, in any case."""
+    return logins_named([username]).exists()
+
+
 def _create_login(*, agency: Any, name: str, email: str, kind: str, **extra: Any) -> Any:
     """Create a login with a readable username unique across the deployment."""
-    users = get_user_model()._default_manager
     base = _username_base(name, email)
     first, _sep, last = name.strip().partition(" ")
     number = 1
     while True:
         username = base if number == 1 else f"{base}{number}"
         number += 1
-        if users.filter(username__iexact=username).exists():
+        if username_taken(username):
             continue
         user = get_user_model()(
             agency=agency,
@@ -266,7 +299,8 @@ def _sync_person(*, party: Any, email: str, previous: str, actor: Any, request: 
     old = previous or (current.email if current is not None else "")
     users = get_user_model()._default_manager
     existing = (
-        users.filter(agency=agency, kind=UserKind.PORTAL, is_active=True, email__iexact=email)
+        users.alias(email_lower=Lower("email"))
+        .filter(agency=agency, kind=UserKind.PORTAL, is_active=True, email_lower=email.lower())
         .filter(client_record__isnull=True)
         .order_by("pk")
         .first()
@@ -338,6 +372,373 @@ def _sync_organisation(
     sync_portal_account(party=person, previous_email=None, actor=actor, request=request)
 
 
+# Many at once ------------------------------------------------------------------------
+
+
+class SkipReason:
+    """Why a party of a bulk invitation gets none."""
+
+    NO_EMAIL = "no_email"
+    INVITED = "invited"
+    SIGNED_UP = "signed_up"
+    INACTIVE = "inactive"
+
+    labels = {
+        NO_EMAIL: _("no email"),
+        INVITED: _("already invited"),
+        SIGNED_UP: _("already signed up"),
+        INACTIVE: _("login deactivated"),
+    }
+
+
+@dataclass
+class InvitationSummary:
+    """What a bulk invitation did (or, previewed, would do), party by party.
+
+    `invited`: the records that get an invitation (a payer's or community's people, not the
+    organisation); `linked`: people whose email already has a login in the agency, linked to
+    it and told by email; `skipped`: the records that get nothing, by SkipReason.
+    """
+
+    invited: list[Any] = field(default_factory=list)
+    linked: list[Any] = field(default_factory=list)
+    skipped: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
+
+    def skipped_counts(self) -> list[tuple[str, int]]:
+        """Return (reason shown to staff, how many), for the reasons that occurred."""
+        return [
+            (str(SkipReason.labels[reason]), len(self.skipped[reason]))
+            for reason in SkipReason.labels
+            if self.skipped.get(reason)
+        ]
+
+
+@dataclass
+class _Plan:
+    summary: InvitationSummary
+    # Parties needing a new login; people sharing an email share the login of the first.
+    new_logins: list[Any] = field(default_factory=list)
+    sharing: dict[int, list[Any]] = field(default_factory=dict)
+    new_people: list[Any] = field(default_factory=list)
+    reinvite: list[Any] = field(default_factory=list)  # logins never set up, nothing open
+    link_existing: list[tuple[Any, Any]] = field(default_factory=list)  # (party, login)
+
+
+PERSON_MODELS = (EmergencyContact, PayerPerson, CommunityPerson)
+
+
+def preview_invitations(*, agency: Any, parties: Iterable[Any]) -> InvitationSummary:
+    """Return what `invite_parties` would do with these parties, writing nothing."""
+    return _plan_invitations(agency=agency, parties=parties).summary
+
+
+@transaction.atomic
+def invite_parties(
+    *,
+    agency: Any,
+    parties: Iterable[Any],
+    actor: Any = None,
+    request: HttpRequest | None = None,
+) -> InvitationSummary:
+    """Give portal logins and queue invitations for many parties at once, in one transaction.
+
+    Parties are clients, emergency contacts, payers, communities and their people, all of
+    `agency` (others are refused with ValueError before anything is written). A payer or
+    community is invited through its people; one without people but with an email gets
+    its first person from it, as saving it does. A party with a login never set up and no
+    invitation open is invited again; one already invited, already signed up, with a
+    deactivated login or without an email is skipped. A person whose email already has
+    a portal login of the agency (not a client's) is linked to it and told by email, as
+    `sync_portal_account` does. The queries do not grow with the number of parties (but
+    for the rare linked person's notice), and one audit event records the batch.
+    """
+    plan = _plan_invitations(agency=agency, parties=parties, lock=True)
+    summary = plan.summary
+    now = timezone.now()
+    if plan.new_people:
+        for model in {type(person) for person in plan.new_people}:
+            model.objects.bulk_create([p for p in plan.new_people if type(p) is model])
+    users = _bulk_create_logins(agency=agency, parties=plan.new_logins)
+    changed: dict[type, list[Any]] = defaultdict(list)
+    for party, user in zip(plan.new_logins, users, strict=True):
+        for record_ in [party, *plan.sharing.get(id(party), [])]:
+            record_.user = user
+            changed[type(record_)].append(record_)
+    for party, user in plan.link_existing:
+        party.user = user
+        changed[type(party)].append(party)
+    for model, rows in changed.items():
+        _set_logins(model, rows)
+    reinvited = list(plan.reinvite)
+    if reinvited:
+        Invitation.objects.filter(user__in=reinvited).open().update(
+            state=InvitationState.SUPERSEDED, otp_hash="", next_attempt_at=None
+        )
+    creator = (
+        actor
+        if getattr(actor, "is_authenticated", False) and actor.agency_id == agency.pk
+        else None
+    )
+    Invitation.objects.bulk_create(
+        [
+            Invitation(
+                agency=agency,
+                user=user,
+                email=user.email,
+                state=InvitationState.QUEUED,
+                next_attempt_at=now,
+                created_by=creator,
+                created_at=now,
+            )
+            for user in [*users, *reinvited]
+        ],
+        batch_size=1000,
+    )
+    for party, user in plan.link_existing:
+        _notify(
+            to=user.email,
+            template="access_added",
+            user=user,
+            agency=agency,
+            context={"access": _describe(party)},
+        )
+    record(
+        "invitation.bulk_queued",
+        request=request,
+        actor=actor,
+        agency=agency,
+        invited=len(summary.invited),
+        logins_created=len(users),
+        linked=len(summary.linked),
+        skipped={reason: len(rows) for reason, rows in summary.skipped.items() if rows},
+    )
+    return summary
+
+
+def _plan_invitations(*, agency: Any, parties: Iterable[Any], lock: bool = False) -> _Plan:
+    """Sort the parties into what a bulk invitation does with each (see invite_parties).
+
+    With `lock`, the parties are read again under a row lock, so that two staff inviting
+    the same clients at once cannot both give them a login.
+    """
+    by_model: dict[type, set[int]] = defaultdict(set)
+    for party in parties:
+        if party.agency_id != agency.pk:
+            raise ValueError(f"{party} is not of the agency {agency}.")
+        by_model[type(party)].add(party.pk)
+    invitees: list[Any] = []
+    plan = _Plan(summary=InvitationSummary())
+    summary = plan.summary
+    for model, pks in by_model.items():
+        rows = model._default_manager.filter(pk__in=pks).order_by("pk")
+        if lock:
+            rows = rows.select_for_update(of=("self",))
+        if model in (Payer, Community):
+            person_model = PayerPerson if model is Payer else CommunityPerson
+            rows = rows.prefetch_related(
+                Prefetch("people", queryset=person_model.objects.select_related("user"))
+            )
+            for organisation in rows:
+                people = list(organisation.people.all())
+                if people:
+                    invitees.extend(people)
+                elif (organisation.email or "").strip():
+                    link = "payer" if model is Payer else "community"
+                    person = person_model(
+                        agency=agency,
+                        name=organisation.contact_person or organisation.name,
+                        email=organisation.email.strip(),
+                        **{link: organisation},
+                    )
+                    plan.new_people.append(person)
+                    invitees.append(person)
+                else:
+                    summary.skipped[SkipReason.NO_EMAIL].append(organisation)
+        elif model is Client or model in PERSON_MODELS:
+            invitees.extend(rows.select_related("user"))
+        else:
+            raise TypeError(f"No portal account for {model.__name__}")
+    _sort_invitees(agency=agency, invitees=invitees, plan=plan)
+    return plan
+
+
+def _sort_invitees(*, agency: Any, invitees: list[Any], plan: _Plan) -> None:
+    summary = plan.summary
+    seen: set[tuple[type, Any]] = set()
+    with_login = [party for party in invitees if party.user_id is not None]
+    users = {party.user_id: party.user for party in with_login if party.user_id}
+    # People that a payer or community brings twice count once.
+    unexpired = Q(state=InvitationState.SENT, expires_at__gt=timezone.now())
+    live = set(
+        Invitation.objects.filter(user_id__in=users)
+        .filter(Q(state__in=PENDING_STATES) | unexpired)
+        .values_list("user_id", flat=True)
+    )
+    emails = {
+        (party.email or "").strip().lower()
+        for party in invitees
+        if party.user_id is None and isinstance(party, PERSON_MODELS)
+    }
+    emails.discard("")
+    existing: dict[str, Any] = {}
+    if emails:
+        for user in (
+            get_user_model()
+            ._default_manager.alias(email_lower=Lower("email"))
+            .filter(
+                agency=agency,
+                kind=UserKind.PORTAL,
+                is_active=True,
+                email_lower__in=emails,
+                client_record__isnull=True,
+            )
+            .order_by("-pk")
+        ):
+            existing[user.email.lower()] = user  # the oldest login wins, as one by one
+    first_with_email: dict[str, Any] = {}
+    reinvited: set[int] = set()
+    for party in invitees:
+        key = (type(party), party.pk if party.pk is not None else id(party))
+        if key in seen:
+            continue
+        seen.add(key)
+        email = (party.email or "").strip()
+        user = users.get(party.user_id)
+        if user is not None:
+            if not user.is_active:
+                summary.skipped[SkipReason.INACTIVE].append(party)
+            elif not user.must_change_password and user.has_usable_password():
+                summary.skipped[SkipReason.SIGNED_UP].append(party)
+            elif user.pk in live or user.pk in reinvited:
+                summary.skipped[SkipReason.INVITED].append(party)
+            elif not user.email:
+                summary.skipped[SkipReason.NO_EMAIL].append(party)
+            else:
+                reinvited.add(user.pk)
+                plan.reinvite.append(user)
+                summary.invited.append(party)
+            continue
+        if not email:
+            summary.skipped[SkipReason.NO_EMAIL].append(party)
+            continue
+        party.email = email
+        if isinstance(party, Client):
+            plan.new_logins.append(party)
+            summary.invited.append(party)
+            continue
+        lowered = email.lower()
+        if lowered in existing:
+            plan.link_existing.append((party, existing[lowered]))
+            summary.linked.append(party)
+        elif lowered in first_with_email:
+            # Someone earlier in this batch has this email: one login, one invitation.
+            plan.sharing.setdefault(id(first_with_email[lowered]), []).append(party)
+            summary.linked.append(party)
+        else:
+            first_with_email[lowered] = party
+            plan.new_logins.append(party)
+            summary.invited.append(party)
+
+
+def _set_logins(model: type, rows: list[Any]) -> None:
+    """Write each row's login in one UPDATE ... FROM (VALUES ...) per thousand rows.
+
+    bulk_update's CASE WHEN grows with the square of the rows; a join on a list of
+    (id, login) pairs does not (PostgreSQL, and SQLite since 3.33).
+    """
+    table = connection.ops.quote_name(model._meta.db_table)
+    for offset in range(0, len(rows), 1000):
+        chunk = rows[offset : offset + 1000]
+        values = ", ".join(["(%s, %s)"] * len(chunk))
+        params = [value for row in chunk for value in (row.pk, row.user_id)]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET user_id = pairs.login "  # noqa: S608 - names from _meta
+                f"FROM (SELECT column1 AS party, column2 AS login FROM (VALUES {values}) AS v) "
+                f"AS pairs WHERE {table}.id = pairs.party",
+                params,
+            )
+
+
+def _bulk_create_logins(*, agency: Any, parties: list[Any]) -> list[Any]:
+    """Create one portal login per party, with readable unique usernames; return them.
+
+    Usernames are chosen for the whole batch (see choose_usernames). Another process may
+    take one of them between the choice and the insert: the batch then chooses again.
+    """
+    if not parties:
+        return []
+    user_model = get_user_model()
+    names = [_party_name(party) for party in parties]
+    bases = [_username_base(name, party.email) for name, party in zip(names, parties, strict=True)]
+    for attempt in range(3):
+        usernames = choose_usernames(bases)
+        users = []
+        for name, party, username in zip(names, parties, usernames, strict=True):
+            first, _sep, last = name.strip().partition(" ")
+            users.append(
+                user_model(
+                    agency=agency,
+                    username=username,
+                    email=party.email,
+                    kind=UserKind.PORTAL,
+                    first_name=first[:150],
+                    last_name=last.strip()[:150],
+                    must_change_password=True,
+                    # What set_unusable_password() stores, without its slower random draw.
+                    password=UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30),
+                )
+            )
+        try:
+            with transaction.atomic():
+                return user_model._default_manager.bulk_create(users, batch_size=1000)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    return []  # not reached
+
+
+def choose_usernames(bases: list[str]) -> list[str]:
+    """Return one free username per base, in order: the base, else base2, base3, ...
+
+    Bases repeated in the list get distinct names. Candidates are looked up a window at a
+    time with LOWER(username) IN (...), which the case-insensitive unique index serves:
+    one query for most batches, a few more where many names are taken.
+    """
+    needed = Counter(bases)
+    next_number = dict.fromkeys(needed, 1)
+    chosen: dict[str, list[str]] = defaultdict(list)
+    given: set[str] = set()
+    window = 3
+    chunk = 5000
+    while needed:
+        candidates: dict[str, str] = {}
+        for base, count in needed.items():
+            start = next_number[base]
+            stop = start + count + window
+            for number in range(start, stop):
+                candidates.setdefault(base if number == 1 else f"{base}{number}", base)
+            next_number[base] = stop
+        names = list(candidates)
+        taken: set[str] = set()
+        for offset in range(0, len(names), chunk):
+            taken.update(
+                name.lower()
+                for name in logins_named(names[offset : offset + chunk]).values_list(
+                    "username", flat=True
+                )
+            )
+        for name, base in candidates.items():
+            # "ann.lee1" + "2" and "ann.lee" + "12" are one name: never give it twice.
+            if needed.get(base) and name not in taken and name not in given:
+                chosen[base].append(name)
+                given.add(name)
+                needed[base] -= 1
+        needed = +needed  # drop the bases that have all their names
+        window *= 4
+    return [chosen[base].pop(0) for base in bases]
+
+
 @transaction.atomic
 def invite_staff(
     *,
@@ -391,6 +792,97 @@ def request_new_invitation(*, user: Any, request: HttpRequest | None = None) -> 
     return True
 
 
+def login_named(typed: str) -> Any:
+    """Return the active login a `Username or email` names, or None.
+
+    By username (in any case), else by an email that exactly one active login has.
+    """
+    typed = (typed or "").strip()
+    if not typed:
+        return None
+    user = logins_named([typed]).first()
+    if user is None and "@" in typed:
+        users = get_user_model()._default_manager.alias(email_lower=Lower("email"))
+        # LOWER(...) = ..., which the case-insensitive indexes serve (not __iexact's UPPER).
+        matches = list(users.filter(email_lower=typed.lower(), is_active=True)[:2])
+        user = matches[0] if len(matches) == 1 else None
+    return user
+
+
+def record_new_invitation_request(*, typed: str, request: HttpRequest | None) -> None:
+    """Keep what was typed on `New invitation` for the worker, and nothing else.
+
+    No lookup happens here: the same insert whatever the name, so the page answers in the
+    same time for a known and an unknown one (issue 11, item 2).
+    """
+    NewInvitationRequest.objects.create(
+        typed=(typed or "").strip()[:254], ip_address=client_ip(request)
+    )
+
+
+def _request_from(ip_address: str | None) -> HttpRequest:
+    # The worker has no request of its own: it lends the audit events the address the
+    # page saw (already read past the trusted proxies).
+    request = HttpRequest()
+    if ip_address:
+        request.META["REMOTE_ADDR"] = ip_address
+    return request
+
+
+def process_new_invitation_requests(*, limit: int = REQUEST_BATCH) -> int:
+    """Handle the waiting `New invitation` requests, oldest first; return invitations queued.
+
+    The worker's pass calls it. Rows are claimed with SELECT ... FOR UPDATE SKIP LOCKED, so
+    several workers share them, and deleted in the transaction that handles them; each
+    name goes through request_new_invitation and its per-login limit.
+    """
+    with transaction.atomic():
+        rows = list(NewInvitationRequest.objects.select_for_update(skip_locked=True)[:limit])
+        queued = 0
+        for row in rows:
+            user = login_named(row.typed)
+            if user is not None and request_new_invitation(
+                user=user, request=_request_from(row.ip_address)
+            ):
+                queued += 1
+        NewInvitationRequest.objects.filter(pk__in=[row.pk for row in rows]).delete()
+    return queued
+
+
+@transaction.atomic
+def count_wrong_one_time_password(
+    *, invitation: Invitation, request: HttpRequest | None = None
+) -> bool:
+    """Count a wrong one-time password typed on Change Password; return whether it ended.
+
+    At WRONG_TRIES_LIMIT the invitation ends (issue 11, item 6): its one-time password is
+    dropped, the page says to ask the agency for a new one, and `invitation.ended_by_wrong_
+    tries` is recorded. The row is locked so that parallel guesses are all counted.
+    """
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.ended_by_wrong_tries or invitation.state != InvitationState.SENT:
+        return invitation.ended_by_wrong_tries
+    invitation.wrong_tries += 1
+    fields = ["wrong_tries"]
+    if invitation.ended_by_wrong_tries:
+        invitation.state = InvitationState.EXPIRED
+        invitation.otp_hash = ""
+        invitation.next_attempt_at = None
+        fields += ["state", "otp_hash", "next_attempt_at"]
+    invitation.save(update_fields=fields)
+    if invitation.ended_by_wrong_tries:
+        record(
+            "invitation.ended_by_wrong_tries",
+            request=request,
+            actor=None,
+            obj=invitation,
+            agency=invitation.agency,
+            login=invitation.user.username,
+            wrong_tries=invitation.wrong_tries,
+        )
+    return invitation.ended_by_wrong_tries
+
+
 @transaction.atomic
 def accept_invitation(
     *,
@@ -435,12 +927,7 @@ def authenticate_one_time_password(*, username_or_user: Any, password: str) -> I
     """
     user = username_or_user
     if isinstance(user, str):
-        users = get_user_model()._default_manager
-        typed = user.strip()
-        user = users.filter(username__iexact=typed).first()
-        if user is None and "@" in typed:
-            matches = list(users.filter(email__iexact=typed, is_active=True)[:2])
-            user = matches[0] if len(matches) == 1 else None
+        user = login_named(user)
     if user is None or not user.is_active or not password:
         return None
     invitation = current_invitation(user)

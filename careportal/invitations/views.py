@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model, login
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from careportal.accounts import throttle
 from careportal.accounts.passwords import policy_for, rules_for
 from careportal.invitations import services
 from careportal.invitations.forms import ChangePasswordForm, NewInvitationForm
@@ -53,14 +54,17 @@ def setup(request: HttpRequest, token: str) -> HttpResponse:
             },
         )
     if not invitation.is_usable or not invitation.user.is_active:
-        problem = "superseded" if invitation.state == InvitationState.SUPERSEDED else "expired"
-        return render(
-            request,
-            "invitations/link_problem.html",
-            {"problem": problem, "invitation": invitation, "token": token},
-        )
+        return _not_usable(request, invitation, token)
+    # Before the one-time password is checked: an address past its limit learns nothing.
+    if request.method == "POST" and throttle.address_is_throttled(request, throttle.SETUP):
+        return _throttled(request)
 
     form = ChangePasswordForm(request.POST or None, invitation=invitation)
+    if request.method == "POST" and form.has_error("current_password", "wrong_one_time_password"):
+        throttle.count_for_address(request, throttle.SETUP)
+        if services.count_wrong_one_time_password(invitation=invitation, request=request):
+            invitation.refresh_from_db()
+            return _not_usable(request, invitation, token)
     if request.method == "POST" and form.is_valid():
         try:
             user = services.accept_invitation(
@@ -92,12 +96,39 @@ def setup(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+def _not_usable(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse:
+    """The page of an invitation that no longer works: why, and how to get a new one."""
+    if invitation.ended_by_wrong_tries:
+        problem = "too_many_tries"
+    elif invitation.state == InvitationState.SUPERSEDED:
+        problem = "superseded"
+    else:
+        problem = "expired"
+    return render(
+        request,
+        "invitations/link_problem.html",
+        {"problem": problem, "invitation": invitation, "token": token, "agency": invitation.agency},
+    )
+
+
+def _throttled(request: HttpRequest) -> HttpResponse:
+    """The page of an address past its limit at invitation set-up (accounts.throttle)."""
+    minutes = int(throttle.ADDRESS_WINDOW.total_seconds() // 60)
+    return render(request, "accounts/throttled.html", {"minutes": minutes}, status=429)
+
+
 @login_not_required
 @require_POST
 def renew(request: HttpRequest, token: str) -> HttpResponse:
     """Queue a fresh invitation for the login of an expired link."""
     invitation = _invitation(token)
-    if invitation is not None and invitation.state != InvitationState.ACCEPTED:
+    # An invitation ended by wrong one-time passwords is renewed by the agency, not by
+    # whoever holds its link.
+    if (
+        invitation is not None
+        and invitation.state != InvitationState.ACCEPTED
+        and not invitation.ended_by_wrong_tries
+    ):
         services.request_new_invitation(user=invitation.user, request=request)
     # The same answer whether or not one was queued.
     return render(request, "invitations/new_invitation_sent.html")
@@ -108,14 +139,9 @@ def new(request: HttpRequest) -> HttpResponse:
     """Ask for a new invitation by username or email (for a link that does not work)."""
     form = NewInvitationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        typed = form.cleaned_data["username"].strip()
-        users = get_user_model()._default_manager
-        user = users.filter(username__iexact=typed).first()
-        if user is None and "@" in typed:
-            matches = list(users.filter(email__iexact=typed, is_active=True)[:2])
-            user = matches[0] if len(matches) == 1 else None
-        if user is not None:
-            services.request_new_invitation(user=user, request=request)
+        # Only what was typed is kept here, the same work for any name: the worker looks
+        # it up and sends (services.process_new_invitation_requests).
+        services.record_new_invitation_request(typed=form.cleaned_data["username"], request=request)
         return render(request, "invitations/new_invitation_sent.html")
     return render(
         request,

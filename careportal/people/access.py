@@ -11,14 +11,27 @@ nobody in the portal.
 | visits    | own           | those clients'      | those clients'                     |
 | invoices  | billed to self| billed to those     | billed to the payer / community    |
 | plans     | own           | never               | never                              |
+
+How it stays fast: the viewer's relationships are resolved first into short lists of ids
+(one flat query on the indexed link tables, and a second one for a payer's or community's
+linked clients), and the big tables (visits, invoices, plans) are filtered by those literal
+lists. `IN (subquery)` filters ORed together made PostgreSQL scan whole tables.
+
+Within one request the frame, the view and the audit ask the same questions; the answers
+are remembered inside `request_memo()` (opened by the portal's middleware for reads), and
+nowhere else: a call outside it, or in the next request, asks the database again.
 """
 
 from __future__ import annotations
 
+import contextvars
 import datetime
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 
 from careportal.people.models import (
@@ -32,6 +45,35 @@ from careportal.people.models import (
     PayerPerson,
     Residence,
 )
+
+T = TypeVar("T")
+
+_memo: contextvars.ContextVar[dict[tuple[Any, ...], Any] | None] = contextvars.ContextVar(
+    "careportal_access_memo", default=None
+)
+
+
+@contextmanager
+def request_memo() -> Iterator[None]:
+    """Remember this module's answers until the block ends (one request, read-only).
+
+    Keyed by login and question, so the feed (which asks for its owner, not the request's
+    user) is safe too. Open it only around work that does not change relationships.
+    """
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
+def _remembered(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    memo = _memo.get()
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
 
 
 def is_portal_login(user: Any) -> bool:
@@ -48,6 +90,147 @@ def _clients(user: Any) -> QuerySet[Client]:
     return Client.objects.filter(agency_id=user.agency_id).exclude(status=ClientStatus.DISCHARGED)
 
 
+def _discharged(user: Any) -> QuerySet:
+    """Return the agency's discharged clients' ids, as a subquery.
+
+    Few, read from the index on (agency, status, ...): cheaper for a long list of links
+    than joining every one of them to the client table.
+    """
+    return Client.objects.filter(agency_id=user.agency_id, status=ClientStatus.DISCHARGED).values(
+        "pk"
+    )
+
+
+@dataclass(frozen=True)
+class Relationships:
+    """The ids a login's relationships name: its own client, contacts' clients, parties."""
+
+    own_client_ids: tuple[int, ...] = ()
+    contact_client_ids: tuple[int, ...] = ()
+    payer_ids: tuple[int, ...] = ()
+    community_ids: tuple[int, ...] = ()
+
+    @property
+    def care_client_ids(self) -> tuple[int, ...]:
+        """Return the clients the login sees as the client or an emergency contact."""
+        return tuple(dict.fromkeys(self.own_client_ids + self.contact_client_ids))
+
+
+def _tagged(queryset: QuerySet, column: str, kind: str) -> QuerySet:
+    """Return (id, kind) rows of one relationship, ready to be joined in a UNION ALL."""
+    return (
+        queryset.order_by()
+        .annotate(kind=Value(kind, output_field=CharField()))
+        .values_list(column, "kind")
+    )
+
+
+def relationship_ids(user: Any) -> Relationships:
+    """Return the login's relationships as ids, in one query on the indexed link tables.
+
+    Every part leads with the agency and the login (indexes on agency and user).
+    """
+    if not is_portal_login(user):
+        return Relationships()
+
+    def compute() -> Relationships:
+        agency_id = user.agency_id
+        own = _tagged(_clients(user).filter(user=user), "pk", "own")
+        contacts = _tagged(
+            EmergencyContact.objects.filter(agency_id=agency_id, user=user).exclude(
+                client__status=ClientStatus.DISCHARGED
+            ),
+            "client_id",
+            "contact",
+        )
+        payers = _tagged(
+            PayerPerson.objects.filter(agency_id=agency_id, user=user), "payer_id", "payer"
+        )
+        communities = _tagged(
+            CommunityPerson.objects.filter(agency_id=agency_id, user=user),
+            "community_id",
+            "community",
+        )
+        found: dict[str, set[int]] = {"own": set(), "contact": set(), "payer": set()}
+        found["community"] = set()
+        for pk, kind in own.union(contacts, payers, communities, all=True):
+            found[kind].add(pk)
+        return Relationships(
+            own_client_ids=tuple(sorted(found["own"])),
+            contact_client_ids=tuple(sorted(found["contact"])),
+            payer_ids=tuple(sorted(found["payer"])),
+            community_ids=tuple(sorted(found["community"])),
+        )
+
+    return _remembered(("relationships", user.pk), compute)
+
+
+def _today(user: Any) -> datetime.date:
+    agency = getattr(user, "agency", None)
+    return timezone.localdate(timezone=agency.tz) if agency is not None else timezone.localdate()
+
+
+@dataclass(frozen=True)
+class LinkedClients:
+    """The clients a login sees through its payers' and communities' links in force."""
+
+    as_payer: tuple[int, ...] = ()
+    as_community: tuple[int, ...] = ()
+
+
+def linked_client_ids(user: Any, on: datetime.date | None = None) -> LinkedClients:
+    """Return the clients linked to the login's payers and communities on a day (today).
+
+    One query (none for a login with neither), led by agency and party on the link tables.
+    """
+    return _linked(user, relationship_ids(user), on)
+
+
+def _linked(user: Any, rels: Relationships, on: datetime.date | None) -> LinkedClients:
+    if not rels.payer_ids and not rels.community_ids:
+        return LinkedClients()
+    day = on or _today(user)
+
+    def compute() -> LinkedClients:
+        parts = []
+        if rels.payer_ids:
+            parts.append(
+                _tagged(
+                    ClientPayer.objects.active(day)
+                    .filter(agency_id=user.agency_id, payer_id__in=rels.payer_ids)
+                    .exclude(client_id__in=_discharged(user)),
+                    "client_id",
+                    "payer",
+                )
+            )
+        if rels.community_ids:
+            parts.append(
+                _tagged(
+                    Residence.objects.active(day)
+                    .filter(agency_id=user.agency_id, community_id__in=rels.community_ids)
+                    .exclude(client_id__in=_discharged(user)),
+                    "client_id",
+                    "community",
+                )
+            )
+        rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+        found: dict[str, set[int]] = {"payer": set(), "community": set()}
+        for pk, kind in rows:
+            found[kind].add(pk)
+        return LinkedClients(tuple(sorted(found["payer"])), tuple(sorted(found["community"])))
+
+    return _remembered(("linked", user.pk, day), compute)
+
+
+def calendar_client_ids(user: Any) -> list[int]:
+    """Return the ids of every client whose visits the login may see today, sorted."""
+    if not is_portal_login(user):
+        return []
+    rels = relationship_ids(user)
+    linked = _linked(user, rels, None)
+    return sorted(set(rels.care_client_ids) | set(linked.as_payer) | set(linked.as_community))
+
+
 def own_client(user: Any) -> QuerySet[Client]:
     """Return the client record the login stands for (at most one)."""
     if not is_portal_login(user):
@@ -56,117 +239,178 @@ def own_client(user: Any) -> QuerySet[Client]:
 
 
 def clients_as_contact(user: Any) -> QuerySet[Client]:
+    """Return the clients the login is an emergency contact of."""
     if not is_portal_login(user):
         return Client.objects.none()
-    contacts = EmergencyContact.objects.filter(
-        agency_id=user.agency_id, user=user, client=OuterRef("pk")
-    )
-    return _clients(user).filter(Exists(contacts))
+    return _clients(user).filter(pk__in=relationship_ids(user).contact_client_ids)
 
 
 def payers_of(user: Any) -> QuerySet[Payer]:
+    """Return the payers the login uses the portal for."""
     if not is_portal_login(user):
         return Payer.objects.none()
-    people = PayerPerson.objects.filter(agency_id=user.agency_id, user=user, payer=OuterRef("pk"))
-    return Payer.objects.filter(agency_id=user.agency_id).filter(Exists(people))
+    return Payer.objects.filter(agency_id=user.agency_id, pk__in=relationship_ids(user).payer_ids)
 
 
 def communities_of(user: Any) -> QuerySet[Community]:
+    """Return the communities the login uses the portal for."""
     if not is_portal_login(user):
         return Community.objects.none()
-    people = CommunityPerson.objects.filter(
-        agency_id=user.agency_id, user=user, community=OuterRef("pk")
+    return Community.objects.filter(
+        agency_id=user.agency_id, pk__in=relationship_ids(user).community_ids
     )
-    return Community.objects.filter(agency_id=user.agency_id).filter(Exists(people))
 
 
 def clients_as_payer(user: Any, on: datetime.date | None = None) -> QuerySet[Client]:
+    """Return the clients linked to the login's payers on a day (today by default)."""
     if not is_portal_login(user):
         return Client.objects.none()
-    links = ClientPayer.objects.active(on).filter(
-        agency_id=user.agency_id, client=OuterRef("pk"), payer__in=payers_of(user)
-    )
-    return _clients(user).filter(Exists(links))
+    return _clients(user).filter(pk__in=linked_client_ids(user, on).as_payer)
 
 
 def clients_as_community(user: Any, on: datetime.date | None = None) -> QuerySet[Client]:
+    """Return the residents of the login's communities on a day (today by default)."""
     if not is_portal_login(user):
         return Client.objects.none()
-    links = Residence.objects.active(on).filter(
-        agency_id=user.agency_id, client=OuterRef("pk"), community__in=communities_of(user)
-    )
-    return _clients(user).filter(Exists(links))
-
-
-def _today(user: Any) -> datetime.date:
-    agency = getattr(user, "agency", None)
-    return timezone.localdate(timezone=agency.tz) if agency is not None else timezone.localdate()
+    return _clients(user).filter(pk__in=linked_client_ids(user, on).as_community)
 
 
 def calendar_client_filter(user: Any) -> Q:
-    """Return a filter on Client for every client whose visits the login may see."""
-    if not is_portal_login(user):
-        return Q(pk__in=[])
-    on = _today(user)
-    return (
-        Q(pk__in=own_client(user).values("pk"))
-        | Q(pk__in=clients_as_contact(user).values("pk"))
-        | Q(pk__in=clients_as_payer(user, on).values("pk"))
-        | Q(pk__in=clients_as_community(user, on).values("pk"))
-    )
+    """Return a filter on Client (or `client_id` as pk) for every client on the calendar."""
+    return Q(pk__in=calendar_client_ids(user))
 
 
 def calendar_clients(user: Any) -> QuerySet[Client]:
     """Return the clients listed for the login: self, contacts' clients, linked clients."""
     if not is_portal_login(user):
         return Client.objects.none()
-    return _clients(user).filter(calendar_client_filter(user))
+    return _clients(user).filter(pk__in=calendar_client_ids(user))
 
 
 def invoice_filter(user: Any) -> Q:
-    """Return a filter on Invoice for every invoice billed to the login's parties."""
+    """Return a filter on Invoice for every invoice billed to the login's parties.
+
+    Literal id lists, one per bill-to column, each served by an index that leads with the
+    agency and that column.
+    """
     if not is_portal_login(user):
         return Q(pk__in=[])
-    return (
-        Q(bill_to_client__in=own_client(user).values("pk"))
-        | Q(bill_to_client__in=clients_as_contact(user).values("pk"))
-        | Q(bill_to_payer__in=payers_of(user).values("pk"))
-        | Q(bill_to_community__in=communities_of(user).values("pk"))
-    )
+    rels = relationship_ids(user)
+    parts = [
+        Q(**{f"{column}__in": ids})
+        for column, ids in (
+            ("bill_to_client", rels.care_client_ids),
+            ("bill_to_payer", rels.payer_ids),
+            ("bill_to_community", rels.community_ids),
+        )
+        if ids
+    ]
+    if not parts:
+        return Q(pk__in=[])
+    combined = parts[0]
+    for part in parts[1:]:
+        combined |= part
+    return combined
 
 
-def narrowable_client_filter(user: Any) -> Q:
-    """Return a filter on Client for the clients a page may be narrowed to (`?client=`).
+def _invoiced(user: Any) -> QuerySet:
+    from careportal.billing.models import Invoice
+
+    return Invoice.objects.visible_to(user).select_related(None).prefetch_related(None).order_by()
+
+
+def invoices_reach_beyond_calendar(user: Any) -> bool:
+    """Return whether the login's invoices may cover clients off its calendar.
+
+    Only a payer's or a community's: an invoice billed to a client covers that client's
+    own care, who is on the calendar of the client and of their contacts.
+    """
+    rels = relationship_ids(user)
+    return bool(rels.payer_ids or rels.community_ids)
+
+
+def narrowable_client_ids(user: Any) -> list[int]:
+    """Return the ids of the clients a page may be narrowed to (`?client=`), sorted.
 
     The calendar's clients, and the clients of the invoices the login sees: a payer or a
     community keeps the invoices of a link that has ended, and the Dashboard lists that
     client, so its pages may be narrowed to them (the calendar then shows no visits).
+    Those are found among the party's former links (an invoice may be billed to a party
+    only for a client it was linked to), then checked on the invoices of those few
+    clients: never a pass over every invoice of a large payer.
     """
-    if not is_portal_login(user):
-        return Q(pk__in=[])
-    from careportal.billing.models import Invoice
+    calendar = calendar_client_ids(user)
+    if not invoices_reach_beyond_calendar(user):
+        return calendar
 
-    return calendar_client_filter(user) | Q(
-        pk__in=Invoice.objects.visible_to(user).values("client_id")
-    )
+    def compute() -> list[int]:
+        rels = relationship_ids(user)
+        former: set[int] = set()
+        if rels.payer_ids:
+            former |= set(
+                ClientPayer.objects.filter(
+                    agency_id=user.agency_id, payer_id__in=rels.payer_ids
+                ).values_list("client_id", flat=True)
+            )
+        if rels.community_ids:
+            former |= set(
+                Residence.objects.filter(
+                    agency_id=user.agency_id, community_id__in=rels.community_ids
+                ).values_list("client_id", flat=True)
+            )
+        former -= set(calendar)
+        if not former:
+            return calendar
+        invoiced = (
+            _invoiced(user)
+            .filter(client_id__in=sorted(former))
+            .exclude(client_id__in=_discharged(user))
+            .values_list("client_id", flat=True)
+            .distinct()
+        )
+        return sorted(set(calendar) | set(invoiced))
+
+    return _remembered(("narrowable", user.pk), compute)
+
+
+def narrowable_client_filter(user: Any) -> Q:
+    """Return a filter on Client for the clients a page may be narrowed to (`?client=`)."""
+    return Q(pk__in=narrowable_client_ids(user))
 
 
 def narrowable_clients(user: Any) -> QuerySet[Client]:
-    """Return the clients offered by the "Showing" selector and accepted by `?client=`."""
+    """Return the clients a page may be narrowed to, as `?client=` accepts them."""
     if not is_portal_login(user):
         return Client.objects.none()
-    return _clients(user).filter(narrowable_client_filter(user))
+    return _clients(user).filter(pk__in=narrowable_client_ids(user))
+
+
+def narrowable_client(user: Any, client_id: int) -> Client | None:
+    """Return the client a page may be narrowed to by this id, or None: one query.
+
+    A calendar client is fetched by its id; any other id is accepted only when an invoice
+    the login sees covers that client (an EXISTS on the invoice's agency and client).
+    """
+    if not is_portal_login(user):
+        return None
+    candidates = _clients(user).filter(pk=client_id)
+    if client_id not in calendar_client_ids(user):
+        if not invoices_reach_beyond_calendar(user):
+            return None
+        candidates = candidates.filter(Exists(_invoiced(user).filter(client_id=OuterRef("pk"))))
+    return candidates.first()
 
 
 def service_plan_client_filter(user: Any) -> Q:
     """Return a filter on Client for service plans: the client's own login alone."""
     if not is_portal_login(user):
         return Q(pk__in=[])
-    return Q(pk__in=own_client(user).values("pk"))
+    return Q(pk__in=relationship_ids(user).own_client_ids)
 
 
 def has_care_plan(user: Any) -> bool:
-    return own_client(user).exists()
+    """Return whether the login is a client (the Care Plan tab); remembered per request."""
+    return bool(relationship_ids(user).own_client_ids)
 
 
 def relationships(user: Any) -> dict[str, list[Any]]:

@@ -35,6 +35,20 @@ class ClientQuerySet(models.QuerySet):
             .filter(access.calendar_client_filter(user))
         )
 
+    def named(self, search: str) -> ClientQuerySet:
+        """Keep the clients whose first, last or preferred name contains every word typed.
+
+        Only the first five words count; an empty search keeps every client.
+        """
+        clients = self
+        for word in search.split()[:5]:
+            clients = clients.filter(
+                Q(first_name__icontains=word)
+                | Q(last_name__icontains=word)
+                | Q(preferred_name__icontains=word)
+            )
+        return clients
+
 
 class Client(AgencyScoped):
     first_name = models.CharField(_("first name"), max_length=100)
@@ -67,6 +81,8 @@ class Client(AgencyScoped):
         indexes = [
             models.Index(fields=["agency", "status", "last_name"]),
             models.Index(fields=["agency", "user"]),
+            # Lists by name (the back office, a payer's clients a page at a time).
+            models.Index(fields=["agency", "last_name", "first_name"]),
         ]
 
     def __str__(self) -> str:
@@ -109,6 +125,8 @@ class EmergencyContact(AgencyScoped):
         indexes = [
             models.Index(fields=["agency", "user"]),
             models.Index(fields=["agency", "client"]),
+            # The back office's list of contacts, by name.
+            models.Index(fields=["agency", "name"]),
         ]
 
     def __str__(self) -> str:
@@ -243,7 +261,9 @@ class ClientPayer(AgencyScoped):
     class Meta:
         verbose_name = _("client's payer")
         verbose_name_plural = _("client's payers")
-        indexes = [models.Index(fields=["agency", "payer", "client"])]
+        # The portal's path (people.access): a payer's links in force on a day, by agency,
+        # payer and the dates the rule compares, with the client to read.
+        indexes = [models.Index(fields=["agency", "payer", "start_date", "end_date", "client"])]
         constraints = [
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
@@ -273,7 +293,8 @@ class Residence(AgencyScoped):
     class Meta:
         verbose_name = _("residence")
         verbose_name_plural = _("residences")
-        indexes = [models.Index(fields=["agency", "community", "client"])]
+        # The portal's path: a community's residences in force today (see ClientPayer).
+        indexes = [models.Index(fields=["agency", "community", "start_date", "end_date", "client"])]
         constraints = [
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),

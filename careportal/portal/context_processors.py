@@ -1,4 +1,8 @@
-"""What every page's frame needs: the agency, the tabs the login has, the client selector."""
+"""What every page's frame needs: the agency, the tabs the login has, the client selector.
+
+Cheap by construction: the login's relationships are resolved once per request (see
+`people.access.request_memo`), and the clients are listed only for a login with a few.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from django.http import Http404, HttpRequest
 from django.urls import NoReverseMatch, reverse
 
 from careportal.people import access
-from careportal.portal.narrowing import selected_client
+from careportal.portal.narrowing import ClientChoice, selected_client
 
 # Pages built by other parts of the project; a link appears once its URL exists.
 _OPTIONAL_LINKS = {
@@ -43,12 +47,9 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         "portal_agency": user.agency,
         "portal_user": True,
         "portal_has_care_plan": access.has_care_plan(user),
-        # The clients a page may be narrowed to, as `?client=` accepts them.
-        "portal_clients": list(
-            access.narrowable_clients(user).only(
-                "pk", "first_name", "last_name", "preferred_name", "agency_id"
-            )
-        ),
+        # What the "Showing" control offers: a select for a few clients, else a search.
+        # Computed only if the template shows it; never a list of every client.
+        "portal_client_choice": ClientChoice(request),
         "portal_selected_client": selected,
         "portal_links": _links(),
         "portal_section": match.namespace if match else "",

@@ -14,6 +14,8 @@ from careportal.people import access
 
 # The URL namespaces that make up the portal (see careportal/urls.py).
 PORTAL_NAMESPACES = frozenset({"portal", "billing", "scheduling", "careplans", "messaging"})
+# Requests that change nothing, inside which access answers are remembered.
+READ_METHODS = frozenset({"GET", "HEAD"})
 
 
 def _marked_public(response: HttpResponse) -> bool:
@@ -45,6 +47,9 @@ class NoStoreMiddleware:
 class PortalLoginMiddleware:
     """Keep staff logins out of the portal and show portal times in the agency's zone.
 
+    Around a read (GET, HEAD) it also opens `access.request_memo()`, so that who the login
+    sees is resolved once per request however many parts of the page ask.
+
     A staff login is never a portal login (DESIGN.md section 1): a signed-in staff member
     who opens a portal page is sent to the back office, where their work is, rather than
     shown an empty portal. Public portal views (the calendar feed, which carries its own
@@ -55,6 +60,15 @@ class PortalLoginMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method not in READ_METHODS:
+            # A write may change relationships: every question goes to the database.
+            return self._respond(request)
+        # The frame, the view and the audit ask who the login sees several times per
+        # read; the answers are kept for this request alone (the feed's owner included).
+        with access.request_memo():
+            return self._respond(request)
+
+    def _respond(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if access.is_portal_login(user):
             # Visits are stored in UTC; families read them in the agency's local time.

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.core.paginator import Page, Paginator
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -14,15 +16,24 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from careportal.audit.events import record
-from careportal.billing.models import Invoice, InvoiceStatus
+from careportal.billing.models import Invoice, InvoiceQuerySet, InvoiceStatus
 from careportal.careplans.models import PlanStatus, ServicePlan
 from careportal.people import access
-from careportal.people.models import Client
+from careportal.people.models import Client, ClientPayer, Residence
 from careportal.portal.narrowing import selected_client, selected_client_id
 from careportal.scheduling.models import Visit, VisitStatus
 
 UPCOMING = (VisitStatus.SCHEDULED, VisitStatus.IN_PROGRESS)
 NEXT_VISITS_SHOWN = 5
+# A payer's or community's clients, a page at a time.
+CLIENTS_PER_PAGE = 25
+# The search by name: longer input is cut, and only the first words count.
+SEARCH_MAX_LENGTH = 100
+SEARCH_MAX_WORDS = 5
+ZERO = Decimal("0.00")
+# What a party owes for a set of invoices: no invoice counts below zero (an overpayment on
+# one invoice does not lower what another owes).
+OWED = Coalesce(Sum("balance", filter=Q(balance__gt=0)), Value(ZERO))
 
 
 @dataclass
@@ -31,24 +42,58 @@ class ClientRow:
 
     client: Client
     next_visit: Visit | None = None
-    owed: Decimal = Decimal("0.00")
+    owed: Decimal = ZERO
 
 
 @dataclass
 class PartySection:
-    rows: list[ClientRow] = field(default_factory=list)
+    """A payer's or community's table: one page of its clients and the total owed."""
 
-    @property
-    def total_owed(self) -> Decimal:
-        return sum((row.owed for row in self.rows), Decimal("0.00"))
+    id: str
+    title: str
+    owed_label: str
+    page_param: str
+    page: Page
+    rows: list[ClientRow]
+    total_owed: Decimal
+    previous_query: str = ""
+    next_query: str = ""
+
+
+def _page_query(request: HttpRequest, param: str, number: int) -> str:
+    """Return the query string of another page: the search, `?client=` and the other
+    section's page are kept."""
+    query = request.GET.copy()
+    query[param] = str(number)
+    return f"?{query.urlencode()}"
 
 
 def _only(qs: QuerySet, client_id: int | None) -> QuerySet:
     return qs if client_id is None else qs.filter(pk=client_id)
 
 
+def _search_text(request: HttpRequest) -> str:
+    """Return the name searched for (`?q=`), trimmed and cut to a sane length."""
+    return " ".join(request.GET.get("q", "").split())[:SEARCH_MAX_LENGTH]
+
+
+def _named(clients: QuerySet[Client], search: str) -> QuerySet[Client]:
+    """Keep the clients whose first, last or preferred name contains every word searched."""
+    for word in search.split()[:SEARCH_MAX_WORDS]:
+        clients = clients.filter(
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(preferred_name__icontains=word)
+        )
+    return clients
+
+
 def _care_section(user: Any, client_id: int | None) -> dict[str, Any] | None:
-    """Return what a client or emergency contact sees, or None if the login is neither."""
+    """Return what a client or emergency contact sees, or None if the login is neither.
+
+    The next visits, the invoices billed to those clients that still owe (from the stored
+    balance: no line or payment is loaded), and the client's own active service plans.
+    """
     clients = Client.objects.filter(
         Q(pk__in=access.own_client(user).values("pk"))
         | Q(pk__in=access.clients_as_contact(user).values("pk"))
@@ -62,13 +107,11 @@ def _care_section(user: Any, client_id: int | None) -> dict[str, Any] | None:
         .filter(client_id__in=client_ids, end__gte=now, status__in=UPCOMING)
         .order_by("start")[:NEXT_VISITS_SHOWN]
     )
-    invoices = [
-        invoice
-        for invoice in Invoice.objects.visible_to(user).filter(
-            bill_to_client_id__in=client_ids, status=InvoiceStatus.ISSUED
-        )
-        if invoice.balance > 0
-    ]
+    invoices = list(
+        Invoice.objects.visible_to(user)
+        .prefetch_related(None)
+        .filter(bill_to_client_id__in=client_ids, status=InvoiceStatus.ISSUED, balance__gt=0)
+    )
     # Service plans are the client's own: visible_to returns nothing for anyone else.
     plans = list(
         ServicePlan.objects.visible_to(user)
@@ -79,42 +122,118 @@ def _care_section(user: Any, client_id: int | None) -> dict[str, Any] | None:
         "several_clients": len(client_ids) > 1,
         "visits": visits,
         "invoices": invoices,
-        "amount_due": sum((i.balance for i in invoices), Decimal("0.00")),
+        "amount_due": sum((i.balance for i in invoices), ZERO),
         "plans": plans,
     }
 
 
+def _party_client_ids(
+    linked: QuerySet[Client], links: QuerySet, billed: InvoiceQuerySet
+) -> list[int]:
+    """Return the ids of the clients a payer or community lists: linked today, and those
+    whose link has ended while an issued invoice for their care is still billed to it.
+
+    Resolved from the link table (a party's clients, not its tens of thousands of
+    invoices): an invoice is billed to a payer or community only for a client it is or was
+    linked to (billing.services.bill_to_problem), so the ended links are the candidates,
+    and only those are looked up among the invoices.
+    """
+    today = set(linked.values_list("pk", flat=True))
+    # One query whether or not links have ended, so the page's query count stays the same.
+    still_billed = links.exclude(client_id__in=today).filter(
+        Exists(billed.filter(client_id=OuterRef("client_id")))
+    )
+    today |= set(still_billed.values_list("client_id", flat=True))
+    return sorted(today)
+
+
 def _party_section(
-    user: Any, clients: QuerySet[Client], billed_to: Q, client_id: int | None
+    request: HttpRequest,
+    *,
+    linked: QuerySet[Client],
+    links: QuerySet,
+    billed_to: Q,
+    client_id: int | None,
+    search: str,
+    section_id: str,
+    title: str,
+    owed_label: str,
+    page_param: str,
 ) -> PartySection | None:
-    """Return a payer's or community's clients with the next visit and what it owes for each.
+    """Return one page of a payer's or community's clients, with what it owes for each.
 
     Only invoices billed to the payer or community count, never the client's own balance.
-    Clients whose link has ended stay listed while the party still owes for them.
+    The database pages the clients (25, by name), sums what is owed for the page's
+    clients and the grand total, and finds the next visit of the page's clients alone, so
+    the number of queries and rows is the same for 3 clients or 2,000. None when the party
+    has no client at all (and nothing is searched).
     """
-    now = timezone.now()
+    user = request.user
+    # `billed_to` names the login's own payers or communities (from people.access), which
+    # is what Invoice.objects.visible_to grants for them; filtered plainly, on the index
+    # that leads with agency and party and carries status, client, balance and total.
+    billed = Invoice.objects.filter(
+        billed_to, agency_id=user.agency_id, status=InvoiceStatus.ISSUED
+    ).order_by()
+    if client_id is not None:
+        billed = billed.filter(client_id=client_id)
+    ids = _party_client_ids(linked, links, billed)
+    listed = _only(Client.objects.filter(agency_id=user.agency_id, pk__in=ids), client_id)
+    if search:
+        listed = _named(listed, search)
+        billed = billed.filter(client_id__in=listed.values("pk"))
+    listed = listed.only("pk", "agency_id", "first_name", "last_name", "preferred_name")
+    paginator = Paginator(listed.order_by("last_name", "first_name", "pk"), CLIENTS_PER_PAGE)
+    page = paginator.get_page(request.GET.get(page_param))
+    if paginator.count == 0 and not search:
+        return None
+    clients = list(page.object_list)
+    page_ids = [client.pk for client in clients]
+    owed = dict(
+        billed.filter(client_id__in=page_ids)
+        .values("client_id")
+        .annotate(owed=OWED)
+        .values_list("client_id", "owed")
+    )
+    # The next visit of each client of the page, on the (agency, client, start) index; then
+    # only those the login may see (a client whose link has ended shows none).
     next_visit = (
-        Visit.objects.visible_to(user)
-        .filter(client=OuterRef("pk"), end__gte=now, status__in=UPCOMING)
+        Visit.objects.filter(
+            agency_id=user.agency_id,
+            client=OuterRef("pk"),
+            end__gte=timezone.now(),
+            status__in=UPCOMING,
+        )
         .order_by("start")
         .values("pk")[:1]
     )
-    listed = list(_only(clients, client_id).annotate(next_visit_id=Subquery(next_visit)))
-    invoices = Invoice.objects.visible_to(user).filter(billed_to, status=InvoiceStatus.ISSUED)
-    if client_id is not None:
-        invoices = invoices.filter(client_id=client_id)
-    invoices = list(invoices)
-    if not listed and not invoices:
-        return None
-    visits = Visit.objects.visible_to(user).in_bulk(
-        [c.next_visit_id for c in listed if c.next_visit_id]
+    first_visits = Client.objects.filter(pk__in=page_ids).annotate(visit_id=Subquery(next_visit))
+    found = (
+        Visit.objects.visible_to(user)
+        .filter(pk__in=first_visits.values("visit_id"))
+        .select_related("caregiver")
     )
-    rows = {c.pk: ClientRow(client=c, next_visit=visits.get(c.next_visit_id)) for c in listed}
-    for invoice in invoices:
-        row = rows.setdefault(invoice.client_id, ClientRow(client=invoice.client))
-        row.owed += max(invoice.balance, Decimal("0.00"))
+    visits = {visit.client_id: visit for visit in found}
+    rows = [
+        ClientRow(client=c, next_visit=visits.get(c.pk), owed=owed.get(c.pk, ZERO)) for c in clients
+    ]
+    page.object_list = rows
     return PartySection(
-        rows=sorted(rows.values(), key=lambda r: (r.client.last_name, r.client.first_name))
+        id=section_id,
+        title=title,
+        owed_label=owed_label,
+        page_param=page_param,
+        page=page,
+        rows=rows,
+        total_owed=billed.aggregate(owed=OWED)["owed"],
+        previous_query=(
+            _page_query(request, page_param, page.previous_page_number())
+            if page.has_previous()
+            else ""
+        ),
+        next_query=(
+            _page_query(request, page_param, page.next_page_number()) if page.has_next() else ""
+        ),
     )
 
 
@@ -122,49 +241,53 @@ def _party_section(
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
     client_id = selected_client_id(request)
+    search = _search_text(request)
     party_sections = []
-    if access.payers_of(user).exists():
+    payer_ids = list(access.payers_of(user).values_list("pk", flat=True))
+    if payer_ids:
         section = _party_section(
-            user,
-            access.clients_as_payer(user),
-            Q(bill_to_payer__in=access.payers_of(user)),
-            client_id,
+            request,
+            linked=access.clients_as_payer(user),
+            links=ClientPayer.objects.filter(agency_id=user.agency_id, payer_id__in=payer_ids),
+            billed_to=Q(bill_to_payer_id__in=payer_ids),
+            client_id=client_id,
+            search=search,
+            section_id="as-payer",
+            title=_("Clients you pay for"),
+            owed_label=_("You owe"),
+            page_param="payer_page",
         )
         if section is not None:
-            party_sections.append(
-                {
-                    "id": "as-payer",
-                    "title": _("Clients you pay for"),
-                    "owed_label": _("You owe"),
-                    "data": section,
-                }
-            )
-    if access.communities_of(user).exists():
+            party_sections.append(section)
+    community_ids = list(access.communities_of(user).values_list("pk", flat=True))
+    if community_ids:
         section = _party_section(
-            user,
-            access.clients_as_community(user),
-            Q(bill_to_community__in=access.communities_of(user)),
-            client_id,
+            request,
+            linked=access.clients_as_community(user),
+            links=Residence.objects.filter(
+                agency_id=user.agency_id, community_id__in=community_ids
+            ),
+            billed_to=Q(bill_to_community_id__in=community_ids),
+            client_id=client_id,
+            search=search,
+            section_id="as-community",
+            title=_("Your residents"),
+            owed_label=_("Your community owes"),
+            page_param="community_page",
         )
         if section is not None:
-            party_sections.append(
-                {
-                    "id": "as-community",
-                    "title": _("Your residents"),
-                    "owed_label": _("Your community owes"),
-                    "data": section,
-                }
-            )
+            party_sections.append(section)
     care = _care_section(user, client_id)
-    # The Dashboard shows visits, invoices and a plan's title: recorded like those pages.
+    # The Dashboard shows visits, invoices and a plan's title: recorded like those pages,
+    # with the clients actually shown (one page of a payer's or community's clients).
     shown = {visit.client_id for visit in care["visits"]} if care else set()
     for section in party_sections:
-        shown |= {row.client.pk for row in section["data"].rows}
+        shown |= {row.client.pk for row in section.rows}
     record(
         "dashboard.viewed",
         request=request,
         client=selected_client(request),
         clients=sorted(shown),
     )
-    context = {"care": care, "party_sections": party_sections}
+    context = {"care": care, "party_sections": party_sections, "search": search}
     return render(request, "portal/dashboard.html", context)

@@ -22,6 +22,12 @@ from careportal.scheduling.models import Visit, VisitStatus
 # How far back and ahead the feed reaches: enough to look back a month and plan a season.
 WINDOW_BEFORE = datetime.timedelta(days=30)
 WINDOW_AFTER = datetime.timedelta(days=90)
+# The most events one fetch carries: a phone's calendar needs no more, and the answer
+# stays small (about 500 bytes an event).
+MAX_EVENTS = 2000
+# A login with up to this many clients gets all of them in its feed; a login with more
+# chooses which clients the feed carries, up to this many (none until it chooses).
+FEED_CLIENTS_MAX = 25
 
 _ICS_STATUS = {
     VisitStatus.CANCELLED: "CANCELLED",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -41,15 +42,23 @@ class Caregiver(AgencyScoped):
 
 
 class VisitQuerySet(models.QuerySet):
-    def visible_to(self, user) -> VisitQuerySet:
-        """Return the visits a portal login may see on its calendar (see people.access)."""
+    def visible_to(self, user, among: Iterable[int] | None = None) -> VisitQuerySet:
+        """Return the visits a portal login may see on its calendar (see people.access).
+
+        `among` keeps only these clients' visits (a page of clients, or the one a page is
+        narrowed to); ids the login may not see are dropped, never trusted.
+        """
         from careportal.people import access
-        from careportal.people.models import Client
 
         if not access.is_portal_login(user):
             return self.none()
-        clients = Client.objects.filter(access.calendar_client_filter(user)).values("pk")
-        return self.filter(agency_id=user.agency_id, client__in=clients).select_related(
+        client_ids = access.calendar_client_ids(user)
+        if among is not None:
+            wanted = set(among)
+            client_ids = [pk for pk in client_ids if pk in wanted]
+        # A literal list of ids, resolved first: the index on (agency, client, start)
+        # serves it, where a subquery made PostgreSQL scan every visit.
+        return self.filter(agency_id=user.agency_id, client_id__in=client_ids).select_related(
             "client", "caregiver"
         )
 
@@ -103,7 +112,20 @@ class Visit(AgencyScoped):
         verbose_name = _("visit")
         verbose_name_plural = _("visits")
         ordering = ["start"]
-        indexes = [models.Index(fields=["agency", "client", "start"])]
+        indexes = [
+            models.Index(fields=["agency", "client", "start"]),
+            # The next visit of each client on a Dashboard: only visits still to come count,
+            # so the index skips the years of completed ones.
+            models.Index(
+                fields=["agency", "client", "start"],
+                condition=Q(status__in=["scheduled", "in_progress"]),
+                name="scheduling_visit_upcoming",
+            ),
+            # The back office's visit list, newest first, and its status and caregiver filters.
+            models.Index(fields=["agency", "start"]),
+            models.Index(fields=["agency", "status", "start"]),
+            models.Index(fields=["agency", "caregiver", "start"]),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(end__gt=F("start")), name="scheduling_visit_ends_after_start"
@@ -221,3 +243,39 @@ class CalendarFeed(AgencyScoped):
 
     def __str__(self) -> str:
         return f"Calendar feed of {self.user}"
+
+    def carried_among(self) -> list[int] | None:
+        """Return the clients whose visits the feed carries: None for all of its owner's.
+
+        A login with up to FEED_CLIENTS_MAX clients gets them all; a login with more gets
+        only those it chose (none until it chooses). `Visit.objects.visible_to` checks the
+        list again, so a chosen client whose link has ended drops out.
+        """
+        from careportal.people import access
+        from careportal.scheduling.ics import FEED_CLIENTS_MAX
+
+        if len(access.calendar_client_ids(self.user)) <= FEED_CLIENTS_MAX:
+            return None
+        return list(self.chosen.values_list("client_id", flat=True))
+
+
+class CalendarFeedClient(AgencyScoped):
+    """A client whose visits a feed carries, chosen by a login with many clients.
+
+    Only a choice: every fetch checks it again through `people.access`, so a link that has
+    ended takes that client out of the feed at once.
+    """
+
+    feed = models.ForeignKey(CalendarFeed, on_delete=models.CASCADE, related_name="chosen")
+    client = models.ForeignKey("people.Client", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = _("client on a calendar feed")
+        verbose_name_plural = _("clients on calendar feeds")
+        indexes = [models.Index(fields=["agency", "feed"])]
+        constraints = [
+            models.UniqueConstraint(fields=["feed", "client"], name="scheduling_feed_client_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client} on {self.feed}"

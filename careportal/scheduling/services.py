@@ -5,15 +5,17 @@ from __future__ import annotations
 import datetime
 import hashlib
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from careportal.audit.events import record
-from careportal.scheduling.models import CalendarFeed, Visit, VisitSchedule
+from careportal.scheduling.models import CalendarFeed, CalendarFeedClient, Visit, VisitSchedule
 
 
 def generate_visits(
@@ -100,12 +102,24 @@ def hash_token(token: str) -> str:
 
 
 def create_feed(*, user: Any, request: HttpRequest | None) -> tuple[CalendarFeed, str]:
-    """Revoke the user's feeds and make a new one; return it with its token, shown once."""
+    """Revoke the user's feeds and make a new one; return it with its token, shown once.
+
+    The clients chosen for the feed it replaces are chosen for the new one too.
+    """
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
+        chosen = list(
+            CalendarFeedClient.objects.filter(
+                feed__user=user, feed__revoked_at__isnull=True
+            ).values_list("client_id", flat=True)
+        )
         revoked = _revoke(user)
         feed = CalendarFeed.objects.create(
             agency_id=user.agency_id, user=user, token_hash=hash_token(token)
+        )
+        CalendarFeedClient.objects.bulk_create(
+            CalendarFeedClient(agency_id=user.agency_id, feed=feed, client_id=client_id)
+            for client_id in dict.fromkeys(chosen)
         )
         record(
             "calendar_feed.created",
@@ -124,6 +138,64 @@ def revoke_feeds(*, user: Any, request: HttpRequest | None) -> int:
         if revoked:
             record("calendar_feed.revoked", request=request, actor=user, feeds=revoked)
     return len(revoked)
+
+
+class FeedChoiceError(ValueError):
+    """A client cannot be added to the feed; the message says why, for the person."""
+
+
+def add_feed_client(*, feed: CalendarFeed, client_id: int, request: HttpRequest | None) -> None:
+    """Let the feed carry this client's visits, if its owner may see them; audited.
+
+    Refuses (FeedChoiceError, nothing changed) a client the owner may not see on the
+    calendar, and a feed that already carries FEED_CLIENTS_MAX clients.
+    """
+    from careportal.people import access
+    from careportal.scheduling import ics
+
+    if client_id not in access.calendar_client_ids(feed.user):
+        raise FeedChoiceError(_("Choose a client from the list."))
+    with transaction.atomic():
+        chosen = CalendarFeedClient.objects.select_for_update().filter(feed=feed)
+        ids = set(chosen.values_list("client_id", flat=True))
+        if client_id in ids:
+            return
+        if len(ids) >= ics.FEED_CLIENTS_MAX:
+            raise FeedChoiceError(
+                _("A calendar address carries at most %(count)d clients: remove one first.")
+                % {"count": ics.FEED_CLIENTS_MAX}
+            )
+        CalendarFeedClient.objects.create(agency_id=feed.agency_id, feed=feed, client_id=client_id)
+        record(
+            "calendar_feed.client_added",
+            request=request,
+            actor=feed.user,
+            obj=feed,
+            client=_ClientRef(client_id),
+        )
+
+
+def remove_feed_client(*, feed: CalendarFeed, client_id: int, request: HttpRequest | None) -> bool:
+    """Stop the feed carrying this client's visits; return whether it carried them."""
+    with transaction.atomic():
+        removed, _counts = CalendarFeedClient.objects.filter(
+            feed=feed, client_id=client_id
+        ).delete()
+        if removed:
+            record(
+                "calendar_feed.client_removed",
+                request=request,
+                actor=feed.user,
+                obj=feed,
+                client=_ClientRef(client_id),
+            )
+    return bool(removed)
+
+
+@dataclass(frozen=True)
+class _ClientRef:
+    # The audit trail keeps the client's id; no need to load the record for it.
+    pk: int
 
 
 def _revoke(user: Any) -> list[int]:
@@ -170,7 +242,8 @@ def record_feed_fetch(*, feed: CalendarFeed, request: HttpRequest | None) -> Non
             "calendar_feed.fetched",
             request=request,
             actor=feed.user,
-            agency=feed.agency,
+            # The feed is made in its owner's agency; the owner's is loaded already.
+            agency=feed.user.agency,
             obj=feed,
             day=today.isoformat(),
             previous_day=previous_day.isoformat() if previous_day else None,

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime
 import mimetypes
 from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_not_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
@@ -23,6 +25,12 @@ from careportal.portal.narrowing import selected_client
 from careportal.scheduling import ics, services
 from careportal.scheduling.calendar import VIEWS, Period, days_of
 from careportal.scheduling.models import CalendarFeed, Caregiver, Visit
+
+CLIENT_NAME_FIELDS = ("pk", "agency_id", "first_name", "last_name", "preferred_name")
+# A login with more clients than this sees them a page at a time on the calendar.
+CLIENTS_PER_PAGE = 25
+# The most visits one calendar page lays out (keeps the page small and quick).
+VISITS_SHOWN = 350
 
 
 def _require_portal_login(request: HttpRequest) -> None:
@@ -40,9 +48,52 @@ def _requested_day(raw: str, today: datetime.date) -> datetime.date:
     return day if 1900 <= day.year <= 2200 else today
 
 
+@dataclass(frozen=True)
+class ClientPage:
+    """One page of a login's clients on the calendar, by name: which, and where the rest are."""
+
+    clients: list[Client]
+    number: int
+    count: int
+    first: int
+    last: int
+    has_previous: bool
+    has_next: bool
+
+
+def _client_page(request: HttpRequest, client_ids: list[int]) -> ClientPage:
+    """Return the page of clients asked by `?clients_page=` (the first for a bad value)."""
+    pages = max(1, -(-len(client_ids) // CLIENTS_PER_PAGE))
+    raw = request.GET.get("clients_page", "1")
+    number = int(raw) if raw.isdigit() and len(raw) < 6 else 1
+    number = min(max(number, 1), pages)
+    offset = (number - 1) * CLIENTS_PER_PAGE
+    clients = list(
+        Client.objects.visible_to(request.user)
+        .only(*CLIENT_NAME_FIELDS)
+        .order_by("last_name", "first_name", "pk")[offset : offset + CLIENTS_PER_PAGE]
+    )
+    return ClientPage(
+        clients=clients,
+        number=number,
+        count=len(client_ids),
+        first=offset + 1,
+        last=offset + len(clients),
+        has_previous=number > 1,
+        has_next=number < pages,
+    )
+
+
 def calendar(request: HttpRequest) -> HttpResponse:
+    """Answer the calendar: month, week or list of the visits the login may see.
+
+    A login with more than CLIENTS_PER_PAGE clients that has not narrowed to one sees one
+    page of clients at a time, by name, with links to the next and previous ones and the
+    client chooser. At most VISITS_SHOWN visits are laid out; the page says when more exist.
+    """
     _require_portal_login(request)
-    agency = request.user.agency
+    user = request.user
+    agency = user.agency
     tz = agency.tz
     today = timezone.localdate(timezone=tz)
     view = request.GET.get("view", "month")
@@ -51,25 +102,52 @@ def calendar(request: HttpRequest) -> HttpResponse:
     period = Period.around(view, _requested_day(request.GET.get("date", ""), today))
     selected = selected_client(request)
     start, end = period.bounds(tz)
+    client_ids = access.calendar_client_ids(user)
+    client_page = None
+    among: list[int] | None = None
+    if selected is not None:
+        among = [selected.pk]
+    elif len(client_ids) > CLIENTS_PER_PAGE:
+        client_page = _client_page(request, client_ids)
+        among = [client.pk for client in client_page.clients]
     visits = list(
-        Visit.objects.visible_to(request.user)
-        .for_client(selected.pk if selected else None)
+        Visit.objects.visible_to(user, among=among)
+        # The clients are attached below from a short list: joining the client table made
+        # PostgreSQL hash all of the agency's clients for a page of 25.
+        .select_related(None)
+        .select_related("caregiver")
         .filter(start__gte=start, start__lt=end)
-        .order_by("start", "pk")
+        .order_by("start", "pk")[: VISITS_SHOWN + 1]
     )
+    more_visits = len(visits) > VISITS_SHOWN
+    visits = visits[:VISITS_SHOWN]
+    if client_page is not None:
+        clients = {client.pk: client for client in client_page.clients}
+    elif selected is not None:
+        clients = {selected.pk: selected}
+    else:
+        # At most CLIENTS_PER_PAGE clients here: the login has no more.
+        clients = Client.objects.only(*CLIENT_NAME_FIELDS).in_bulk(
+            {visit.client_id for visit in visits}
+        )
+    for visit in visits:
+        visit.client = clients[visit.client_id]
     by_day: dict[datetime.date, list[Visit]] = defaultdict(list)
     for visit in visits:
         visit.local_start = timezone.localtime(visit.start, tz)
         visit.local_end = timezone.localtime(visit.end, tz)
         by_day[visit.local_start.date()].append(visit)
     # With several clients each visit names its client; with one, the name would be noise.
-    several_clients = Client.objects.visible_to(request.user)[:2].count() > 1
+    several_clients = len(client_ids) > 1
 
-    def link(name: str, day: datetime.date) -> str:
-        # Every link keeps the chosen client, so stepping never widens the page.
-        query = {"view": name, "date": day.isoformat()}
+    def link(name: str, day: datetime.date, clients_page: int | None = None) -> str:
+        # Every link keeps the chosen client and page of clients, so stepping never widens.
+        query: dict[str, Any] = {"view": name, "date": day.isoformat()}
         if selected:
             query["client"] = selected.pk
+        page_number = clients_page or (client_page.number if client_page else 1)
+        if client_page and page_number > 1:
+            query["clients_page"] = page_number
         return f"{reverse('scheduling:calendar')}?{urlencode(query)}"
 
     record(
@@ -88,6 +166,22 @@ def calendar(request: HttpRequest) -> HttpResponse:
         "selected_client": selected,
         "several_clients": several_clients,
         "visits": visits,
+        "more_visits": more_visits,
+        "visits_shown": VISITS_SHOWN,
+        "client_page": client_page,
+        "previous_clients_url": (
+            link(view, period.day, client_page.number - 1)
+            if client_page and client_page.has_previous
+            else None
+        ),
+        "next_clients_url": (
+            link(view, period.day, client_page.number + 1)
+            if client_page and client_page.has_next
+            else None
+        ),
+        "choose_client_url": (
+            f"{reverse('portal:choose_client')}?{urlencode({'next': request.get_full_path()})}"
+        ),
         "previous_url": link(view, period.previous),
         "next_url": link(view, period.next),
         "today_url": link(view, today),
@@ -104,35 +198,89 @@ def calendar(request: HttpRequest) -> HttpResponse:
     return render(request, "scheduling/calendar.html", context)
 
 
+def _chosen_client_id(request: HttpRequest) -> int | None:
+    raw = request.POST.get("client", "")
+    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+
+
 @require_http_methods(["GET", "POST"])
 def feed_settings(request: HttpRequest) -> HttpResponse:
+    """Answer the feed settings: make, replace or stop the address, and choose its clients.
+
+    A login with more than FEED_CLIENTS_MAX clients chooses which clients the feed carries:
+    it searches them by name (`?q=`, at most 25 results) and adds or removes them.
+    """
     _require_portal_login(request)
+    user = request.user
     new_url = None
+    error = None
+    feed = CalendarFeed.objects.filter(user=user, revoked_at__isnull=True).first()
     if request.method == "POST":
         action = request.POST.get("action")
+        client_id = _chosen_client_id(request)
         if action in ("create", "regenerate"):
-            _feed, token = services.create_feed(user=request.user, request=request)
+            feed, token = services.create_feed(user=user, request=request)
             new_url = request.build_absolute_uri(reverse("scheduling:feed", args=[token]))
         elif action == "revoke":
-            services.revoke_feeds(user=request.user, request=request)
+            services.revoke_feeds(user=user, request=request)
+            feed = None
+        elif action in ("add_client", "remove_client") and feed is not None:
+            if client_id is None:
+                error = _("Choose a client from the list.")
+            else:
+                try:
+                    if action == "add_client":
+                        services.add_feed_client(feed=feed, client_id=client_id, request=request)
+                    else:
+                        services.remove_feed_client(feed=feed, client_id=client_id, request=request)
+                except services.FeedChoiceError as exc:
+                    error = str(exc)
+                else:
+                    # Back to the same search, so several clients are added one after another.
+                    query = request.POST.get("q", "").strip()[:100]
+                    target = reverse("scheduling:feed_settings")
+                    return redirect(f"{target}?{urlencode({'q': query})}" if query else target)
         else:
             return HttpResponse(status=400)
-    feed = CalendarFeed.objects.filter(user=request.user, revoked_at__isnull=True).first()
+    context: dict[str, Any] = {"feed": feed, "new_url": new_url, "error": error}
+    client_count = len(access.calendar_client_ids(user))
+    context["client_count"] = client_count
+    context["chooses_clients"] = feed is not None and client_count > ics.FEED_CLIENTS_MAX
+    context["feed_clients_max"] = ics.FEED_CLIENTS_MAX
+    if context["chooses_clients"]:
+        chosen_ids = list(feed.chosen.values_list("client_id", flat=True))
+        clients = Client.objects.visible_to(user).only(*CLIENT_NAME_FIELDS)
+        context["chosen"] = list(
+            clients.filter(pk__in=chosen_ids).order_by("last_name", "first_name")
+        )
+        query = (request.GET.get("q") or request.POST.get("q", "")).strip()[:100]
+        context["query"] = query
+        if query:
+            found = (
+                clients.exclude(pk__in=chosen_ids).named(query).order_by("last_name", "first_name")
+            )
+            results = list(found[: ics.FEED_CLIENTS_MAX + 1])
+            context["results"] = results[: ics.FEED_CLIENTS_MAX]
+            context["more_results"] = len(results) > ics.FEED_CLIENTS_MAX
     # The address is shown once, in the answer to the POST that made it, and never stored.
-    return render(request, "scheduling/feed_settings.html", {"feed": feed, "new_url": new_url})
+    status = 400 if error else 200
+    return render(request, "scheduling/feed_settings.html", context, status=status)
 
 
 @login_not_required
 @require_safe
 def feed(request: HttpRequest, token: str) -> HttpResponse:
+    """Answer the iCalendar feed: a bounded window, at most MAX_EVENTS visits, its clients."""
     feed = services.feed_for_token(token)
     if feed is None:
         raise Http404
     now = timezone.now()
     visits = (
-        Visit.objects.visible_to(feed.user)
+        Visit.objects.visible_to(feed.user, among=feed.carried_among())
+        .select_related(None)
+        .select_related("caregiver")
         .filter(start__gte=now - ics.WINDOW_BEFORE, start__lt=now + ics.WINDOW_AFTER)
-        .order_by("start", "pk")
+        .order_by("start", "pk")[: ics.MAX_EVENTS]
     )
     body = ics.build_calendar(visits, agency=feed.user.agency, language=feed.user.language)
     services.record_feed_fetch(feed=feed, request=request)
@@ -150,11 +298,13 @@ def caregiver_photo(request: HttpRequest, caregiver_id: int) -> HttpResponse:
     client whose calendar the login may see. The middleware marks the answer no-store.
     """
     _require_portal_login(request)
-    visiting = Visit.objects.visible_to(request.user).values("caregiver_id")
     caregiver = Caregiver.objects.filter(
-        pk=caregiver_id, show_photo_to_families=True, pk__in=visiting
+        pk=caregiver_id, agency_id=request.user.agency_id, show_photo_to_families=True
     ).first()
     if caregiver is None or not caregiver.photo:
+        raise Http404
+    # One visit of hers to a client the login sees is enough: stop at the first.
+    if not Visit.objects.visible_to(request.user).filter(caregiver_id=caregiver.pk).exists():
         raise Http404
     try:
         file = caregiver.photo.open("rb")

@@ -132,3 +132,23 @@ def test_it_hashes_with_argon2id_first(settings):
     assert not identify_hasher(encoded).must_update(encoded)
     # Timing is measured in hashers.py's docstring, not asserted: a busy CI machine varies.
     assert measure_ms(rounds=1) > 0
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["Sunrise-Home-Care-2026!", "I love sunrise 2026!", "5unr1se Rocks 2026!", "SunriseHomeCare1!"],
+)
+def test_it_rejects_a_password_made_of_the_agency_name(cast, password):
+    user = cast.margaret.user
+    assert "password_like_agency" in _codes(password, user)
+    assert "too much like the name of your agency" in " ".join(_messages(password, user))
+
+
+def test_it_blocks_only_the_agency_words_that_name_it(cast):
+    user = cast.margaret.user
+    # "Home" and "Care" alone say nothing of which agency: they stay allowed.
+    assert password_errors("Home is where care 4 us!", user) == []
+    # Another agency's name is not this login's agency.
+    assert "password_like_agency" not in _codes("Harbor lights 2026!", user)
+    assert "password_like_agency" in _codes("Harbor lights 2026!", cast.hank.user)
+    assert "Not like the name of your agency." in [t for _k, t in rules_for(cast.sunrise)]

@@ -34,9 +34,8 @@ def test_it_serves_the_logo_to_anyone_with_long_cache_headers(client, cast, medi
 def test_the_address_names_the_stored_file(cast, media):
     agency = _with_logo(cast.sunrise)
 
-    assert agency.logo_link == reverse(
-        "agencies:logo", args=[agency.pk, agency.logo.name.rsplit("/", 1)[-1]]
-    )
+    assert agency.logo_link == reverse("agencies:logo", args=[agency.logo.name.rsplit("/", 1)[-1]])
+    assert agency.logo_link == "/agency-logo/sunrise.png/"
     assert "/media/" not in agency.logo_link
 
 
@@ -50,25 +49,40 @@ def test_a_signed_in_user_gets_the_cacheable_logo_too(client, cast, media):
     assert "no-store" not in response["Cache-Control"]
 
 
-def test_an_older_address_leads_to_the_current_logo(client, cast, media):
+def test_an_address_of_the_former_kind_leads_to_the_logo_it_names(client, cast, media):
     agency = _with_logo(cast.sunrise)
+    name = agency.logo.name.rsplit("/", 1)[-1]
 
-    response = client.get(reverse("agencies:logo", args=[agency.pk, "old-logo.png"]))
+    response = client.get(reverse("agencies:old_logo_address", args=[agency.pk, name]))
 
     assert response.status_code == 302
     assert response["Location"] == agency.logo_link
 
 
+def test_the_agency_ids_cannot_be_walked(client, cast, media):
+    # Without the file's name, an id answers nothing: not which agencies exist, not a logo.
+    _with_logo(cast.sunrise)
+    _with_logo(cast.harbor, "harbor.png")
+    for agency_id in (cast.sunrise.pk, cast.harbor.pk, 999999):
+        response = client.get(reverse("agencies:old_logo_address", args=[agency_id, "logo.png"]))
+        assert response.status_code == 404
+
+
 def test_it_is_404_without_a_logo(client, cast, media):
-    response = client.get(reverse("agencies:logo", args=[cast.sunrise.pk, "logo.png"]))
+    response = client.get(reverse("agencies:logo", args=["logo.png"]))
 
     assert response.status_code == 404
 
 
-def test_it_is_404_for_no_such_agency(client, cast, media):
-    response = client.get(reverse("agencies:logo", args=[999999, "logo.png"]))
+def test_it_serves_a_stored_name_of_another_type_as_a_download(client, cast, media):
+    # A logo stored before uploads were checked ("logo.pdf" holding a GIF) is never inline.
+    agency = _with_logo(cast.sunrise, "logo.pdf")
 
-    assert response.status_code == 404
+    response = client.get(agency.logo_link)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/octet-stream"
+    assert response["Content-Disposition"].startswith("attachment")
 
 
 def test_another_agency_id_answers_that_agencys_logo(client, cast, media):

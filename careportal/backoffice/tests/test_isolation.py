@@ -166,14 +166,30 @@ def test_it_lists_only_the_agencys_records_in_sidebar_filters(client, world, who
     content = response.content.decode()
     own = world.records[Visit][1 - other]
     foreign = world.records[Visit][other]
-    assert f"caregiver__id__exact={own.caregiver_id}" in content
+    # The client and caregiver filters are search boxes: no record is listed until chosen.
+    assert 'name="caregiver__id__exact"' in content
     assert f"caregiver__id__exact={foreign.caregiver_id}" not in content
     assert f"client__id__exact={foreign.client_id}" not in content
-    # Asking for another agency's client by the filter's own parameter finds nothing.
+    # The agency's own caregiver, once chosen, is named in the box.
     response = client.get(
-        reverse("backoffice:scheduling_visit_changelist"), {"client__id__exact": foreign.client_id}
+        reverse("backoffice:scheduling_visit_changelist"),
+        {"caregiver__id__exact": own.caregiver_id},
     )
-    assert _url(foreign) not in response.content.decode()
+    assert f'<option value="{own.caregiver_id}" selected>{own.caregiver}</option>' in (
+        response.content.decode()
+    )
+    # Asking for another agency's client or caregiver by the filter's own parameter names
+    # nothing and finds nothing.
+    for name, value in (
+        ("client__id__exact", foreign.client_id),
+        ("caregiver__id__exact", foreign.caregiver_id),
+    ):
+        response = client.get(reverse("backoffice:scheduling_visit_changelist"), {name: value})
+        content = response.content.decode()
+        assert _url(foreign) not in content
+        assert f'<option value="{value}"' not in content
+        for word in words:
+            assert word not in content, word
 
 
 def test_it_refuses_a_submitted_id_of_another_agencys_record(client, world):

@@ -107,7 +107,8 @@ def test_it_warns_staff_before_the_back_office_idles_out(client, cast, url):
     assert "Stay signed in" in body
     assert 'data-stay-url="/accounts/session/stay/"' in body
     assert "js/session.js" in body and "css/session.css" in body
-    assert "CarePortal back office" in body  # the site's own branding is kept
+    # The site's branding is kept, naming the staff member's agency (site.each_context).
+    assert f"{cast.sunrise.name} back office" in body
     assert "<script>" not in body and "<style" not in body
     assert "Content-Security-Policy" in response.headers
     status = client.get("/accounts/session/").json()

@@ -4,6 +4,7 @@ from django.urls import reverse
 
 from careportal.audit.models import AuditEvent
 from careportal.billing.models import InvoiceStatus
+from careportal.billing.services import recompute_invoice_money
 from careportal.testing import make_invoice
 
 
@@ -21,7 +22,7 @@ def _invoice(cast):
     invoice.tax_rate = Decimal("5")
     invoice.adjustments = Decimal("-5.00")
     invoice.save()
-    return invoice
+    return recompute_invoice_money(invoice=invoice)
 
 
 def test_it_shows_the_whole_invoice_as_a_page(client, cast):

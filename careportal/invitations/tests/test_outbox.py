@@ -62,7 +62,8 @@ def test_it_writes_in_the_recipients_language(cast):
     assert "Contraseña de un solo uso:" in message.body
     assert "Contraseña de un solo uso:" in message.alternatives[0][0]
     assert "One-time password" not in message.body
-    assert re.search(r"hasta el \w+ \d{1,2} de \w+ de \d{4}, ", message.body)
+    # The date in Spanish words, whichever verb the catalog uses ("hasta el", "vence el").
+    assert re.search(r"(hasta|vence) el \w+ \d{1,2} de \w+ de \d{4}, ", message.body)
 
 
 def test_it_takes_the_expiry_from_the_agency(cast, sent_invitation):
@@ -278,3 +279,89 @@ def test_it_deletes_sent_mail_after_the_retention_days_and_keeps_the_rest(cast, 
     old_queued = email(STATUS.queued, 30)
     assert delete_old_sent_mail() == 0
     assert Email.objects.filter(pk=old_queued, status=STATUS.queued).exists()
+
+
+class Picky(Mailbox):
+    """Refuse one recipient with 550; count the connections."""
+
+    def __init__(self, refused):
+        super().__init__()
+        self.refusing = False
+        self.refused = refused
+        self.connections = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.connections += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address == self.refused:
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_fails_only_the_refused_recipient_over_one_connection(cast, smtp):
+    _mailbox, controller = smtp
+    picky = Picky("bad@mail.example")
+    controller.handler = picky
+    emails = ["ann@mail.example", "bad@mail.example", "cy@mail.example"]
+    for n, email in enumerate(emails):
+        _invite(cast, email=email)
+        Invitation.objects.filter(email=email).update(
+            next_attempt_at=timezone.now() - datetime.timedelta(seconds=10 - n)
+        )
+    controller.start()
+
+    assert deliver_invitations() == 2
+
+    assert picky.connections == 1
+    assert sorted(r for rcpts, _c in picky.received for r in rcpts) == [
+        "ann@mail.example",
+        "cy@mail.example",
+    ]
+    refused = Invitation.objects.get(email="bad@mail.example")
+    assert refused.state == InvitationState.RETRYING and refused.otp_hash == ""
+    assert "550" in refused.last_error and "No such mailbox" in refused.last_error
+    assert refused.next_attempt_at > timezone.now()
+    assert set(Invitation.objects.exclude(pk=refused.pk).values_list("state", flat=True)) == {
+        InvitationState.SENT
+    }
+
+
+def test_it_takes_the_next_batch_at_once_while_work_waits(cast, monkeypatch):
+    from careportal.invitations import outbox
+
+    monkeypatch.setattr(outbox, "BATCH_SIZE", 2)
+    for n in range(5):
+        _invite(cast, email=f"p{n}@mail.example")
+
+    assert outbox.run_once()["waiting"] is True
+    assert outbox.run_once()["waiting"] is True
+    assert outbox.run_once()["waiting"] is False
+    assert len(mail.outbox) == 5
+
+
+def test_it_gives_each_email_of_a_batch_its_own_login_and_password(cast):
+    names = [("Ann", "Lee"), ("Bo", "Chan"), ("Cy", "Diaz")]
+    for first, last in names:
+        client = Client.objects.create(
+            agency=cast.sunrise, first_name=first, last_name=last, email=f"{first}@mail.example"
+        )
+        sync_portal_account(party=client, previous_email=None)
+
+    assert deliver_invitations() == 3
+
+    passwords = set()
+    for message in mail.outbox:
+        invitation = Invitation.objects.select_related("user").get(email=message.to[0])
+        username = re.search(r"^Username: (\S+)$", message.body, re.M).group(1)
+        otp = re.search(r"^One-time password: (\S+)$", message.body, re.M).group(1)
+        assert username == invitation.user.username
+        assert f"Hello {invitation.user.first_name}," in message.body
+        assert invitation.check_one_time_password(otp)
+        assert invitation.token in message.alternatives[0][0]
+        passwords.add(otp)
+    assert len(passwords) == 3

@@ -26,7 +26,7 @@ def test_it_writes_to_the_owner_in_the_owners_language(client, cast):
     assert "Enviado por Margaret Hale (client) a través del portal de Sunrise Home Care." in (
         email.message
     )
-    assert "Responda a este correo" in email.message
+    assert "responda a este correo" in email.message
 
 
 def test_it_writes_to_the_owner_in_english_without_a_saved_language(client, cast):

@@ -139,6 +139,8 @@ def _invoice_rows() -> Row:
 
 EXPECTED: dict[str, Row] = {
     "portal:dashboard": [("page", _no_kwargs, _portal_page())],
+    # The client chooser lists only the login's own clients (see test_client_chooser).
+    "portal:choose_client": [("page", _no_kwargs, _portal_page())],
     "billing:invoice_list": [("page", _no_kwargs, _portal_page())],
     "billing:invoice_detail": _invoice_rows(),
     "billing:invoice_pdf": _invoice_rows(),

@@ -11,8 +11,10 @@ from careportal.scheduling.models import Caregiver, VisitStatus
 from careportal.testing import make_client, make_invoice, make_plan, make_visit
 
 URL = reverse("portal:dashboard")
-# The same bound with one invoice and visit as with fifty, and a payer with 33 clients.
-BOUND = 20
+# The same bound with one invoice and visit as with fifty, and a payer with 33 clients: the
+# frame, the login's relationships, one query per part of the page, the audit event and
+# the session's own writes.
+BOUND = 22
 
 
 def _tomorrow_at(hour: int, cast) -> datetime.datetime:
@@ -79,13 +81,13 @@ def test_it_shows_a_payer_what_it_owes_for_each_client(client, cast):
     assert response.status_code == 200
     body = response.content.decode()
     section = response.context["party_sections"][0]
-    owed = {row.client.first_name: row.owed for row in section["data"].rows}
+    owed = {row.client.first_name: row.owed for row in section.rows}
     assert owed == {
         "Margaret": Decimal("57.50"),
         "Walter": Decimal("0.00"),
         "Rosa": Decimal("77.50"),
     }
-    assert section["data"].total_owed == Decimal("135.00")
+    assert section.total_owed == Decimal("135.00")
     assert "$135.00" in body
     assert "Companionship" in body
     assert response.context["care"] is None
@@ -100,8 +102,8 @@ def test_it_shows_a_community_its_residents(client, cast):
 
     assert response.status_code == 200
     section = response.context["party_sections"][0]
-    assert section["id"] == "as-community"
-    owed = {row.client.first_name: row.owed for row in section["data"].rows}
+    assert section.id == "as-community"
+    owed = {row.client.first_name: row.owed for row in section.rows}
     assert owed == {"Rosa": Decimal("0.00"), "Sam": Decimal("77.50")}
 
 
@@ -115,7 +117,7 @@ def test_it_shows_every_section_to_a_person_with_several_relationships(client, c
     assert response.status_code == 200
     body = response.content.decode()
     assert response.context["care"]["several_clients"] is True
-    assert [s["id"] for s in response.context["party_sections"]] == ["as-payer"]
+    assert [s.id for s in response.context["party_sections"]] == ["as-payer"]
     assert "INV-WALTER" in body
     assert "Clients you pay for" in body
 
@@ -143,11 +145,16 @@ def test_it_answers_404_for_a_client_not_visible(client, cast):
 def test_it_keeps_the_same_number_of_queries_with_more_data(
     client, cast, django_assert_max_num_queries
 ):
+    counts = {}
+
     def render(user):
         client.force_login(user)
-        with django_assert_max_num_queries(BOUND):
+        with django_assert_max_num_queries(BOUND) as queries:
             response = client.get(URL)
         assert response.status_code == 200
+        # No more queries with more data than with little (the frame's client selector
+        # even saves one once a login has more than a few clients).
+        assert len(queries) <= counts.setdefault(user.pk, len(queries)), user
         return response
 
     make_invoice(cast.margaret)
@@ -173,8 +180,9 @@ def test_it_keeps_the_same_number_of_queries_with_more_data(
     for user in (cast.margaret.user, cast.ellen, cast.nora):
         render(user)
     response = render(cast.paula)
-    assert len(response.context["party_sections"][0]["data"].rows) == 33
-    assert len(response.context["party_sections"][0]["data"].rows[0].client.first_name) > 0
+    section = response.context["party_sections"][0]
+    assert len(section.rows) == 25 and section.page.paginator.count == 33
+    assert all(row.next_visit is not None for row in section.rows)
 
 
 def _photo(caregiver, *, shown: bool):
@@ -211,3 +219,157 @@ def test_it_hides_the_caregivers_photo_unless_the_agency_allows_it(client, cast)
 
     assert "Carla" in body and "Dev" in body
     assert "caregiver-photo" not in body and "carla.jpg" not in body
+
+
+def _atlas_clients(cast, count: int, *, last_name: str = "Client") -> list:
+    start = timezone.localdate() - datetime.timedelta(days=30)
+    clients = []
+    for i in range(count):
+        extra = make_client(cast.sunrise, f"Extra{i:02d}", last_name, login=False)
+        ClientPayer.objects.create(
+            agency=cast.sunrise, client=extra, payer=cast.atlas, start_date=start
+        )
+        clients.append(extra)
+    return clients
+
+
+def _names(response) -> list[str]:
+    return [row.client.first_name for row in response.context["party_sections"][0].rows]
+
+
+def test_it_pages_a_payers_clients_by_twenty_five(client, cast):
+    extras = _atlas_clients(cast, 30)  # "Client" comes before Diaz and Hale
+    for extra in extras:
+        make_invoice(extra, bill_to=cast.atlas)
+    client.force_login(cast.paula)
+
+    first = client.get(URL)
+    second = client.get(URL, {"payer_page": 2})
+
+    assert _names(first) == [f"Extra{i:02d}" for i in range(25)]
+    assert _names(second) == [f"Extra{i:02d}" for i in range(25, 30)] + [
+        "Rosa",
+        "Margaret",
+        "Walter",
+    ]
+    body = first.content.decode()
+    assert "Page 1 of 2" in body and "Total for 33 clients" in body
+    assert 'href="?payer_page=2"' in body
+    # The total covers every client, not only the page: 30 x 77.50.
+    assert first.context["party_sections"][0].total_owed == Decimal("2325.00")
+    assert "$2,325.00" in body
+    # The audit records the clients shown: the page's 25, then the second page's 8.
+    first_event, second_event = AuditEvent.objects.filter(action="dashboard.viewed").order_by("pk")
+    assert first_event.detail["clients"] == sorted(e.pk for e in extras[:25])
+    assert second_event.detail["clients"] == sorted(
+        [e.pk for e in extras[25:]] + [cast.margaret.pk, cast.walter.pk, cast.rosa.pk]
+    )
+
+
+def test_it_searches_clients_by_first_last_or_preferred_name(client, cast):
+    _atlas_clients(cast, 30)
+    client.force_login(cast.paula)
+
+    by_preferred = client.get(URL, {"q": "  maggie "})
+    by_last = client.get(URL, {"q": "HALE"})
+    by_both = client.get(URL, {"q": "walter hale"})
+    nobody = client.get(URL, {"q": "Zed"})
+
+    assert _names(by_preferred) == ["Margaret"]
+    assert _names(by_last) == ["Margaret", "Walter"]
+    assert _names(by_both) == ["Walter"]
+    assert _names(nobody) == []
+    body = by_preferred.content.decode()
+    assert '<label for="client-search">First, last or preferred name</label>' in body
+    assert 'name="q" value="maggie"' in body
+    assert '<button type="submit" class="button">Search</button>' in body
+    assert "No client's name contains “Zed”." in nobody.content.decode()
+
+
+def test_it_keeps_the_search_and_the_client_in_the_paging_links(client, cast):
+    _atlas_clients(cast, 30, last_name="Extra")
+    client.force_login(cast.paula)
+
+    response = client.get(URL, {"q": "extra", "payer_page": "2"})
+
+    assert _names(response) == [f"Extra{i:02d}" for i in range(25, 30)]
+    assert 'href="?q=extra&amp;payer_page=1"' in response.content.decode()
+    narrowed = client.get(URL, {"client": cast.rosa.pk, "q": "rosa"})
+    assert _names(narrowed) == ["Rosa"]
+    body = narrowed.content.decode()
+    assert f'<input type="hidden" name="client" value="{cast.rosa.pk}">' in body
+
+
+def test_it_counts_no_invoice_below_zero_in_what_a_payer_owes(client, cast):
+    make_invoice(cast.rosa, bill_to=cast.atlas)  # owes 77.50
+    make_invoice(cast.rosa, bill_to=cast.atlas, paid=Decimal("100.00"))  # overpaid 22.50
+    make_invoice(cast.margaret, bill_to=cast.atlas, paid=Decimal("7.50"))  # owes 70.00
+    client.force_login(cast.paula)
+
+    response = client.get(URL)
+
+    section = response.context["party_sections"][0]
+    owed = {row.client.first_name: row.owed for row in section.rows}
+    assert owed == {"Rosa": Decimal("77.50"), "Margaret": Decimal("70.00"), "Walter": 0}
+    assert section.total_owed == Decimal("147.50")
+
+
+def test_it_keeps_listing_a_client_whose_link_ended_while_invoiced(client, cast):
+    make_invoice(cast.rosa, bill_to=cast.atlas, number="INV-ROSA")
+    ClientPayer.objects.filter(client=cast.rosa, payer=cast.atlas).update(
+        end_date=timezone.localdate() - datetime.timedelta(days=1)
+    )
+    make_visit(cast.rosa, cast.caregiver, _tomorrow_at(10, cast), service="Companionship")
+    client.force_login(cast.paula)
+
+    response = client.get(URL)
+
+    section = response.context["party_sections"][0]
+    rows = {row.client.first_name: row for row in section.rows}
+    assert rows["Rosa"].owed == Decimal("77.50")
+    # The calendar's access ended with the link: no visit is shown for her.
+    assert rows["Rosa"].next_visit is None
+    assert "Companionship" not in response.content.decode()
+
+
+def test_it_shows_no_party_table_to_a_stranger_or_a_client(client, cast):
+    make_invoice(cast.rosa, bill_to=cast.atlas, number="INV-ATLAS")
+    for user in (cast.stan, cast.margaret.user, cast.tom):
+        client.force_login(user)
+        response = client.get(URL, {"q": "rosa", "payer_page": "2"})
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert response.context["party_sections"] == []
+        assert "Rosa" not in body and "INV-ATLAS" not in body and "client-search" not in body
+    client.force_login(cast.hank.user)
+    response = client.get(URL)
+    assert response.context["party_sections"] == [] and "Rosa" not in response.content.decode()
+
+
+def test_it_answers_a_payer_in_the_same_number_of_queries_for_3_or_40_clients(
+    client, cast, django_assert_max_num_queries
+):
+    counts = {}
+
+    def render(user, **query):
+        client.force_login(user)
+        with django_assert_max_num_queries(BOUND) as queries:
+            response = client.get(URL, query)
+        assert response.status_code == 200
+        key = (user.pk, "q" in query)
+        # No more with 40 clients than with 3 (the frame's selector may save one).
+        assert len(queries) <= counts.setdefault(key, len(queries)), key
+        return response
+
+    make_invoice(cast.rosa, bill_to=cast.atlas)
+    make_invoice(cast.sam, bill_to=cast.maple)
+    make_visit(cast.rosa, cast.caregiver, _tomorrow_at(9, cast))
+    for user in (cast.paula, cast.nora):
+        render(user)
+        render(user, q="a")
+    for extra in _atlas_clients(cast, 37):
+        make_invoice(extra, bill_to=cast.atlas, lines=2, caregiver=cast.caregiver)
+        make_visit(extra, cast.caregiver, _tomorrow_at(9, cast))
+    for user in (cast.paula, cast.nora):
+        render(user)
+        render(user, q="a", payer_page="2")

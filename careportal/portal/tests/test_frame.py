@@ -1,6 +1,9 @@
 import re
 from decimal import Decimal
 
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -142,3 +145,48 @@ def test_it_keeps_the_pages_other_choices_when_the_client_changes(client, cast):
     selector = re.search(r'<form method="get"[^>]*class="client-selector">.*?</form>', body, re.S)
     assert '<input type="hidden" name="status" value="paid">' in selector.group(0)
     assert 'name="page"' not in selector.group(0)
+
+
+FRAME_PAGES = ("scheduling:calendar", "scheduling:feed_settings", "portal:choose_client")
+
+
+@pytest.mark.parametrize("who", ["client", "contact_ellen", "payer", "community"])
+def test_it_asks_the_database_nothing_twice_per_page(client, cast, who):
+    # The frame, the view and the audit all ask who the login sees: answered once.
+    client.force_login(cast.portal_users[who])
+    for name in FRAME_PAGES:
+        client.get(reverse(name))  # the session's first write is not the page's
+        with CaptureQueriesContext(connection) as page:
+            assert client.get(reverse(name)).status_code == 200
+        statements = [
+            q["sql"]
+            for q in page.captured_queries
+            if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
+        ]
+        assert len(statements) == len(set(statements)), name
+
+
+@pytest.mark.parametrize("who", ["client", "contact_tom"])
+def test_it_keeps_the_frame_of_a_client_or_contact_to_four_reads(client, cast, who):
+    # Session, login, agency, and the login's relationships: nothing grows with the data.
+    client.force_login(cast.portal_users[who])
+    client.get(reverse("portal:choose_client"))
+    with CaptureQueriesContext(connection) as page:
+        client.get(reverse("portal:choose_client"), {"q": "zz"})
+
+    # PostgreSQL's UNION puts each part in parentheses.
+    reads = [
+        q["sql"].lstrip("(")
+        for q in page.captured_queries
+        if q["sql"].lstrip("(").startswith("SELECT")
+    ]
+    tables = [sql.split(" FROM ", 1)[1].split()[0] for sql in reads]
+    assert tables[:4] == [
+        '"django_session"',
+        '"accounts_user"',
+        '"agencies_agency"',
+        '"people_client"',  # the UNION of the link tables
+    ]
+    # Then the chooser's own search, and nothing else: no second access query.
+    assert len(reads) == 5
+    assert "LIMIT 26" in reads[4]

@@ -54,7 +54,7 @@ def test_it_shows_the_dashboard_in_spanish_to_a_spanish_browser(client, cast):
     assert re.search(r"<strong>\w+ \d{1,2} de \w+, 09:00", body)
     for words in ("Inicio", "Facturas", "Plan de cuidado", "Facturas por pagar", "Cerrar sesión"):
         assert words in body, words
-    assert "Enviar un correo al dueño de la agencia" in body
+    assert "Escribir al dueño o a la dueña de la agencia" in body
     assert "Invoices to pay" not in body
 
 
@@ -136,7 +136,7 @@ def test_it_draws_the_invoice_pdf_in_spanish(client, cast):
 
     assert response.status_code == 200
     text = _pdf_text(response.content)
-    for words in ("Factura INV-7", "Facturar a", "Fecha de vencimiento", "Cantidad a pagar"):
+    for words in ("Factura INV-7", "Facturar a", "Fecha de vencimiento", "Monto a pagar"):
         assert words in text, words
     assert "Visitas facturadas" in text
     # Spanish dates, and accents drawn in the PDF's Latin-1 fonts.

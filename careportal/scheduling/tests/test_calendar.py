@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from careportal.audit.models import AuditEvent
 from careportal.people.models import Client, ClientPayer
+from careportal.scheduling import views
 from careportal.scheduling.models import VisitStatus
 from careportal.testing import make_client, make_visit
 
@@ -231,24 +232,101 @@ def test_it_runs_the_same_queries_for_one_visit_or_fifty(
         assert client.get(URL, {"view": view}).status_code == 200
 
 
-def test_it_runs_the_same_queries_for_a_payer_with_thirty_clients(
-    client, cast, django_assert_max_num_queries
-):
-    client.force_login(cast.paula)
+def _payer_with_extra_clients(cast, count, visits_each=2):
     start = _today(cast) - datetime.timedelta(days=30)
-    for i in range(27):
-        extra = make_client(cast.sunrise, f"Extra{i}", "Client", login=False)
+    extras = []
+    for i in range(count):
+        extra = make_client(cast.sunrise, f"Extra{i:02d}", "Client", login=False)
         ClientPayer.objects.create(
             agency=cast.sunrise, client=extra, payer=cast.atlas, start_date=start
         )
-        _visits(extra, cast.caregiver if i % 2 else None, 2)
+        _visits(extra, cast.caregiver if i % 2 else None, visits_each)
+        extras.append(extra)
+    return extras
+
+
+def test_it_pages_a_payer_with_thirty_clients_in_the_same_queries(
+    client, cast, django_assert_max_num_queries
+):
+    client.force_login(cast.paula)
+    extras = _payer_with_extra_clients(cast, 27)
     assert Client.objects.visible_to(cast.paula).count() == 30
+
     with django_assert_max_num_queries(QUERY_BOUND):
-        response = client.get(URL, {"view": "month"})
-    assert response.status_code == 200
-    assert len(response.context["visits"]) == 54
+        first = client.get(URL, {"view": "month"})
     with django_assert_max_num_queries(QUERY_BOUND):
-        assert client.get(URL, {"view": "list", "client": cast.margaret.pk}).status_code == 200
+        second = client.get(URL, {"view": "month", "clients_page": "2"})
+
+    # By name: the 27 "Client"s come first, then Diaz and the two Hales.
+    page = first.context["client_page"]
+    assert [c.pk for c in page.clients] == [extra.pk for extra in extras[:25]]
+    assert (page.count, page.first, page.last) == (30, 1, 25)
+    assert {v.client_id for v in first.context["visits"]} == {e.pk for e in extras[:25]}
+    assert len(first.context["visits"]) == 50
+    body = first.content.decode()
+    assert "Clients 1 to 25 of 30" in body
+    assert "Next clients" in body and "Previous clients" not in body
+    assert first.context["next_clients_url"].endswith("clients_page=2")
+    assert reverse("portal:choose_client") in body
+    assert [c.first_name for c in second.context["client_page"].clients] == [
+        "Extra25",
+        "Extra26",
+        "Rosa",
+        "Margaret",
+        "Walter",
+    ]
+    assert len(second.context["visits"]) == 4
+    assert "Previous clients" in second.content.decode()
+    # Stepping to the next month keeps the page of clients.
+    assert second.context["next_url"].endswith("clients_page=2")
+    event = AuditEvent.objects.filter(action="calendar.viewed").order_by("pk").first()
+    assert event.detail["clients"] == sorted(e.pk for e in extras[:25])
+
+
+def test_it_shows_a_narrowed_client_whatever_their_page(
+    client, cast, django_assert_max_num_queries
+):
+    client.force_login(cast.paula)
+    _payer_with_extra_clients(cast, 27)
+    _visits_of_everyone(cast)
+
+    with django_assert_max_num_queries(QUERY_BOUND):
+        response = client.get(URL, {"view": "list", "client": cast.walter.pk})
+
+    assert response.context["client_page"] is None
+    assert [v.service for v in response.context["visits"]] == ["Walter errand"]
+
+
+def test_it_answers_the_first_page_of_clients_for_a_bad_page_number(client, cast):
+    client.force_login(cast.paula)
+    _payer_with_extra_clients(cast, 27, visits_each=0)
+
+    for raw in ("0", "-1", "abc", "99"):
+        page = client.get(URL, {"clients_page": raw}).context["client_page"]
+        assert page.number == (2 if raw == "99" else 1), raw
+
+
+def test_it_shows_every_client_at_once_up_to_twenty_five(client, cast):
+    client.force_login(cast.paula)
+    _payer_with_extra_clients(cast, 22, visits_each=1)
+
+    response = client.get(URL, {"view": "month"})
+
+    assert response.context["client_page"] is None
+    assert len({v.client_id for v in response.context["visits"]}) == 22
+    assert "Next clients" not in response.content.decode()
+
+
+def test_it_bounds_the_visits_laid_out_on_one_page(client, cast, monkeypatch):
+    monkeypatch.setattr(views, "VISITS_SHOWN", 10)
+    _visits(cast.margaret, cast.caregiver, 12)
+    client.force_login(cast.margaret.user)
+
+    response = client.get(URL, {"view": "month"})
+
+    assert len(response.context["visits"]) == 10
+    assert response.context["more_visits"] is True
+    assert "Only the first 10 visits of this period are shown" in response.content.decode()
 
 
 def test_it_converts_stored_utc_to_the_agency_zone(client, cast):

@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from careportal.audit.models import AuditEvent
 from careportal.people.models import ClientPayer, EmergencyContact
-from careportal.scheduling import services
-from careportal.scheduling.models import CalendarFeed, VisitStatus
-from careportal.testing import make_visit
+from careportal.scheduling import ics, services
+from careportal.scheduling.models import CalendarFeed, CalendarFeedClient, VisitStatus
+from careportal.testing import make_client, make_visit
 
 SETTINGS_URL = reverse("scheduling:feed_settings")
 
@@ -271,3 +271,162 @@ def test_it_serves_the_feed_with_a_constant_number_of_queries(
     with django_assert_max_num_queries(10):
         response = client.get(url)
     assert len(_events(response)) == 51
+
+
+def _payer_with_clients(cast, count):
+    """Give Paula's payer Atlas `count` more clients, each with a visit tomorrow."""
+    start = timezone.localdate(timezone=cast.sunrise.tz) - datetime.timedelta(days=30)
+    extras = []
+    for i in range(count):
+        extra = make_client(cast.sunrise, f"Extra{i:02d}", "Client", login=False)
+        ClientPayer.objects.create(
+            agency=cast.sunrise, client=extra, payer=cast.atlas, start_date=start
+        )
+        make_visit(extra, cast.caregiver, _soon(24 + i))
+        extras.append(extra)
+    return extras
+
+
+def test_it_carries_every_client_of_a_login_with_up_to_twenty_five(client, cast):
+    _payer_with_clients(cast, ics.FEED_CLIENTS_MAX - 3)  # and Margaret, Walter, Rosa
+    url = _create_feed_url(client, cast.paula)
+
+    assert len(_events(client.get(url))) == ics.FEED_CLIENTS_MAX - 3
+    client.force_login(cast.paula)
+    assert "Clients on this calendar" not in client.get(SETTINGS_URL).content.decode()
+
+
+def test_it_carries_no_client_above_twenty_five_until_chosen(client, cast):
+    _payer_with_clients(cast, 30)
+    url = _create_feed_url(client, cast.paula)
+
+    assert _events(client.get(url)) == []
+    client.force_login(cast.paula)
+    body = client.get(SETTINGS_URL).content.decode()
+    assert "Clients on this calendar" in body
+    assert "No client is chosen yet, so your calendar address carries no visits." in body
+    assert '<label for="feed-client-q">Find a client by name</label>' in body
+
+
+def test_it_lets_a_login_with_many_clients_choose_them(client, cast):
+    extras = _payer_with_clients(cast, 30)
+    url = _create_feed_url(client, cast.paula)
+    client.force_login(cast.paula)
+
+    found = client.get(SETTINGS_URL, {"q": "extra0"})
+    assert [c.pk for c in found.context["results"]] == [e.pk for e in extras[:10]]
+    added = client.post(SETTINGS_URL, {"action": "add_client", "client": extras[3].pk, "q": "x"})
+    client.post(SETTINGS_URL, {"action": "add_client", "client": extras[4].pk})
+    client.post(SETTINGS_URL, {"action": "remove_client", "client": extras[4].pk})
+
+    assert added.status_code == 302
+    assert added["Location"] == f"{SETTINGS_URL}?q=x"
+    feed = CalendarFeed.objects.get(revoked_at__isnull=True)
+    assert list(feed.chosen.values_list("client_id", flat=True)) == [extras[3].pk]
+    page = client.get(SETTINGS_URL, {"q": "extra"})
+    assert page.context["chosen"] == [extras[3]]
+    assert extras[3] not in page.context["results"]
+    assert "Remove Extra03 Client" in page.content.decode()
+    assert AuditEvent.objects.filter(
+        action="calendar_feed.client_added", client_id=extras[3].pk
+    ).exists()
+    assert AuditEvent.objects.filter(action="calendar_feed.client_removed").count() == 1
+    client.logout()
+    (event,) = _events(client.get(url))
+    assert event["uid"].startswith(f"visit-{extras[3].visits.get().pk}@")
+
+
+@pytest.mark.parametrize("other", ["sam", "stan_client", "hank"])
+def test_it_refuses_a_client_the_login_does_not_see(client, cast, other):
+    _payer_with_clients(cast, 30)
+    _create_feed_url(client, cast.paula)
+    client.force_login(cast.paula)
+
+    response = client.post(
+        SETTINGS_URL, {"action": "add_client", "client": getattr(cast, other).pk}
+    )
+
+    assert response.status_code == 400
+    assert "Choose a client from the list." in response.content.decode()
+    assert not CalendarFeedClient.objects.exists()
+
+
+def test_it_refuses_a_bad_client_id(client, cast):
+    _payer_with_clients(cast, 30)
+    _create_feed_url(client, cast.paula)
+    client.force_login(cast.paula)
+
+    response = client.post(SETTINGS_URL, {"action": "add_client", "client": "one"})
+
+    assert response.status_code == 400
+    assert not CalendarFeedClient.objects.exists()
+
+
+def test_it_carries_at_most_twenty_five_chosen_clients(client, cast):
+    extras = _payer_with_clients(cast, 30)
+    _create_feed_url(client, cast.paula)
+    client.force_login(cast.paula)
+    for extra in extras[: ics.FEED_CLIENTS_MAX]:
+        client.post(SETTINGS_URL, {"action": "add_client", "client": extra.pk})
+
+    response = client.post(SETTINGS_URL, {"action": "add_client", "client": extras[-1].pk})
+
+    assert response.status_code == 400
+    assert "carries at most 25 clients" in response.content.decode()
+    assert CalendarFeedClient.objects.count() == ics.FEED_CLIENTS_MAX
+
+
+def test_it_drops_a_chosen_client_whose_link_ended(client, cast):
+    extras = _payer_with_clients(cast, 30)
+    url = _create_feed_url(client, cast.paula)
+    feed = CalendarFeed.objects.get(revoked_at__isnull=True)
+    for extra in extras[:2]:
+        services.add_feed_client(feed=feed, client_id=extra.pk, request=None)
+    assert len(_events(client.get(url))) == 2
+
+    ClientPayer.objects.filter(client=extras[0]).update(
+        end_date=timezone.localdate(timezone=cast.sunrise.tz) - datetime.timedelta(days=1)
+    )
+
+    assert len(_events(client.get(url))) == 1
+
+
+def test_it_keeps_the_chosen_clients_on_a_new_address(client, cast):
+    extras = _payer_with_clients(cast, 30)
+    _create_feed_url(client, cast.paula)
+    old = CalendarFeed.objects.get(revoked_at__isnull=True)
+    services.add_feed_client(feed=old, client_id=extras[0].pk, request=None)
+    client.force_login(cast.paula)
+
+    response = client.post(SETTINGS_URL, {"action": "regenerate"})
+
+    client.logout()
+    assert len(_events(client.get(response.context["new_url"]))) == 1
+    new = CalendarFeed.objects.get(revoked_at__isnull=True)
+    assert list(new.chosen.values_list("client_id", flat=True)) == [extras[0].pk]
+
+
+def test_it_carries_at_most_max_events(client, cast, monkeypatch):
+    monkeypatch.setattr(ics, "MAX_EVENTS", 3)
+    for hours in range(5):
+        make_visit(cast.margaret, cast.caregiver, _soon(24 + hours * 3))
+    url = _create_feed_url(client, cast.margaret.user)
+
+    events = _events(client.get(url))
+
+    assert len(events) == 3
+    assert max(e.decoded("dtstart") for e in events) < _soon(24 + 3 * 3)
+
+
+def test_it_serves_a_chosen_feed_in_the_same_queries(client, cast, django_assert_max_num_queries):
+    extras = _payer_with_clients(cast, 30)
+    url = _create_feed_url(client, cast.paula)
+    feed = CalendarFeed.objects.get(revoked_at__isnull=True)
+    services.add_feed_client(feed=feed, client_id=extras[0].pk, request=None)
+    client.get(url)
+    with django_assert_max_num_queries(7):
+        client.get(url)
+    for extra in extras[1:10]:
+        services.add_feed_client(feed=feed, client_id=extra.pk, request=None)
+    with django_assert_max_num_queries(7):
+        assert len(_events(client.get(url))) == 10

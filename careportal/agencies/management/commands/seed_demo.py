@@ -21,6 +21,7 @@ from django.utils import timezone
 from careportal.accounts.models import User, UserKind
 from careportal.agencies.models import Agency, StaffMembership, StaffRole
 from careportal.billing.models import Invoice, InvoiceLine, InvoiceStatus, Payment
+from careportal.billing.services import recompute_invoice_money
 from careportal.careplans.models import Goal, PlanStatus, PlanTask, ServicePlan
 from careportal.messaging.models import Message
 from careportal.people.models import (
@@ -325,6 +326,8 @@ class Demo:
                 hours=Decimal("6.00"),
                 rate=Decimal(rate),
             )
+        # Like every write path: the invoice stores the money its lines and payments give.
+        recompute_invoice_money(invoice=invoice)
         if paid == "all":
             paid = str(invoice.total)
         if paid:
@@ -336,6 +339,7 @@ class Demo:
                 method="Cheque",
                 reference=f"CHQ {1000 + self.invoice_count}",
             )
+            recompute_invoice_money(invoice=invoice)
         return invoice
 
     # The agencies -----------------------------------------------------------------------
