@@ -312,6 +312,18 @@ class Invoice(AgencyScoped):
             models.Index(
                 fields=["agency", "bill_to_community", "status", "client", "balance", "total"]
             ),
+            # What a payer or community owes: only the issued invoices still owing, a few
+            # of the tens of thousands a big payer has, so the sum reads only those.
+            models.Index(
+                fields=["agency", "bill_to_payer", "client", "balance"],
+                condition=Q(status="issued", balance__gt=0),
+                name="billing_inv_payer_owing",
+            ),
+            models.Index(
+                fields=["agency", "bill_to_community", "client", "balance"],
+                condition=Q(status="issued", balance__gt=0),
+                name="billing_inv_community_owing",
+            ),
         ]
 
     def __str__(self) -> str:

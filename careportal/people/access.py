@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import contextvars
 import datetime
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from django.db import connection
 from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 
@@ -125,36 +127,44 @@ def _tagged(queryset: QuerySet, column: str, kind: str) -> QuerySet:
     )
 
 
-def relationship_ids(user: Any) -> Relationships:
-    """Return the login's relationships as ids, in one query on the indexed link tables.
+@functools.cache
+def _relationships_sql() -> str:
+    """Return the one query of `relationship_ids`: (id, kind) rows of a login's links.
 
-    Every part leads with the agency and the login (indexes on agency and user).
+    Written out once rather than built by the ORM on every request: composing the four
+    querysets and their UNION cost several times what the database takes to answer it.
+    Each part leads with the agency and the login (indexes on agency and user).
     """
+    client = Client._meta.db_table
+    contact = EmergencyContact._meta.db_table
+    payer_person = PayerPerson._meta.db_table
+    community_person = CommunityPerson._meta.db_table
+    return (
+        f"SELECT c.id, 'own' FROM {client} c "  # noqa: S608 - table names from the models
+        "WHERE c.agency_id = %(agency)s AND c.user_id = %(user)s AND c.status <> %(gone)s "
+        f"UNION ALL SELECT e.client_id, 'contact' FROM {contact} e "
+        f"JOIN {client} c ON c.id = e.client_id "
+        "WHERE e.agency_id = %(agency)s AND e.user_id = %(user)s AND c.status <> %(gone)s "
+        f"UNION ALL SELECT p.payer_id, 'payer' FROM {payer_person} p "
+        "WHERE p.agency_id = %(agency)s AND p.user_id = %(user)s "
+        f"UNION ALL SELECT m.community_id, 'community' FROM {community_person} m "
+        "WHERE m.agency_id = %(agency)s AND m.user_id = %(user)s"
+    )
+
+
+def relationship_ids(user: Any) -> Relationships:
+    """Return the login's relationships as ids, in one query on the indexed link tables."""
     if not is_portal_login(user):
         return Relationships()
 
     def compute() -> Relationships:
-        agency_id = user.agency_id
-        own = _tagged(_clients(user).filter(user=user), "pk", "own")
-        contacts = _tagged(
-            EmergencyContact.objects.filter(agency_id=agency_id, user=user).exclude(
-                client__status=ClientStatus.DISCHARGED
-            ),
-            "client_id",
-            "contact",
-        )
-        payers = _tagged(
-            PayerPerson.objects.filter(agency_id=agency_id, user=user), "payer_id", "payer"
-        )
-        communities = _tagged(
-            CommunityPerson.objects.filter(agency_id=agency_id, user=user),
-            "community_id",
-            "community",
-        )
         found: dict[str, set[int]] = {"own": set(), "contact": set(), "payer": set()}
         found["community"] = set()
-        for pk, kind in own.union(contacts, payers, communities, all=True):
-            found[kind].add(pk)
+        params = {"agency": user.agency_id, "user": user.pk, "gone": ClientStatus.DISCHARGED}
+        with connection.cursor() as cursor:
+            cursor.execute(_relationships_sql(), params)
+            for pk, kind in cursor.fetchall():
+                found[kind].add(pk)
         return Relationships(
             own_client_ids=tuple(sorted(found["own"])),
             contact_client_ids=tuple(sorted(found["contact"])),

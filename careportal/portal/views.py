@@ -19,7 +19,7 @@ from careportal.audit.events import record
 from careportal.billing.models import Invoice, InvoiceQuerySet, InvoiceStatus
 from careportal.careplans.models import PlanStatus, ServicePlan
 from careportal.people import access
-from careportal.people.models import Client, ClientPayer, Residence
+from careportal.people.models import Client, ClientPayer, ClientStatus, Residence
 from careportal.portal.narrowing import selected_client, selected_client_id
 from careportal.scheduling.models import Visit, VisitStatus
 
@@ -94,11 +94,10 @@ def _care_section(user: Any, client_id: int | None) -> dict[str, Any] | None:
     The next visits, the invoices billed to those clients that still owe (from the stored
     balance: no line or payment is loaded), and the client's own active service plans.
     """
-    clients = Client.objects.filter(
-        Q(pk__in=access.own_client(user).values("pk"))
-        | Q(pk__in=access.clients_as_contact(user).values("pk"))
-    )
-    client_ids = list(_only(clients, client_id).values_list("pk", flat=True))
+    # The login's own client and its contacts' clients, already read for the frame.
+    client_ids = list(access.relationship_ids(user).care_client_ids)
+    if client_id is not None:
+        client_ids = [pk for pk in client_ids if pk == client_id]
     if not client_ids:
         return None
     now = timezone.now()
@@ -109,6 +108,9 @@ def _care_section(user: Any, client_id: int | None) -> dict[str, Any] | None:
     )
     invoices = list(
         Invoice.objects.visible_to(user)
+        # The table shows the number, due date, balance and client: no other join to plan.
+        .select_related(None)
+        .select_related("client")
         .prefetch_related(None)
         .filter(bill_to_client_id__in=client_ids, status=InvoiceStatus.ISSUED, balance__gt=0)
     )
@@ -127,30 +129,30 @@ def _care_section(user: Any, client_id: int | None) -> dict[str, Any] | None:
     }
 
 
-def _party_client_ids(
-    linked: QuerySet[Client], links: QuerySet, billed: InvoiceQuerySet
-) -> list[int]:
-    """Return the ids of the clients a payer or community lists: linked today, and those
-    whose link has ended while an issued invoice for their care is still billed to it.
+def _party_clients(user: Any, links: QuerySet, billed: InvoiceQuerySet) -> QuerySet[Client]:
+    """Return the clients a payer or community lists: linked today (not discharged), and
+    those whose link has ended while an issued invoice for their care is still billed to it.
 
-    Resolved from the link table (a party's clients, not its tens of thousands of
-    invoices): an invoice is billed to a payer or community only for a client it is or was
-    linked to (billing.services.bill_to_problem), so the ended links are the candidates,
-    and only those are looked up among the invoices.
+    As subqueries on the link table, never as a list of ids: a payer with 2,000 clients
+    would otherwise send the same 2,000 numbers in every query of the page. An invoice is
+    billed to a payer or community only for a client it is or was linked to
+    (billing.services.bill_to_problem), so the ended links are the only candidates looked
+    up among the invoices. The links in force follow `people.access` (the agency's today).
     """
-    today = set(linked.values_list("pk", flat=True))
-    # One query whether or not links have ended, so the page's query count stays the same.
-    still_billed = links.exclude(client_id__in=today).filter(
-        Exists(billed.filter(client_id=OuterRef("client_id")))
+    in_force = links.active(timezone.localdate(timezone=user.agency.tz)).values("client_id")
+    still_billed = (
+        links.exclude(client_id__in=in_force)
+        .filter(Exists(billed.filter(client_id=OuterRef("client_id"))))
+        .values("client_id")
     )
-    today |= set(still_billed.values_list("client_id", flat=True))
-    return sorted(today)
+    return Client.objects.filter(agency_id=user.agency_id).filter(
+        (Q(pk__in=in_force) & ~Q(status=ClientStatus.DISCHARGED)) | Q(pk__in=still_billed)
+    )
 
 
 def _party_section(
     request: HttpRequest,
     *,
-    linked: QuerySet[Client],
     links: QuerySet,
     billed_to: Q,
     client_id: int | None,
@@ -177,8 +179,7 @@ def _party_section(
     ).order_by()
     if client_id is not None:
         billed = billed.filter(client_id=client_id)
-    ids = _party_client_ids(linked, links, billed)
-    listed = _only(Client.objects.filter(agency_id=user.agency_id, pk__in=ids), client_id)
+    listed = _only(_party_clients(user, links, billed), client_id)
     if search:
         listed = _named(listed, search)
         billed = billed.filter(client_id__in=listed.values("pk"))
@@ -190,7 +191,7 @@ def _party_section(
     clients = list(page.object_list)
     page_ids = [client.pk for client in clients]
     owed = dict(
-        billed.filter(client_id__in=page_ids)
+        billed.filter(client_id__in=page_ids, balance__gt=0)
         .values("client_id")
         .annotate(owed=OWED)
         .values_list("client_id", "owed")
@@ -208,10 +209,8 @@ def _party_section(
         .values("pk")[:1]
     )
     first_visits = Client.objects.filter(pk__in=page_ids).annotate(visit_id=Subquery(next_visit))
-    found = (
-        Visit.objects.visible_to(user)
-        .filter(pk__in=first_visits.values("visit_id"))
-        .select_related("caregiver")
+    found = Visit.objects.visible_to(user, among=page_ids).filter(
+        pk__in=first_visits.values("visit_id")
     )
     visits = {visit.client_id: visit for visit in found}
     rows = [
@@ -225,7 +224,8 @@ def _party_section(
         page_param=page_param,
         page=page,
         rows=rows,
-        total_owed=billed.aggregate(owed=OWED)["owed"],
+        # Only invoices still owing count, so the partial index of those serves the sum.
+        total_owed=billed.filter(balance__gt=0).aggregate(owed=OWED)["owed"],
         previous_query=(
             _page_query(request, page_param, page.previous_page_number())
             if page.has_previous()
@@ -247,7 +247,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if payer_ids:
         section = _party_section(
             request,
-            linked=access.clients_as_payer(user),
             links=ClientPayer.objects.filter(agency_id=user.agency_id, payer_id__in=payer_ids),
             billed_to=Q(bill_to_payer_id__in=payer_ids),
             client_id=client_id,
@@ -263,7 +262,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if community_ids:
         section = _party_section(
             request,
-            linked=access.clients_as_community(user),
             links=Residence.objects.filter(
                 agency_id=user.agency_id, community_id__in=community_ids
             ),
