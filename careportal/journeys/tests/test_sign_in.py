@@ -106,3 +106,38 @@ def test_it_does_not_scroll_the_sign_in_page_sideways_at_320_pixels(
 
     assert horizontal_overflow(page) == 0
     screenshots.take(page, "sign-in-320", full_page=True)
+
+
+def test_it_shows_and_hides_the_password_and_never_submits_it_as_text(page: Page) -> None:
+    page.goto("/accounts/login/")
+    password = page.locator("input[name=password]")
+    toggle = page.get_by_role("button", name="Show password")
+    password.fill("typed-secret")
+
+    expect(toggle).to_be_visible()
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    toggle.click()
+
+    expect(password).to_have_attribute("type", "text")
+    hide = page.get_by_role("button", name="Hide password")
+    expect(hide).to_have_attribute("aria-pressed", "true")
+    hide.press("Enter")
+    expect(password).to_have_attribute("type", "password")
+    expect(page.get_by_role("button", name="Show password")).to_be_visible()
+
+    # Shown again, then the form is sent: the field is a password field again as it goes.
+    # A listener added after the page's own records the type at that moment and keeps the
+    # browser on the page.
+    page.get_by_role("button", name="Show password").click()
+    expect(password).to_have_attribute("type", "text")
+    page.evaluate(
+        """() => {
+            const field = document.querySelector("input[name=password]");
+            field.form.addEventListener("submit", (event) => {
+                window.typeWhenSent = field.type;
+                event.preventDefault();
+            });
+        }"""
+    )
+    password.press("Enter")
+    assert page.evaluate("() => window.typeWhenSent") == "password"
