@@ -849,8 +849,40 @@ class InvoiceAdmin(AuditedViewMixin, AgencyScopedAdmin):
         )
 
 
+class InvoiceRowMixin:
+    """Lines and payments: found by their invoice's number, and its stored money kept right.
+
+    Every save, move and delete recomputes the invoice's stored figures (and the former
+    invoice's, if a row moved), in the admin view's transaction.
+    """
+
+    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str):
+        """Find an invoice's rows by its whole number, on the (agency, invoice) index."""
+        if not search_term.split():
+            return queryset, False
+        invoices = _ids(invoices_numbered(request, search_term))
+        return scope_to_agency(queryset.filter(invoice__in=invoices), request), False
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        former = form.initial.get("invoice") if change else None
+        super().save_model(request, obj, form, change)
+        billing_services.recompute_money_of_invoices(
+            invoice_ids=[obj.invoice_id] + ([former] if former else [])
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        super().delete_model(request, obj)
+        billing_services.recompute_money_of_invoices(invoice_ids=[obj.invoice_id])
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        with transaction.atomic():
+            invoice_ids = list(queryset.values_list("invoice_id", flat=True))
+            super().delete_queryset(request, queryset)
+            billing_services.recompute_money_of_invoices(invoice_ids=invoice_ids)
+
+
 @admin.register(InvoiceLine, site=backoffice_site)
-class InvoiceLineAdmin(AuditedViewMixin, AgencyScopedAdmin):
+class InvoiceLineAdmin(InvoiceRowMixin, AuditedViewMixin, AgencyScopedAdmin):
     viewed_action = "invoice.viewed"
     list_viewed_action = "invoice.list_viewed"
     audited_via = "invoice"
@@ -861,37 +893,11 @@ class InvoiceLineAdmin(AuditedViewMixin, AgencyScopedAdmin):
     search_fields = ("invoice__number",)
     search_help_text = _("The whole invoice number.")
     ordering = ("-date", "-id")
-
-    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str):
-        """Find an invoice's lines by its whole number, on the (agency, invoice) index."""
-        if not search_term.split():
-            return queryset, False
-        invoices = _ids(invoices_numbered(request, search_term))
-        return scope_to_agency(queryset.filter(invoice__in=invoices), request), False
-
     autocomplete_fields = ("invoice", "caregiver")
-
-    # The invoice stores its money: recompute it (and the former invoice's, if moved).
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        former = form.initial.get("invoice") if change else None
-        super().save_model(request, obj, form, change)
-        billing_services.recompute_money_of_invoices(
-            invoice_ids=[obj.invoice_id] + ([former] if former else [])
-        )
-
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        super().delete_model(request, obj)
-        billing_services.recompute_money_of_invoices(invoice_ids=[obj.invoice_id])
-
-    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
-        with transaction.atomic():
-            invoice_ids = list(queryset.values_list("invoice_id", flat=True))
-            super().delete_queryset(request, queryset)
-            billing_services.recompute_money_of_invoices(invoice_ids=invoice_ids)
 
 
 @admin.register(Payment, site=backoffice_site)
-class PaymentAdmin(AuditedViewMixin, AgencyScopedAdmin):
+class PaymentAdmin(InvoiceRowMixin, AuditedViewMixin, AgencyScopedAdmin):
     viewed_action = "invoice.viewed"
     list_viewed_action = "invoice.list_viewed"
     audited_via = "invoice"
@@ -902,33 +908,7 @@ class PaymentAdmin(AuditedViewMixin, AgencyScopedAdmin):
     search_help_text = _("The whole invoice number.")
     list_filter = ("date",)
     ordering = ("-date", "-id")
-
-    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str):
-        """Find an invoice's payments by its whole number, on the (agency, invoice) index."""
-        if not search_term.split():
-            return queryset, False
-        invoices = _ids(invoices_numbered(request, search_term))
-        return scope_to_agency(queryset.filter(invoice__in=invoices), request), False
-
     autocomplete_fields = ("invoice",)
-
-    # The invoice stores its money: recompute it (and the former invoice's, if moved).
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        former = form.initial.get("invoice") if change else None
-        super().save_model(request, obj, form, change)
-        billing_services.recompute_money_of_invoices(
-            invoice_ids=[obj.invoice_id] + ([former] if former else [])
-        )
-
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        super().delete_model(request, obj)
-        billing_services.recompute_money_of_invoices(invoice_ids=[obj.invoice_id])
-
-    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
-        with transaction.atomic():
-            invoice_ids = list(queryset.values_list("invoice_id", flat=True))
-            super().delete_queryset(request, queryset)
-            billing_services.recompute_money_of_invoices(invoice_ids=invoice_ids)
 
 
 # Messages and audit: read-only ----------------------------------------------------------
