@@ -60,7 +60,7 @@ pytest-postgres: venv gettext
 		echo "!! PostgreSQL was NOT tested: no server answers at 127.0.0.1:5432 (user postgres)."; \
 	fi
 
-# Real-browser tests (careportal/journeys) drive Debian's chromium through Playwright for Python;
+# Real-browser tests (tests/journeys) drive Debian's chromium through Playwright for Python;
 # never `playwright install`, which downloads a browser build of its own.
 browser:
 	@if command -v chromium >/dev/null 2>&1; then \
@@ -96,7 +96,7 @@ messages: venv gettext
 
 # PNGs of the main pages at desktop and phone widths, from the demo data, under docs/screenshots/.
 screenshots: venv browser
-	$(BIN)/python -m careportal.journeys.screenshots docs/screenshots
+	$(BIN)/python -m tests.journeys.screenshots docs/screenshots
 
 # The README's first command, as a new user types it: a brand-new clone of the committed HEAD,
 # `make run` with no environment but a free PORT, until the sign-in page answers.

@@ -119,7 +119,7 @@ def measure_email_figures(url: str) -> dict[str, Any] | None:
 def print_sign_ins(url: str) -> None:
     """Print the measured logins and how to open their pages in a browser."""
     from bench.build import BENCH_PASSWORD, MEASURED, SECURITY_ANSWER
-    from careportal.accounts.twofactor import DEMO_TOTP_KEY_BASE32
+    from careportal.agencies.management.commands.seed_demo import DEMO_TOTP_KEY_BASE32
 
     print()
     print(

@@ -194,9 +194,9 @@ LAST_NAMES = [
     "Horvat",
 ]
 SERVICES = ("Personal care", "Companionship", "Homemaking", "Respite care", "Medication reminders")
-RELATIONSHIPS = ("Daughter", "Son", "Niece", "Nephew", "Neighbour", "Friend", "Grandson")
+RELATIONSHIPS = ("daughter", "son", "niece", "nephew", "neighbor", "friend", "grandson")
 ACTIVITIES = ("bathing", "dressing", "meals", "medication", "companionship", "errands")
-PAYMENT_METHODS = ("Cheque", "Bank transfer", "Card")
+PAYMENT_METHODS = ("Check", "Bank transfer", "Card")
 
 
 class BuildError(Exception):
@@ -1075,6 +1075,10 @@ class AgencyData:
                 )
             ),
         )
+        # Each bill-to party's totals, as the billing services keep them.
+        from careportal.billing.services import store_all_invoice_totals
+
+        store_all_invoice_totals(agency_id=self.agency.pk)
 
     def _issue_date(self, months_ago: int) -> datetime.date:
         return month_end(month_start(self.today, months_ago)) + datetime.timedelta(days=1)
@@ -1247,7 +1251,7 @@ def build(*, log: Callable[[str], None] = print, scale: Scale | None = None) -> 
     """
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from careportal.accounts.twofactor import DEMO_TOTP_KEY
+    from careportal.agencies.management.commands.seed_demo import DEMO_TOTP_KEY
 
     password_hash = make_password(BENCH_PASSWORD)
     answer_hash = make_password(normalise_answer(SECURITY_ANSWER))
@@ -1262,7 +1266,7 @@ def build(*, log: Callable[[str], None] = print, scale: Scale | None = None) -> 
             phone="+1 617 555 0100",
             address="12 Harbor Street\nBoston, MA 02110",
             time_zone="America/New_York",
-            payment_instructions="Cheques to Bench Home Care, 12 Harbor Street, Boston.",
+            payment_instructions="Checks payable to Bench Home Care, 12 Harbor Street, Boston.",
         )
         harbor = Agency.objects.create(
             name="Harbor Bench Care",

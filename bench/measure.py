@@ -91,8 +91,9 @@ def sign_in(user: Any) -> Browser:
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    browser = Browser()
-    browser.force_login(user)
+    from careportal.testing import sign_in as sign_in_browser
+
+    browser = sign_in_browser(Browser(), user)
     if user.kind == "staff":
         device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
         if device is None:

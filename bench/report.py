@@ -348,6 +348,22 @@ def email_section(email: dict[str, Any]) -> list[str]:
         f"{'pass' if one >= EMAIL_TARGETS['deliveries_per_second_1_worker'] else '**FAIL**'} |",
         f"| deliveries a second, two workers | {two:,} | close to double one worker's |",
         f"| invitations sent twice | {email['deliveries_sent_twice']} | 0 |",
+        *(
+            [
+                f"| other emails (resets, notices, messages) a second, one worker | "
+                f"{email['other_emails_per_second_1_worker']:,} | |"
+            ]
+            if "other_emails_per_second_1_worker" in email
+            else []
+        ),
+        *(
+            [
+                f"| from queued to sent, worker idle (PostgreSQL LISTEN/NOTIFY) | "
+                f"{email['idle_worker_wake_ms']} ms | well under the 5 s interval |"
+            ]
+            if "idle_worker_wake_ms" in email
+            else []
+        ),
         f"| one sign-in | {email['sign_in_ms']} ms | |",
         f"| of which the Argon2 check | {email['sign_in_argon2_ms']} ms | |",
     ]

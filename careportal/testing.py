@@ -18,9 +18,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+from django.test import Client as Browser
+from django.test import RequestFactory
 from django.utils import timezone
 
 from careportal.accounts.models import User, UserKind
+from careportal.accounts.signin import sign_in as sign_in_request
 from careportal.agencies.models import Agency, StaffMembership, StaffRole
 from careportal.billing.models import Invoice, InvoiceLine, InvoiceStatus, Payment
 from careportal.billing.services import bill_to_problem, recompute_invoice_money
@@ -33,11 +37,27 @@ from careportal.people.models import (
     EmergencyContact,
     Payer,
     PayerPerson,
+    Relationship,
     Residence,
 )
 from careportal.scheduling.models import Caregiver, Visit, VisitStatus
 
 PASSWORD = "Correct horse 7 battery!"
+
+
+def sign_in(browser: Browser, user: User) -> Browser:
+    """Sign `user` in on the test browser as the sign-in page does, without the password.
+
+    `accounts.signin.sign_in` runs on a request carrying the browser's session, so the
+    session has its clocks and its `SessionRecord`, as after a real sign-in. Django's
+    `force_login` skips all that.
+    """
+    request = RequestFactory().get("/")
+    request.session = browser.session
+    sign_in_request(request, user, backend=settings.AUTHENTICATION_BACKENDS[-1])
+    request.session.save()
+    browser.cookies[settings.SESSION_COOKIE_NAME] = request.session.session_key
+    return browser
 
 
 def make_agency(name: str = "Sunrise Home Care", **kwargs: Any) -> Agency:
@@ -158,7 +178,7 @@ def make_invoice(
             rate=Decimal("31.00"),
         )
     if paid:
-        Payment.objects.create(agency=agency, invoice=invoice, amount=paid, method="Cheque")
+        Payment.objects.create(agency=agency, invoice=invoice, amount=paid, method="Check")
     # Like every write path: the invoice stores the money its lines and payments give.
     return recompute_invoice_money(invoice=invoice)
 
@@ -243,7 +263,7 @@ def build_cast() -> Cast:
         agency=sunrise,
         client=margaret,
         name="Ellen Hale",
-        relationship="Daughter",
+        relationship=Relationship.DAUGHTER,
         email=ellen.email,
         user=ellen,
     )
@@ -251,7 +271,7 @@ def build_cast() -> Cast:
         agency=sunrise,
         client=walter,
         name="Ellen Hale",
-        relationship="Daughter",
+        relationship=Relationship.DAUGHTER,
         email=ellen.email,
         user=ellen,
     )
@@ -259,7 +279,7 @@ def build_cast() -> Cast:
         agency=sunrise,
         client=margaret,
         name="Tom Hale",
-        relationship="Son",
+        relationship=Relationship.SON,
         email=tom.email,
         user=tom,
     )

@@ -145,7 +145,12 @@ class SecurityQuestionForm(CurrentPasswordMixin):
 
 class EmailChangeForm(CurrentPasswordMixin):
     email = forms.EmailField(
-        label=_("New email address"), widget=forms.EmailInput(attrs={"autocomplete": "email"})
+        label=_("New email address"),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        # Our own words: Django's Spanish catalog is Spain's ("Introduzca ...").
+        error_messages={
+            "invalid": _("Please type a whole email address, such as name@example.com.")
+        },
     )
 
     def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:

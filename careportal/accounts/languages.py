@@ -9,15 +9,12 @@ device to the next. The form in every page's frame changes the cookie only.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.signals import user_logged_in
-from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import get_language_info
 
-# Set at sign-in, read once by UserLanguageMiddleware on the way out.
+# Set at sign-in (`signin.sign_in`), read once by UserLanguageMiddleware on the way out.
 APPLY_AT_SIGN_IN = "careportal_apply_language"
 
 
@@ -44,12 +41,6 @@ def set_language_cookie(response: HttpResponse, code: str) -> None:
         httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
         samesite=settings.LANGUAGE_COOKIE_SAMESITE,
     )
-
-
-@receiver(user_logged_in, dispatch_uid="careportal_apply_language_at_sign_in")
-def _remember_language_at_sign_in(sender: Any, request: HttpRequest, user: Any, **kwargs: Any):
-    if request is not None and is_supported(getattr(user, "language", "")):
-        request.session[APPLY_AT_SIGN_IN] = user.language
 
 
 class UserLanguageMiddleware:

@@ -98,33 +98,38 @@ def policy_for(agency: Any = None) -> Policy:
 def rules_for(agency: Any = None) -> list[tuple[str, str]]:
     """Return (key, text) for every rule, for the rules shown beside New Password."""
     policy = policy_for(agency)
+    # Each rule finishes the heading "Your new password must:" as a sentence.
     rules = [
         (
             "min_length",
             ngettext(
-                "At least %(n)d character long.",
-                "At least %(n)d characters long.",
+                "Have at least %(n)d character.",
+                "Have at least %(n)d characters.",
                 policy.min_length,
             )
             % {"n": policy.min_length},
         ),
-        ("max_length", _("No more than %(n)d characters.") % {"n": policy.max_length}),
+        ("max_length", _("Have no more than %(n)d characters.") % {"n": policy.max_length}),
     ]
     if policy.composition:
         rules += [
-            ("upper", _("At least one capital letter (A to Z).")),
-            ("lower", _("At least one small letter (a to z).")),
-            ("digit", _("At least one number (0 to 9).")),
-            ("symbol", _("At least one symbol, such as ! ? # or %.")),
+            ("upper", _("Have at least one capital letter (A to Z).")),
+            ("lower", _("Have at least one small letter (a to z).")),
+            ("digit", _("Have at least one number (0 to 9).")),
+            ("symbol", _("Have at least one symbol, such as ! ? # or %.")),
         ]
     rules += [
-        ("spaces", _("Spaces are allowed: a short sentence makes a good password.")),
-        ("personal", _("Not like your username, your name or your email address.")),
-        ("agency", _("Not like the name of your agency.")),
-        ("common", _("Not a common password that others often use.")),
+        ("personal", _("Not look like your username, your name or your email address.")),
+        ("agency", _("Not look like the name of your agency.")),
+        ("common", _("Not be a common password that others often use.")),
         (
             "history",
-            _("Not one of your last %(n)d passwords.") % {"n": policy.history},
+            ngettext(
+                "Not be your last password.",
+                "Not be one of your last %(n)d passwords.",
+                policy.history,
+            )
+            % {"n": policy.history},
         ),
     ]
     return rules
@@ -240,7 +245,7 @@ def password_errors(password: str, user: Any = None, agency: Any = None) -> list
     if re.fullmatch(r"(.{1,8}?)\1+", password.casefold()):
         errors.append(
             ValidationError(
-                _("This password is too easy to guess: it repeats the same letters."),
+                _("This password is too easy to guess: it repeats the same letters or numbers."),
                 code="password_repetitive",
             )
         )

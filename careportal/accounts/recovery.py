@@ -33,6 +33,7 @@ from careportal.accounts.services import set_password
 from careportal.accounts.sessions import end_sessions
 from careportal.accounts.tokens import RESET_LINK_SECONDS, reset_tokens
 from careportal.audit.events import client_ip, record
+from careportal.invitations.wakeup import wake_worker
 
 RESETS_PER_HOUR = 3
 # Requests the worker handles in one transaction of a pass.
@@ -126,6 +127,7 @@ def record_reset_request(*, typed: str, request: HttpRequest | None) -> None:
     ForgotPasswordRequest.objects.create(
         typed=(typed or "").strip()[:254], ip_address=client_ip(request)
     )
+    wake_worker()
 
 
 def _request_from(ip_address: str | None) -> HttpRequest:

@@ -15,7 +15,7 @@ QUESTIONS = [
     ("first_pet", _("What was the name of your first pet?")),
     ("parents_met", _("In what town did your parents meet?")),
     ("first_job", _("What was your first job?")),
-    ("favourite_book", _("What is the title of your favourite book?")),
+    ("favourite_book", _("What is the title of your favorite book?")),
     ("wedding_town", _("In what town or city were you married?")),
     ("grandmother_first_name", _("What is your grandmother's first name?")),
 ]

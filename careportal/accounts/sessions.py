@@ -12,7 +12,7 @@ from importlib import import_module
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
 from django.http import HttpRequest
 
@@ -63,19 +63,8 @@ def end_sessions(user: Any, *, keep: str | None = None) -> int:
     return len(keys)
 
 
-@receiver(user_logged_in, dispatch_uid="careportal_session_record")
-def _note_session(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
-    if request is None or not hasattr(request, "session"):
-        return
-    now = int(time.time())
-    request.session[LOGIN_AT] = now
-    request.session[LAST_ACTIVITY] = now
-    # Whichever page signed the login in (sign-in, Change Password), two-factor follows.
-    from careportal.accounts import twofactor
-
-    request.session[TWO_FACTOR_AT_SIGN_IN] = twofactor.requires_two_factor(
-        user
-    ) or twofactor.has_two_factor(user)
+def note_session(request: HttpRequest, user: Any) -> None:
+    """Note the request's session as one of the login's (called by `signin.sign_in`)."""
     if request.session.session_key is None:
         request.session.save()
     _forget_ended(user)
@@ -107,9 +96,4 @@ def note_new_key(request: HttpRequest, user: Any, old_key: str | None) -> None:
     """Follow a session whose key was cycled (after a password change)."""
     if old_key:
         SessionRecord.objects.filter(session_key=old_key).delete()
-    if request.session.session_key is None:
-        request.session.save()
-    SessionRecord.objects.update_or_create(
-        session_key=request.session.session_key,
-        defaults={"user": user, "agency": getattr(user, "agency", None)},
-    )
+    note_session(request, user)

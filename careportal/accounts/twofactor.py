@@ -17,7 +17,6 @@ import base64
 import hashlib
 import io
 import secrets
-from binascii import unhexlify
 from typing import Any
 
 import qrcode
@@ -40,11 +39,6 @@ RECOVERY_DIGEST_LENGTH = 16
 TOTP_DIGITS = 6
 DEVICE_NAME = "Authenticator app"
 RECOVERY_NAME = "Recovery codes"
-
-# Development only: seed_demo gives demo staff this TOTP key, so a newcomer can enter the
-# back office. In an authenticator app, add it by hand as DEMO_TOTP_KEY_BASE32.
-DEMO_TOTP_KEY = "3132333435363738393031323334353637383930"
-DEMO_TOTP_KEY_BASE32 = base64.b32encode(unhexlify(DEMO_TOTP_KEY)).decode()
 
 
 def requires_two_factor(user: Any) -> bool:
@@ -189,11 +183,3 @@ def reset_two_factor(*, user: Any, actor: Any, request: HttpRequest | None) -> N
         login=user.username,
         sessions_ended=ended,
     )
-
-
-def ensure_demo_totp_device(user: Any, key_hex: str = DEMO_TOTP_KEY) -> TOTPDevice:
-    """Give a demo login a confirmed device with a known key (seed_demo, development only)."""
-    device, _ = TOTPDevice.objects.update_or_create(
-        user=user, name="Demo authenticator", defaults={"key": key_hex, "confirmed": True}
-    )
-    return device

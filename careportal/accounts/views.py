@@ -7,12 +7,10 @@ from typing import Any
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import authenticate, get_user_model, login, logout
+from django.contrib.auth import authenticate, get_user_model, logout
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
@@ -38,8 +36,8 @@ from careportal.accounts.forms import (
 from careportal.accounts.languages import set_language_cookie
 from careportal.accounts.middleware import PASSWORD_EXPIRED
 from careportal.accounts.models import UserKind
-from careportal.accounts.passwords import password_expired
 from careportal.accounts.security import question_text
+from careportal.accounts.signin import sign_in
 from careportal.accounts.tokens import read_email_change_token, reset_tokens
 from careportal.audit.events import record
 from careportal.invitations.services import authenticate_one_time_password, setup_url_for
@@ -164,15 +162,11 @@ def _record_failure(request: HttpRequest, typed: str) -> None:
 
 def _sign_in(request: HttpRequest, user: Any) -> HttpResponse:
     wanted = request.POST.get("next") or request.GET.get("next") or ""
-    # login() gives the session a new key (and user_logged_in notes it in SessionRecord).
-    login(request, user)
+    two_factor_next = sign_in(request, user)
+    # After `sign_in`: the session has its new key by then.
     if wanted:
         request.session[NEXT] = wanted
-    record("signin.success", request=request, actor=user, obj=user)
-    if password_expired(user):
-        request.session[PASSWORD_EXPIRED] = True
-        record("password.expired", request=request, actor=user, obj=user)
-    if request.session.get(sessions.TWO_FACTOR_AT_SIGN_IN):
+    if two_factor_next:
         return redirect("accounts:two_factor")
     return redirect(_next_or_home(request))
 
@@ -299,14 +293,6 @@ def _reset_user(uidb64: str) -> Any | None:
     return get_user_model()._default_manager.filter(pk=pk, is_active=True).first()
 
 
-def _rules_template() -> str | None:
-    try:
-        get_template("accounts/_password_rules.html")
-    except TemplateDoesNotExist:
-        return None
-    return "accounts/_password_rules.html"
-
-
 @login_not_required
 @never_cache
 @sensitive_post_parameters("answer", "new_password", "confirm_password")
@@ -346,7 +332,9 @@ def password_reset(request: HttpRequest, uidb64: str, token: str) -> HttpRespons
                 user=user, raw_password=form.cleaned_data["new_password"], request=request
             )
             request.session.pop(RESET_SESSION_TOKEN, None)
-            messages.success(request, _("Your password is changed. Please sign in with it now."))
+            messages.success(
+                request, _("Your password has been changed. Please sign in with it now.")
+            )
             return redirect("accounts:login")
     return render(
         request,
@@ -355,7 +343,6 @@ def password_reset(request: HttpRequest, uidb64: str, token: str) -> HttpRespons
             "form": form,
             "question": question_text(user.security_question),
             "reset_user": user,
-            "rules_template": _rules_template(),
         },
         status=400 if form.is_bound else 200,
     )
@@ -419,7 +406,7 @@ def language_change(request: HttpRequest) -> HttpResponse:
     user.language = form.cleaned_data["language"]
     user.save(update_fields=["language"])
     translation.activate(user.language)
-    messages.success(request, _("Your language is saved. We will also write to you in it."))
+    messages.success(request, _("Language saved. Our emails to you will be in this language too."))
     response = redirect("accounts:settings")
     set_language_cookie(response, user.language)
     return response
@@ -438,7 +425,9 @@ def password_change(request: HttpRequest) -> HttpResponse:
             user=user, raw_password=form.cleaned_data["new_password"], request=request
         )
         request.session.pop(PASSWORD_EXPIRED, None)
-        messages.success(request, _("Your password is changed. Other devices are signed out."))
+        messages.success(
+            request, _("Your password has been changed. Other devices are signed out.")
+        )
         # A change the sign-in asked for continues to the page the person was going to.
         return redirect(_next_or_home(request) if forced else "accounts:settings")
     if form.is_bound and (locked := _wrong_password_ends_session(request, form)):
@@ -450,7 +439,6 @@ def password_change(request: HttpRequest) -> HttpResponse:
             "form": form,
             "expired": bool(request.session.get(PASSWORD_EXPIRED)),
             "must_change": user.must_change_password,
-            "rules_template": _rules_template(),
         },
         status=400 if form.is_bound else 200,
     )
@@ -472,7 +460,7 @@ def security_question_change(request: HttpRequest) -> HttpResponse:
             answer=form.cleaned_data["answer"],
             request=request,
         )
-        messages.success(request, _("Your security question is changed."))
+        messages.success(request, _("Your security question has been changed."))
         return redirect("accounts:settings")
     if form.is_bound and (locked := _wrong_password_ends_session(request, form)):
         return locked

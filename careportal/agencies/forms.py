@@ -35,7 +35,12 @@ ACCOUNT_FIELDS = (
     "invitation_valid_hours",
     "require_portal_two_factor",
 )
-MESSAGE_FIELDS = ("message_subject_template", "message_body_template")
+MESSAGE_FIELDS = (
+    "message_subject_template",
+    "message_body_template",
+    "message_subject_template_es",
+    "message_body_template_es",
+)
 
 
 class AgencySettingsForm(forms.ModelForm):

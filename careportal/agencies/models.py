@@ -14,11 +14,35 @@ from django.utils.translation import gettext_lazy as _
 
 # Where logos are stored; the logo's address is its name in this folder (agencies.views).
 LOGO_FOLDER = "logos"
+# The message a portal user starts from when writing to the owner, in each language of the
+# portal: the sender's language picks it. The agency may reword both.
 DEFAULT_MESSAGE_SUBJECT = "Message from {sender_name} ({relationship})"
 DEFAULT_MESSAGE_BODY = (
     "Dear {owner_name},\n\n"
     "This is {sender_name}, {relationship}, writing through the {agency_name} portal.\n\n"
 )
+DEFAULT_MESSAGE_SUBJECT_ES = "Mensaje de {sender_name} ({relationship})"
+DEFAULT_MESSAGE_BODY_ES = (
+    "Buenos días, {owner_name}:\n\n"
+    "Le escribe {sender_name}, {relationship}, desde el portal de {agency_name}.\n\n"
+)
+
+
+# What people call the time zones of the United States; any other shows its place name.
+TIME_ZONE_NAMES = {
+    "America/New_York": _("Eastern Time"),
+    "America/Detroit": _("Eastern Time"),
+    "America/Indiana/Indianapolis": _("Eastern Time"),
+    "America/Kentucky/Louisville": _("Eastern Time"),
+    "America/Chicago": _("Central Time"),
+    "America/Denver": _("Mountain Time"),
+    "America/Boise": _("Mountain Time"),
+    "America/Phoenix": _("Arizona Time"),
+    "America/Los_Angeles": _("Pacific Time"),
+    "America/Anchorage": _("Alaska Time"),
+    "Pacific/Honolulu": _("Hawaii Time"),
+    "America/Puerto_Rico": _("Atlantic Time"),
+}
 
 
 class PasswordPreset(models.TextChoices):
@@ -45,7 +69,10 @@ class Agency(models.Model):
     payment_instructions = models.TextField(
         _("how to pay"),
         blank=True,
-        help_text=_("Shown on every invoice: cheque address, bank transfer, or phone number."),
+        help_text=_(
+            "Shown on every invoice: where to mail checks, bank transfer details, or a "
+            "phone number."
+        ),
     )
 
     # Portal settings. The preset sets the floor; the fields below can only tighten it.
@@ -63,7 +90,7 @@ class Agency(models.Model):
         _("passwords remembered"),
         default=10,
         validators=[MaxValueValidator(24)],
-        help_text=_("A new password may not be any of this many previous ones (at least 10)."),
+        help_text=_("How many old passwords cannot be used again (at least 10)."),
     )
     password_expiry_days = models.PositiveSmallIntegerField(
         _("password expires after (days)"),
@@ -88,15 +115,25 @@ class Agency(models.Model):
         validators=[MinValueValidator(24), MaxValueValidator(168)],
     )
     require_portal_two_factor = models.BooleanField(
-        _("require two-factor sign-in for portal users"), default=False
+        _("require two-step sign-in for portal users"), default=False
     )
     message_subject_template = models.CharField(
-        _("message subject template"), max_length=200, default=DEFAULT_MESSAGE_SUBJECT
+        _("message subject template (English)"), max_length=200, default=DEFAULT_MESSAGE_SUBJECT
     )
     message_body_template = models.TextField(
-        _("message template"),
+        _("message template (English)"),
         default=DEFAULT_MESSAGE_BODY,
         help_text=_("Placeholders: {owner_name}, {sender_name}, {relationship}, {agency_name}."),
+    )
+    message_subject_template_es = models.CharField(
+        _("message subject template (Spanish)"),
+        max_length=200,
+        default=DEFAULT_MESSAGE_SUBJECT_ES,
+    )
+    message_body_template_es = models.TextField(
+        _("message template (Spanish)"),
+        default=DEFAULT_MESSAGE_BODY_ES,
+        help_text=_("For people who read the portal in Spanish. The same placeholders."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -130,6 +167,19 @@ class Agency(models.Model):
         if not self.logo:
             return ""
         return reverse("agencies:logo", args=[PurePosixPath(self.logo.name).name])
+
+    def message_template(self, language: str) -> tuple[str, str]:
+        """Return the (subject, body) a message to the owner starts from, in this language."""
+        if language.split("-")[0] == "es":
+            return self.message_subject_template_es, self.message_body_template_es
+        return self.message_subject_template, self.message_body_template
+
+    @property
+    def time_zone_name(self) -> str:
+        """Return the time zone as people say it ("Eastern Time"), else its place name."""
+        if self.time_zone in TIME_ZONE_NAMES:
+            return str(TIME_ZONE_NAMES[self.time_zone])
+        return self.time_zone.rsplit("/", 1)[-1].replace("_", " ")
 
     @property
     def tz(self):

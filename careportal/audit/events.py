@@ -35,6 +35,29 @@ def record(
     **detail: Any,
 ) -> AuditEvent:
     """Append one audit event. The actor defaults to the request's signed-in user."""
+    event = audit_event(
+        action, request=request, actor=actor, agency=agency, obj=obj, client=client, **detail
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def record_many(events: list[AuditEvent]) -> None:
+    """Append events made by `audit_event` in one INSERT (the worker's sent batch)."""
+    AuditEvent.objects.bulk_create(events)
+
+
+def audit_event(
+    action: str,
+    *,
+    request: HttpRequest | None = None,
+    actor: Any = None,
+    agency: Any = None,
+    obj: models.Model | None = None,
+    client: Any = None,
+    **detail: Any,
+) -> AuditEvent:
+    """Return the event `record` would append, unsaved."""
     if actor is None and request is not None:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
@@ -45,7 +68,7 @@ def record(
         client = getattr(obj, "client", None)
         if client is None and obj.__class__.__name__ == "Client":
             client = obj
-    return AuditEvent.objects.create(
+    return AuditEvent(
         agency=agency,
         actor=actor,
         actor_label=(getattr(actor, "username", "") or "")[:200],

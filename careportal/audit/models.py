@@ -44,7 +44,7 @@ class AuditEvent(models.Model):
     object_id = models.CharField(_("record id"), max_length=64, blank=True)
     object_label = models.CharField(_("record"), max_length=200, blank=True)
     client_id = models.BigIntegerField(_("client id"), null=True, blank=True)
-    ip_address = models.GenericIPAddressField(_("from address"), null=True, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     detail = models.JSONField(_("detail"), default=dict, blank=True)
 
     objects = AuditEventQuerySet.as_manager()

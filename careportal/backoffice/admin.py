@@ -19,6 +19,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -70,35 +71,17 @@ from careportal.scheduling.models import (
     VisitSchedule,
 )
 
-# Parties with an email: saving one creates or updates its portal login (invitations).
-PARTY_MODELS = (Client, EmergencyContact, Payer, PayerPerson, Community, CommunityPerson)
-
-
-def _previous_email(obj: models.Model) -> str | None:
-    """Return the email stored before this save, or None for a new record."""
-    if obj.pk is None:
-        return None
-    return type(obj)._default_manager.filter(pk=obj.pk).values_list("email", flat=True).first()
-
 
 class PartyAdminMixin:
-    """After a party, or a party in an inline, is saved or deleted: its portal logins.
+    """A party saved or deleted here, or in an inline, goes through the one door.
 
-    The invitations service gives a login to a new email; people.services deactivates a
-    login left with no relationship (a contact removed, a client discharged or deleted).
+    `people.services.save_party` and `delete_party` do everything that follows (the portal
+    login, its invitation, the review of logins left without a relationship, the audit
+    event); this class only hands them the records the forms built.
     """
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        previous = _previous_email(obj) if change else None
-        logins = people.logins_of(obj) if change else set()
-        super().save_model(request, obj, form, change)
-        if isinstance(obj, PARTY_MODELS):
-            invitations.sync_portal_account(
-                party=obj, previous_email=previous, actor=request.user, request=request
-            )
-        people.review_portal_logins(
-            user_ids=logins | people.logins_of(obj), actor=request.user, request=request
-        )
+        people.save_party(party=obj, agency=obj.agency, actor=request.user, request=request)
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         # Every party list offers `Send portal invitations` (invitations.admin), next to
@@ -110,36 +93,22 @@ class PartyAdminMixin:
         return actions
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        logins = people.logins_of(obj)
-        super().delete_model(request, obj)
-        people.review_portal_logins(user_ids=logins, actor=request.user, request=request)
+        people.delete_party(party=obj, actor=request.user, request=request)
 
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
-        logins = set().union(*(people.logins_of(obj) for obj in queryset))
-        super().delete_queryset(request, queryset)
-        people.review_portal_logins(user_ids=logins, actor=request.user, request=request)
+        for obj in queryset:
+            people.delete_party(party=obj, actor=request.user, request=request)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        model = formset.model
-        if model not in PARTY_MODELS:
+        if formset.model not in people.PARTY_MODELS:
             super().save_formset(request, form, formset, change)
             return
-        existing = [f.instance.pk for f in formset.initial_forms if f.instance.pk is not None]
-        rows = model._default_manager.filter(pk__in=existing)
-        previous = dict(rows.values_list("pk", "email"))
-        logins = set(rows.values_list("user_id", flat=True))
-        super().save_formset(request, form, formset, change)
-        for obj in formset.new_objects:
-            invitations.sync_portal_account(
-                party=obj, previous_email=None, actor=request.user, request=request
-            )
-        for obj, _fields in formset.changed_objects:
-            invitations.sync_portal_account(
-                party=obj, previous_email=previous.get(obj.pk), actor=request.user, request=request
-            )
-            logins.add(obj.user_id)
-        logins.discard(None)
-        people.review_portal_logins(user_ids=logins, actor=request.user, request=request)
+        parties = formset.save(commit=False)
+        for obj in formset.deleted_objects:
+            people.delete_party(party=obj, actor=request.user, request=request)
+        for obj in parties:
+            people.save_party(party=obj, agency=obj.agency, actor=request.user, request=request)
+        formset.save_m2m()
 
 
 def _logins_of_row(modeladmin: Any, row: Any) -> list[Any]:
@@ -345,20 +314,9 @@ def _ids(queryset: models.QuerySet, limit: int = 2_000) -> list[int]:
 
 class EmergencyContactInline(AgencyScopedTabularInline):
     model = EmergencyContact
-    fields = ("name", "relationship", "email", "phone", "user")
+    fields = ("name", "relationship", "relationship_other", "email", "phone", "user")
     readonly_fields = ("user",)
-
-
-class ClientPayerInline(AgencyScopedTabularInline):
-    model = ClientPayer
-    fields = ("payer", "start_date", "end_date")
-    autocomplete_fields = ("payer",)
-
-
-class ResidenceInline(AgencyScopedTabularInline):
-    model = Residence
-    fields = ("community", "start_date", "end_date")
-    autocomplete_fields = ("community",)
+    row_select_related = ("user",)
 
 
 @admin.register(Client, site=backoffice_site)
@@ -369,13 +327,21 @@ class ClientAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
     search_fields = ("^last_name", "^first_name", "^preferred_name", "=email")
     search_help_text = _("The first letters of a name, or the whole email.")
     readonly_fields = ("user",)
-    # Bounded relations only: a client's visits and invoices (hundreds) are linked to from
-    # the page (change_form.html), filtered to the client, never listed inline.
-    inlines = (EmergencyContactInline, ClientPayerInline, ResidenceInline)
+    # The contacts are edited here. A client's payers and communities are listed with links
+    # to their own pages (change_form.html): as inlines they were a third of the page's
+    # time. Visits and invoices (hundreds) are links to their lists, filtered to the client.
+    inlines = (EmergencyContactInline,)
+    # How many payers or communities the page names; the rest are in the linked list.
+    links_shown = 10
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        # The page shows the client's login: loaded with the client, on the join the
+        # "sign-in locked" column already makes.
+        return super().get_queryset(request).select_related("user")
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: Any = None) -> HttpResponse:  # fmt: skip
-        extra_context = {**(extra_context or {}), "client_records": []}
+        extra_context = {**(extra_context or {}), "client_records": [], "client_links": []}
         if object_id.isdigit():
             links = (
                 (Visit, _("Visits"), "scheduling_visit_changelist"),
@@ -387,7 +353,48 @@ class ClientAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
                 for model, label, name in links
                 if self.admin_site._registry[model].has_module_permission(request)
             ]
+            extra_context["client_links"] = [
+                self._links_of_client(request, int(object_id), model, party)
+                for model, party in ((ClientPayer, "payer"), (Residence, "community"))
+                if self.admin_site._registry[model].has_module_permission(request)
+            ]
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def _links_of_client(
+        self, request: HttpRequest, client_id: int, model: type[models.Model], party: str
+    ) -> dict[str, Any]:
+        """Return a client's payers or communities as the page lists them: each with its
+        dates and the link to its page, then links to add one and to see them all."""
+        link_admin = self.admin_site._registry[model]
+        info = (model._meta.app_label, model._meta.model_name)
+        rows = (
+            link_admin.get_queryset(request)
+            .filter(client_id=client_id)
+            .select_related(party)
+            .order_by("-start_date", "-id")[: self.links_shown]
+        )
+        shown = f"client__id__exact={client_id}"
+        return {
+            "title": model._meta.verbose_name_plural,
+            "rows": [
+                (
+                    getattr(row, party),
+                    row.start_date,
+                    row.end_date,
+                    reverse(f"backoffice:{info[0]}_{info[1]}_change", args=[row.pk]),
+                )
+                for row in rows
+            ],
+            "all_url": f"{reverse(f'backoffice:{info[0]}_{info[1]}_changelist')}?{shown}",
+            "add_url": (
+                f"{reverse(f'backoffice:{info[0]}_{info[1]}_add')}?client={client_id}&"
+                f"{urlencode({'_changelist_filters': shown})}"
+                if link_admin.has_add_permission(request)
+                else ""
+            ),
+            "add_label": _("Add another %(verbose_name)s")
+            % {"verbose_name": model._meta.verbose_name},
+        }
 
 
 @admin.register(EmergencyContact, site=backoffice_site)
@@ -753,7 +760,13 @@ class InvoiceAdmin(AuditedViewMixin, AgencyScopedAdmin):
     actions = ("issue_selected", "void_selected")
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
-        return super().get_queryset(request).with_money()
+        # The money shown is stored on the invoice: no lines or payments are loaded for
+        # the list, only the parties it names.
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("client", "bill_to_client", "bill_to_payer", "bill_to_community")
+        )
 
     def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str):
         """Find invoices by whole number, or by the name of their client or bill-to party.
@@ -789,6 +802,27 @@ class InvoiceAdmin(AuditedViewMixin, AgencyScopedAdmin):
         super().save_related(request, form, formsets, change)
         # Lines, payments, tax rate or adjustments may have changed: store the new money.
         billing_services.recompute_invoice_money(invoice=form.instance)
+        parties = ("bill_to_client", "bill_to_payer", "bill_to_community")
+        if change and set(parties) & set(form.changed_data):
+            # The party it was billed to before no longer counts it in its totals.
+            former = {f"{name}_id": form.initial.get(name) for name in parties}
+            billing_services.recount_totals_of_invoices_parties(
+                invoices=[
+                    Invoice(
+                        agency_id=form.instance.agency_id, status=form.instance.status, **former
+                    )
+                ]
+            )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        super().delete_model(request, obj)
+        billing_services.recount_totals_of_invoices_parties(invoices=[obj])
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        with transaction.atomic():
+            invoices = list(queryset)
+            super().delete_queryset(request, queryset)
+            billing_services.recount_totals_of_invoices_parties(invoices=invoices)
 
     @admin.display(description=_("bill to"))
     def bill_to_display(self, invoice: Invoice) -> Any:

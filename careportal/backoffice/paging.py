@@ -58,8 +58,9 @@ class EstimatedCountPaginator(Paginator):
         """Return the exact count up to the limit, else an estimate above it."""
         if not isinstance(self.object_list, QuerySet):
             return super().count
-        # Only the first rows past the limit are read, whatever the size of the table.
-        capped = self.object_list.order_by()[: self.count_limit + 1].count()
+        # Only the first rows past the limit are read, whatever the size of the table, and
+        # only their ids: an annotation of the list (a subquery per row) is not computed.
+        capped = self.object_list.order_by().values("pk")[: self.count_limit + 1].count()
         if capped <= self.count_limit:
             return capped
         self.is_estimate = True

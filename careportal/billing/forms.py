@@ -9,6 +9,8 @@ from careportal.billing.models import ShownStatus
 
 # Drafts never reach the portal, so they are not offered.
 PORTAL_STATUSES = [(s.value, s.label) for s in ShownStatus if s != ShownStatus.DRAFT]
+# Our own words: Django's Spanish catalog is Spain's ("Introduzca una fecha válida.").
+DATE_ERRORS = {"invalid": _("Please type a date, such as 03/14/2026.")}
 
 
 class InvoiceFilterForm(forms.Form):
@@ -18,11 +20,13 @@ class InvoiceFilterForm(forms.Form):
     issued_from = forms.DateField(
         label=_("Issued from"),
         required=False,
+        error_messages=DATE_ERRORS,
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     issued_to = forms.DateField(
         label=_("Issued to"),
         required=False,
+        error_messages=DATE_ERRORS,
         widget=forms.DateInput(attrs={"type": "date"}),
     )
 

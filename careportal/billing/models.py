@@ -100,6 +100,35 @@ class ShownStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
 
 
+# The order in which `Invoice.shown_status` decides; "issued" is what is left.
+SHOWN_ORDER = (
+    ShownStatus.VOID,
+    ShownStatus.DRAFT,
+    ShownStatus.PAID,
+    ShownStatus.OVERDUE,
+    ShownStatus.PARTIALLY_PAID,
+)
+
+
+def shown_status_filter(status: str, today: datetime.date) -> Q:
+    """Return a filter on Invoice for one shown status on the agency's `today`.
+
+    The same rule as `Invoice.shown_status`, written so each status excludes the ones
+    decided before it: void, draft, paid, overdue, partially paid, issued. An unknown
+    status matches nothing.
+    """
+    owing = Q(status=InvoiceStatus.ISSUED, balance__gt=0)
+    not_due = Q(due_date__gte=today)
+    return {
+        ShownStatus.VOID: Q(status=InvoiceStatus.VOID),
+        ShownStatus.DRAFT: Q(status=InvoiceStatus.DRAFT),
+        ShownStatus.PAID: Q(status=InvoiceStatus.ISSUED, balance__lte=0),
+        ShownStatus.OVERDUE: owing & Q(due_date__lt=today),
+        ShownStatus.PARTIALLY_PAID: owing & not_due & Q(amount_paid__gt=0),
+        ShownStatus.ISSUED: owing & not_due & Q(amount_paid__lte=0),
+    }.get(status, Q(pk__in=[]))
+
+
 class InvoiceQuerySet(models.QuerySet):
     def visible_to(self, user) -> InvoiceQuerySet:
         """Return the invoices billed to a portal login's parties; drafts never show."""
@@ -116,9 +145,11 @@ class InvoiceQuerySet(models.QuerySet):
 
     def with_money(self) -> InvoiceQuerySet:
         """Load what the pages show, so the number of queries does not grow with the rows."""
+        # The lines with their caregivers in one query.
+        lines = models.Prefetch("lines", queryset=InvoiceLine.objects.select_related("caregiver"))
         return self.select_related(
             "agency", "client", "bill_to_client", "bill_to_payer", "bill_to_community"
-        ).prefetch_related("lines__caregiver", "payments")
+        ).prefetch_related(lines, "payments")
 
     def for_client(self, client_id: int | None) -> InvoiceQuerySet:
         return self if client_id is None else self.filter(client_id=client_id)
@@ -131,23 +162,19 @@ class InvoiceQuerySet(models.QuerySet):
         """
         return self.annotate(
             shown_status_code=Case(
-                When(status=InvoiceStatus.VOID, then=Value(ShownStatus.VOID.value)),
-                When(status=InvoiceStatus.DRAFT, then=Value(ShownStatus.DRAFT.value)),
-                When(balance__lte=0, then=Value(ShownStatus.PAID.value)),
-                When(
-                    status=InvoiceStatus.ISSUED,
-                    due_date__lt=today,
-                    then=Value(ShownStatus.OVERDUE.value),
-                ),
-                When(amount_paid__gt=0, then=Value(ShownStatus.PARTIALLY_PAID.value)),
+                *(When(shown_status_filter(code, today), then=Value(code)) for code in SHOWN_ORDER),
                 default=Value(ShownStatus.ISSUED.value),
                 output_field=models.CharField(max_length=16),
             )
         )
 
     def having_shown_status(self, status: str, today: datetime.date) -> InvoiceQuerySet:
-        """Return the invoices whose shown status is `status` on the agency's `today`."""
-        return self.with_shown_status(today).filter(shown_status_code=status)
+        """Return the invoices whose shown status is `status` on the agency's `today`.
+
+        Plain conditions on the stored columns rather than the annotation, so the database
+        can read them through an index (an overdue invoice is an issued one still owing).
+        """
+        return self.filter(shown_status_filter(status, today))
 
     def money_totals(self) -> tuple[Decimal, Decimal]:
         """Return (total, amount due) over the invoices that are not void (see summary)."""
@@ -427,3 +454,107 @@ class Payment(AgencyScoped):
 
     def __str__(self) -> str:
         return f"{self.amount} on {self.date}"
+
+
+# What an InvoiceTotals row holds, as aggregates over a party's invoices (drafts excluded
+# by the caller): the Invoices page's count, total and amount due, and those of the paid
+# and void invoices, for the status filters that need no date.
+_LIVE = ~Q(status=InvoiceStatus.VOID)
+_PAID = Q(status=InvoiceStatus.ISSUED, balance__lte=0)
+_MONEY = models.DecimalField(max_digits=14, decimal_places=2)
+# Named apart from the invoice's own columns (an annotation may not shadow a field).
+TOTALS_AGGREGATES = {
+    "counted_invoices": Count("pk"),
+    "counted_total": Coalesce(Sum("total", filter=_LIVE), Value(ZERO), output_field=_MONEY),
+    "counted_due": Coalesce(
+        Sum("balance", filter=_LIVE & Q(balance__gt=0)), Value(ZERO), output_field=_MONEY
+    ),
+    "counted_paid_invoices": Count("pk", filter=_PAID),
+    "counted_paid_total": Coalesce(Sum("total", filter=_PAID), Value(ZERO), output_field=_MONEY),
+    "counted_void_invoices": Count("pk", filter=Q(status=InvoiceStatus.VOID)),
+}
+TOTALS_FIELDS = tuple(name.removeprefix("counted_") for name in TOTALS_AGGREGATES)
+BILL_TO_FIELDS = ("bill_to_client", "bill_to_payer", "bill_to_community")
+
+
+class InvoiceTotalsQuerySet(models.QuerySet):
+    def visible_to(self, user) -> InvoiceTotalsQuerySet:
+        """Return the totals of the parties whose invoices the login sees.
+
+        The same filter as `Invoice.objects.visible_to`: its bill-to columns are named
+        alike here, and drafts are never counted.
+        """
+        from careportal.people import access
+
+        if not access.is_portal_login(user):
+            return self.none()
+        return self.filter(agency_id=user.agency_id).filter(access.invoice_filter(user))
+
+    def summary(self, status: str = "") -> tuple[int, Decimal, Decimal]:
+        """Return (number of invoices, total, amount due) as `money_summary` gives them,
+        for every invoice (no `status`), the paid ones or the void ones: one row read per
+        party. Parties without a row have no invoice."""
+        sums = self.order_by().aggregate(**{name: Sum(name) for name in TOTALS_FIELDS})
+        if status == ShownStatus.PAID:
+            return sums["paid_invoices"] or 0, to_cents(sums["paid_total"] or ZERO), ZERO
+        if status == ShownStatus.VOID:
+            return sums["void_invoices"] or 0, ZERO, ZERO
+        if status:
+            raise ValueError(f"No stored totals for the status {status!r}.")
+        return sums["invoices"] or 0, to_cents(sums["total"] or ZERO), to_cents(sums["due"] or ZERO)
+
+
+class InvoiceTotals(AgencyScoped):
+    """What one bill-to party's issued and void invoices add up to.
+
+    Stored so that the Invoices page and the Dashboard of a payer with tens of thousands
+    of invoices read one row instead of adding them all up. Kept by
+    `billing.services.recount_invoice_totals` in the transaction of every change to an
+    invoice's status or money (`recompute_invoice_money`), and checked by
+    `manage.py check_invoice_money`.
+    """
+
+    bill_to_client = models.ForeignKey(
+        "people.Client", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    bill_to_payer = models.ForeignKey(
+        "people.Payer", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    bill_to_community = models.ForeignKey(
+        "people.Community", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    invoices = models.PositiveIntegerField(default=0)
+    total = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
+    due = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
+    paid_invoices = models.PositiveIntegerField(default=0)
+    paid_total = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
+    void_invoices = models.PositiveIntegerField(default=0)
+
+    objects = InvoiceTotalsQuerySet.as_manager()
+
+    class Meta:
+        # Not shown anywhere: no verbose name to translate.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", field],
+                condition=Q(**{f"{field}__isnull": False}),
+                name=f"billing_totals_one_per_{field}",
+            )
+            for field in BILL_TO_FIELDS
+        ] + [
+            models.CheckConstraint(
+                condition=(
+                    Q(bill_to_client__isnull=False, bill_to_payer__isnull=True)
+                    & Q(bill_to_community__isnull=True)
+                )
+                | Q(bill_to_client__isnull=True, bill_to_payer__isnull=False)
+                & Q(bill_to_community__isnull=True)
+                | Q(bill_to_client__isnull=True, bill_to_payer__isnull=True)
+                & Q(bill_to_community__isnull=False),
+                name="billing_totals_one_bill_to",
+            )
+        ]
+
+    def __str__(self) -> str:
+        party = self.bill_to_client_id or self.bill_to_payer_id or self.bill_to_community_id
+        return f"{self.invoices} invoices of {party}"

@@ -69,13 +69,78 @@ def _bill_to_lines(invoice: Invoice) -> list[str]:
     return lines
 
 
+LINE_HEIGHT = 6
+
+
+def _wrap(pdf: FPDF, text: str, width: float) -> list[str]:
+    """Return `text` cut into lines that fit `width` in the current font.
+
+    Words stay whole unless one alone is wider than the column. fpdf2's own tables break
+    every cell with its general line breaker, which cost most of the PDF's time.
+    """
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        current = ""
+        for word in paragraph.split(" "):
+            candidate = f"{current} {word}" if current else word
+            if pdf.get_string_width(candidate) <= width:
+                current = candidate
+                continue
+            if current:
+                lines.append(current)
+            current = word
+            while len(current) > 1 and pdf.get_string_width(current) > width:
+                cut = len(current) - 1
+                while cut > 1 and pdf.get_string_width(current[:cut]) > width:
+                    cut -= 1
+                lines.append(current[:cut])
+                current = current[cut:]
+        lines.append(current)
+    return lines
+
+
+def _row(
+    pdf: FPDF,
+    cells: list[str],
+    widths: list[float],
+    aligns: tuple[str, ...],
+    *,
+    rule_below: bool = False,
+) -> None:
+    """Draw one table row of plain cells, each wrapped to its column; a rule under it if asked."""
+    padding = pdf.c_margin
+    wrapped = [
+        _wrap(pdf, latin1(text), width - 2 * padding)
+        for text, width in zip(cells, widths, strict=True)
+    ]
+    height = LINE_HEIGHT * max(len(lines) for lines in wrapped)
+    if pdf.will_page_break(height):
+        pdf.add_page()
+    top = pdf.get_y()
+    left = pdf.l_margin
+    for lines, width, align in zip(wrapped, widths, aligns, strict=True):
+        for number, text in enumerate(lines):
+            pdf.set_xy(left, top + number * LINE_HEIGHT)
+            pdf.cell(width, LINE_HEIGHT, text, align=align)
+        left += width
+    bottom = top + height
+    if rule_below:
+        pdf.line(pdf.l_margin, bottom, pdf.l_margin + sum(widths), bottom)
+    pdf.set_xy(pdf.l_margin, bottom)
+
+
+def _widths(pdf: FPDF, shares: tuple[int, ...]) -> list[float]:
+    """Return column widths across the page, in proportion to `shares`."""
+    return [pdf.epw * share / sum(shares) for share in shares]
+
+
 def invoice_pdf(invoice: Invoice) -> bytes:
     """Return the invoice's details as a PDF document (the same content as the page)."""
     agency = invoice.agency
     currency = agency.currency
 
     def money(value: Any) -> str:
-        return latin1(format_money(value, currency))
+        return format_money(value, currency)
 
     pdf = FPDF(format="Letter")
     pdf.set_title(latin1(_("Invoice %(number)s") % {"number": invoice.number}))
@@ -86,7 +151,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
 
     def line(text: str, size: int = 11, style: str = "") -> None:
         pdf.set_font(FONT, style=style, size=size)
-        pdf.multi_cell(width, 6, latin1(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(width, LINE_HEIGHT, latin1(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     line(agency.name, size=16, style="B")
     for text in [*agency.address.splitlines(), agency.phone]:
@@ -109,30 +174,28 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         ),
     ]
     pdf.set_font(FONT, size=11)
-    with pdf.table(col_widths=(30, 70), first_row_as_headings=False, borders_layout="NONE") as t:
-        for label, value in facts:
-            row = t.row()
-            row.cell(latin1(label))
-            row.cell(latin1(value))
+    fact_widths = _widths(pdf, (30, 70))
+    for label, value in facts:
+        _row(pdf, [label, value], fact_widths, ("L", "L"))
     pdf.ln(4)
 
     line(_("Visits billed"), size=13, style="B")
+    visit_widths = _widths(pdf, (18, 30, 16, 10, 14, 16))
+    aligns = ("L", "L", "L", "R", "R", "R")
+    pdf.set_font(FONT, style="B", size=10)
+    titles = (_("Date"), _("Service"), _("Caregiver"), _("Hours"), _("Rate"), _("Amount"))
+    _row(pdf, list(titles), visit_widths, aligns, rule_below=True)
     pdf.set_font(FONT, size=10)
-    with pdf.table(
-        col_widths=(18, 30, 16, 10, 14, 16),
-        text_align=("LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT"),
-    ) as table:
-        header = table.row()
-        for title in (_("Date"), _("Service"), _("Caregiver"), _("Hours"), _("Rate"), _("Amount")):
-            header.cell(latin1(title))
-        for item in invoice.lines.all():
-            row = table.row()
-            row.cell(latin1(_date(item.date)))
-            row.cell(latin1(item.service))
-            row.cell(latin1(item.caregiver.family_name_shown if item.caregiver else ""))
-            row.cell(latin1(f"{item.hours:.2f}"))
-            row.cell(money(item.rate))
-            row.cell(money(item.amount))
+    for item in invoice.lines.all():
+        cells = [
+            _date(item.date),
+            item.service,
+            item.caregiver.family_name_shown if item.caregiver else "",
+            f"{item.hours:.2f}",
+            money(item.rate),
+            money(item.amount),
+        ]
+        _row(pdf, cells, visit_widths, aligns, rule_below=True)
     pdf.ln(4)
 
     totals = [
@@ -147,16 +210,11 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     ]
     totals.append((_("Amount due"), invoice.balance))
     pdf.set_font(FONT, size=11)
-    with pdf.table(
-        col_widths=(70, 30),
-        text_align=("RIGHT", "RIGHT"),
-        first_row_as_headings=False,
-        borders_layout="HORIZONTAL_LINES",
-    ) as table:
-        for label, value in totals:
-            row = table.row()
-            row.cell(latin1(label))
-            row.cell(money(value))
+    total_widths = _widths(pdf, (70, 30))
+    for position, (label, value) in enumerate(totals, start=1):
+        # The amount due, last, stands out as on the page.
+        pdf.set_font(FONT, style="B" if position == len(totals) else "", size=11)
+        _row(pdf, [label, money(value)], total_widths, ("R", "R"), rule_below=True)
     if agency.payment_instructions.strip():
         pdf.ln(6)
         line(_("How to pay"), size=13, style="B")

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET
 
 from careportal.audit.events import record
 from careportal.billing.forms import InvoiceFilterForm
-from careportal.billing.models import Invoice, InvoiceQuerySet
+from careportal.billing.models import Invoice, InvoiceQuerySet, InvoiceTotals, ShownStatus
 from careportal.billing.pdf import invoice_pdf as render_invoice_pdf
 from careportal.portal.narrowing import selected_client
 
@@ -64,14 +64,30 @@ def _filtered(request: HttpRequest, form: InvoiceFilterForm) -> InvoiceQuerySet:
     return invoices
 
 
+def _stored_totals_status(request: HttpRequest, form: InvoiceFilterForm) -> str | None:
+    """Return the status whose totals the parties' stored totals give ("" for all), or
+    None when the filters ask for an aggregate (dates, one client, a status that the due
+    date decides)."""
+    data = form.cleaned_data if form.is_bound else {}
+    if selected_client(request) is not None or data.get("issued_from") or data.get("issued_to"):
+        return None
+    status = data.get("status") or ""
+    return status if status in ("", ShownStatus.PAID, ShownStatus.VOID) else None
+
+
 @require_GET
 def invoice_list(request: HttpRequest) -> HttpResponse:
     form = InvoiceFilterForm(request.GET if request.GET else None)
     form.is_valid()
     invoices = _filtered(request, form)
-    # The count and totals cover every matching invoice, in one aggregate over the stored
-    # figures; the database then reads only the page's invoices.
-    count, total, amount_due = invoices.money_summary()
+    # The count and totals cover every matching invoice: read from the parties' stored
+    # totals when the filters allow, else one aggregate over the invoices' stored figures;
+    # the database then reads only the page's invoices.
+    status = _stored_totals_status(request, form)
+    if status is None:
+        count, total, amount_due = invoices.money_summary()
+    else:
+        count, total, amount_due = InvoiceTotals.objects.visible_to(request.user).summary(status)
     page = CountedPaginator(invoices, PER_PAGE, count=count).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
     prefetch_related_objects(page.object_list, "client")

@@ -61,8 +61,8 @@ class ServicePlan(AgencyScoped):
     objects = ServicePlanQuerySet.as_manager()
 
     class Meta:
-        verbose_name = _("service plan")
-        verbose_name_plural = _("service plans")
+        verbose_name = _("care plan")
+        verbose_name_plural = _("care plans")
         ordering = ["-start_date"]
         indexes = [models.Index(fields=["agency", "client", "status"])]
         constraints = [

@@ -17,6 +17,7 @@ from post_office import mail
 from post_office.models import Email
 
 from careportal.invitations.models import AgencyEmail, EmailKind
+from careportal.invitations.wakeup import wake_worker
 
 
 def render_email(
@@ -89,6 +90,7 @@ def queue_email(
             subject=subject[:255],
             kind=kind,
         )
+    wake_worker()
     return email
 
 

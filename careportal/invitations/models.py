@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from careportal.agencies.models import AgencyScoped
 
@@ -31,13 +32,14 @@ TOKEN_SALT = "careportal.invitations.setup"
 
 
 class InvitationState(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    SENT = "sent", _("Sent")
-    RETRYING = "retrying", _("Failed, retrying")
-    FAILED = "failed", _("Failed, gave up")
-    ACCEPTED = "accepted", _("Accepted")
-    EXPIRED = "expired", _("Expired")
-    SUPERSEDED = "superseded", _("Replaced by a newer invitation")
+    # A context of their own: Spanish says "enviada" of an invitation, "enviado" of an email.
+    QUEUED = "queued", pgettext_lazy("invitation state", "Queued")
+    SENT = "sent", pgettext_lazy("invitation state", "Sent")
+    RETRYING = "retrying", pgettext_lazy("invitation state", "Failed, retrying")
+    FAILED = "failed", pgettext_lazy("invitation state", "Failed, gave up")
+    ACCEPTED = "accepted", pgettext_lazy("invitation state", "Accepted")
+    EXPIRED = "expired", pgettext_lazy("invitation state", "Expired")
+    SUPERSEDED = "superseded", pgettext_lazy("invitation state", "Replaced by a newer invitation")
 
 
 PENDING_STATES = (InvitationState.QUEUED, InvitationState.RETRYING)

@@ -40,6 +40,7 @@ from careportal.invitations.models import (
     InvitationState,
     NewInvitationRequest,
 )
+from careportal.invitations.wakeup import wake_worker
 from careportal.people.models import (
     Client,
     Community,
@@ -186,6 +187,7 @@ def queue_invitation(
         email=invitation.email,
         login=user.username,
     )
+    wake_worker()
     return invitation
 
 
@@ -494,6 +496,7 @@ def invite_parties(
         ],
         batch_size=1000,
     )
+    wake_worker()
     for party, user in plan.link_existing:
         _notify(
             to=user.email,
@@ -818,6 +821,7 @@ def record_new_invitation_request(*, typed: str, request: HttpRequest | None) ->
     NewInvitationRequest.objects.create(
         typed=(typed or "").strip()[:254], ip_address=client_ip(request)
     )
+    wake_worker()
 
 
 def _request_from(ip_address: str | None) -> HttpRequest:
@@ -940,53 +944,3 @@ def setup_url_for(invitation: Invitation, *, absolute: bool = False) -> str:
     """Return the Change Password address of an invitation."""
     path = reverse("invitations:setup", args=[invitation.token])
     return settings.SITE_URL + path if absolute else path
-
-
-def issue_demo_invitation(*, client: Client) -> tuple[str, str]:
-    """Issue the client's invitation afresh and send it now (development only).
-
-    Every run of seed_demo calls this, so the onboarding can always be tried: a client who
-    has set up her account is put back to the not-yet-signed-in state, and her earlier
-    invitations are deleted (their one-time passwords die with them) so that re-running
-    leaves one invitation, not one more each time. Return (link, one-time password).
-    """
-    from careportal.invitations.outbox import send_invitation
-
-    if not settings.DEBUG:
-        raise RuntimeError("Demo invitations are for development only.")
-    with transaction.atomic():
-        user = client.user
-        if user is None:
-            sync_portal_account(party=client, previous_email=None)
-            client.refresh_from_db()
-            user = client.user
-        if not user.must_change_password or user.has_usable_password():
-            _reset_demo_login(user)
-        Invitation.objects.filter(user=user).delete()
-        invitation = queue_invitation(user=user)
-    otp = send_invitation(invitation)
-    invitation.refresh_from_db()
-    return setup_url_for(invitation, absolute=True), otp
-
-
-def _reset_demo_login(user: Any) -> None:
-    """Put a demo login back to the state before its first sign-in (development only)."""
-    from django_otp import devices_for_user
-
-    from careportal.accounts.lockout import clear_failures
-    from careportal.accounts.sessions import end_sessions
-
-    user.must_change_password = True
-    user.set_unusable_password()
-    user.password_changed_at = None
-    user.security_question = ""
-    user.security_answer_hash = ""
-    user.is_active = True
-    user.save()
-    user.password_history.all().delete()
-    user.password_resets.all().delete()
-    for device in devices_for_user(user, confirmed=None):
-        device.delete()
-    clear_failures(user)
-    end_sessions(user)
-    record("portal_account.demo_reset", obj=user, agency=user.agency, login=user.username)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from careportal.accounts import throttle
 from careportal.accounts.passwords import policy_for, rules_for
+from careportal.accounts.signin import sign_in
 from careportal.invitations import services
 from careportal.invitations.forms import ChangePasswordForm, NewInvitationForm
 from careportal.invitations.models import Invitation, InvitationState
@@ -76,8 +76,9 @@ def setup(request: HttpRequest, token: str) -> HttpResponse:
             )
         except services.InvitationNotUsable:
             return redirect("invitations:setup", token=token)
-        # A new session key: whatever session the browser had is left behind.
-        login(request, user, backend=SIGN_IN_BACKEND)
+        # A new session key: whatever session the browser had is left behind. Two-step
+        # sign-in, where it applies, follows through the middleware.
+        sign_in(request, user, backend=SIGN_IN_BACKEND)
         return redirect("backoffice:index" if user.kind == "staff" else "portal:dashboard")
     agency = invitation.agency
     return render(

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from careportal.accounts.models import User
@@ -18,6 +18,7 @@ from careportal.invitations.emails import queue_email
 from careportal.invitations.models import EmailKind
 from careportal.messaging.models import Message
 from careportal.people import access
+from careportal.people.models import Relationship
 
 # Against abuse, counted from the stored messages so the limit holds across processes.
 LIMITS = (
@@ -68,9 +69,14 @@ def relationship_label(rels: dict[str, list[Any]]) -> str:
     if rels["client"]:
         labels.append(_("client"))
     for contact in rels["contacts"]:
+        # A word of the list reads in the sentence's language, in lower case ("hija de ...");
+        # the family's own words stay as typed.
+        words = contact.relationship_name
+        if contact.relationship != Relationship.OTHER:
+            words = words.lower()
         labels.append(
             _("%(relationship)s of %(client)s")
-            % {"relationship": contact.relationship.lower(), "client": contact.client.full_name}
+            % {"relationship": words, "client": contact.client.full_name}
         )
     labels.extend(payer.name for payer in rels["payers"])
     labels.extend(community.name for community in rels["communities"])
@@ -87,9 +93,11 @@ def draft_for(user: Any) -> dict[str, str]:
         "relationship": relationship_label(rels),
         "agency_name": agency.name,
     }
+    # In the sender's language: the page's, which follows their choice.
+    subject, body = agency.message_template(translation.get_language() or "en")
     return {
-        "subject": one_line(fill_template(agency.message_subject_template, values))[:200],
-        "body": fill_template(agency.message_body_template, values),
+        "subject": one_line(fill_template(subject, values))[:200],
+        "body": fill_template(body, values),
     }
 
 

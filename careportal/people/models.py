@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -98,6 +99,30 @@ class Client(AgencyScoped):
         return f"{self.preferred_name or self.first_name} {self.last_name}".strip()
 
 
+class Relationship(models.TextChoices):
+    """How an emergency contact stands to the client: words our catalog translates.
+
+    "Other" takes the family's own words (`relationship_other`), shown as typed.
+    """
+
+    SPOUSE = "spouse", _("Spouse or partner")
+    DAUGHTER = "daughter", _("Daughter")
+    SON = "son", _("Son")
+    DAUGHTER_IN_LAW = "daughter_in_law", _("Daughter-in-law")
+    SON_IN_LAW = "son_in_law", _("Son-in-law")
+    SISTER = "sister", _("Sister")
+    BROTHER = "brother", _("Brother")
+    GRANDDAUGHTER = "granddaughter", _("Granddaughter")
+    GRANDSON = "grandson", _("Grandson")
+    NIECE = "niece", _("Niece")
+    NEPHEW = "nephew", _("Nephew")
+    OTHER_FAMILY = "other_family", _("Other family member")
+    FRIEND = "friend", _("Friend")
+    NEIGHBOR = "neighbor", _("Neighbor")
+    GUARDIAN = "guardian", _("Legal guardian")
+    OTHER = "other", _("Other")
+
+
 class EmergencyContact(AgencyScoped):
     client = models.ForeignKey(
         Client,
@@ -106,7 +131,13 @@ class EmergencyContact(AgencyScoped):
         verbose_name=_("client"),
     )
     name = models.CharField(_("name"), max_length=200)
-    relationship = models.CharField(_("relationship"), max_length=100)
+    relationship = models.CharField(_("relationship"), max_length=100, choices=Relationship.choices)
+    relationship_other = models.CharField(
+        _("relationship, in their words"),
+        max_length=100,
+        blank=True,
+        help_text=_("Only when the relationship is Other."),
+    )
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     user = models.ForeignKey(
@@ -130,7 +161,23 @@ class EmergencyContact(AgencyScoped):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.relationship})"
+        return f"{self.name} ({self.relationship_name})"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.relationship == Relationship.OTHER and not self.relationship_other.strip():
+            raise ValidationError(
+                {"relationship_other": _("Please say how this person is related to the client.")}
+            )
+        if self.relationship != Relationship.OTHER:
+            self.relationship_other = ""
+
+    @property
+    def relationship_name(self) -> str:
+        """Return the relationship in the reader's language, or in the family's own words."""
+        if self.relationship == Relationship.OTHER:
+            return self.relationship_other
+        return str(self.get_relationship_display())
 
 
 class PartyKind(models.TextChoices):

@@ -1,10 +1,15 @@
-"""Writes on people with side effects: a portal login follows its relationships.
+"""Writes on people with side effects: the one door for every party, and its portal login.
+
+`save_party` and `delete_party` are the only way a client, emergency contact, payer, payer
+person, community or community person is created, changed or deleted: the back office,
+the data import, the API and `seed_demo` all call them. Each is one transaction with its
+audit event, and the portal login follows (invitations.services.sync_portal_account).
 
 DESIGN.md section 4: removing a contact, ending a link or discharging a client ends that
 access at the next request (people.access), and a login left with no relationship is
-deactivated. The back office calls `review_portal_logins` after it deletes or changes a
-party; ending a payer or community link never leaves a login without a relationship, since
-the payer's or community's people keep their row (invoices billed to it stay theirs).
+deactivated (`review_portal_logins`); ending a payer or community link never leaves a login
+without a relationship, since the payer's or community's people keep their row (invoices
+billed to it stay theirs).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from careportal.accounts.models import UserKind
 from careportal.accounts.sessions import end_sessions
 from careportal.audit.events import record
 from careportal.invitations.models import Invitation, InvitationState
+from careportal.invitations.services import sync_portal_account
 from careportal.people.models import (
     Client,
     ClientStatus,
@@ -29,6 +35,82 @@ from careportal.people.models import (
     Payer,
     PayerPerson,
 )
+
+# The records that stand for a person or an organisation around the care: each may have
+# an email, and with it a portal login.
+PARTY_MODELS = (Client, EmergencyContact, Payer, PayerPerson, Community, CommunityPerson)
+Party = Client | EmergencyContact | Payer | PayerPerson | Community | CommunityPerson
+
+
+@transaction.atomic
+def save_party(
+    *, party: Party, agency: Any, actor: Any = None, request: HttpRequest | None = None
+) -> Party:
+    """Create or change a party of `agency`; return it, saved.
+
+    In one transaction: the record checked (`full_clean`: a bad value raises
+    ValidationError and nothing is written) and saved in the agency; its portal login
+    created, moved to a new email or linked, with the invitation or notice queued
+    (`sync_portal_account`, which compares with the email stored before); every login
+    whose relationships the record carries reviewed (a discharged client's contacts lose
+    access); and the audit event, naming the fields that changed (never their values).
+    """
+    if not isinstance(party, PARTY_MODELS):
+        raise TypeError(f"{type(party).__name__} is not a party")
+    party.agency = agency
+    party.full_clean()
+    stored = _stored(party)
+    logins = logins_of(party) if stored is not None else set()
+    party.save()
+    sync_portal_account(
+        party=party,
+        previous_email=stored.email if stored is not None else None,
+        actor=actor,
+        request=request,
+    )
+    review_portal_logins(user_ids=logins | logins_of(party), actor=actor, request=request)
+    if stored is None:
+        record("party.created", request=request, actor=actor, obj=party, agency=agency)
+    else:
+        changed = _changed_fields(stored, party)
+        if changed:
+            record(
+                "party.changed",
+                request=request,
+                actor=actor,
+                obj=party,
+                agency=agency,
+                fields=changed,
+            )
+    return party
+
+
+@transaction.atomic
+def delete_party(*, party: Party, actor: Any = None, request: HttpRequest | None = None) -> None:
+    """Delete a party (with what hangs on it: a client's contacts and links); logins follow.
+
+    A login left with no relationship is deactivated, in the same transaction.
+    """
+    logins = logins_of(party)
+    record("party.deleted", request=request, actor=actor, obj=party, agency=party.agency)
+    party.delete()
+    review_portal_logins(user_ids=logins, actor=actor, request=request)
+
+
+def _stored(party: Party) -> Party | None:
+    """Return the row as stored before this save, or None for a new record."""
+    if party.pk is None:
+        return None
+    return type(party)._default_manager.filter(pk=party.pk).first()
+
+
+def _changed_fields(stored: Party, party: Party) -> list[str]:
+    return [
+        field.name
+        for field in party._meta.concrete_fields
+        if field.attname != "user_id"
+        and getattr(stored, field.attname) != getattr(party, field.attname)
+    ]
 
 
 def has_relationship(user: Any) -> bool:

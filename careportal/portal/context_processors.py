@@ -9,28 +9,20 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404, HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from careportal.people import access
 from careportal.portal.narrowing import ClientChoice, selected_client
 
-# Pages built by other parts of the project; a link appears once its URL exists.
-_OPTIONAL_LINKS = {
-    "calendar": "scheduling:calendar",
-    "care_plan": "careplans:care_plan",
-    "compose": "messaging:compose",
-    "account": "accounts:settings",
-}
-
 
 def _links() -> dict[str, str]:
-    links = {}
-    for key, name in _OPTIONAL_LINKS.items():
-        try:
-            links[key] = reverse(name)
-        except NoReverseMatch:
-            continue
-    return links
+    """Return the addresses the frame and the Dashboard link to."""
+    return {
+        "calendar": reverse("scheduling:calendar"),
+        "care_plan": reverse("careplans:care_plan"),
+        "compose": reverse("messaging:compose"),
+        "account": reverse("accounts:settings"),
+    }
 
 
 def portal(request: HttpRequest) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from django.core.paginator import Page, Paginator
@@ -16,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from careportal.audit.events import record
-from careportal.billing.models import Invoice, InvoiceQuerySet, InvoiceStatus
+from careportal.billing.models import Invoice, InvoiceQuerySet, InvoiceStatus, InvoiceTotals
 from careportal.careplans.models import PlanStatus, ServicePlan
 from careportal.people import access
 from careportal.people.models import Client, ClientPayer, ClientStatus, Residence
@@ -66,10 +67,6 @@ def _page_query(request: HttpRequest, param: str, number: int) -> str:
     query = request.GET.copy()
     query[param] = str(number)
     return f"?{query.urlencode()}"
-
-
-def _only(qs: QuerySet, client_id: int | None) -> QuerySet:
-    return qs if client_id is None else qs.filter(pk=client_id)
 
 
 def _search_text(request: HttpRequest) -> str:
@@ -129,31 +126,74 @@ def _care_section(user: Any, client_id: int | None) -> dict[str, Any] | None:
     }
 
 
-def _party_clients(user: Any, links: QuerySet, billed: InvoiceQuerySet) -> QuerySet[Client]:
-    """Return the clients a payer or community lists: linked today (not discharged), and
-    those whose link has ended while an issued invoice for their care is still billed to it.
+class KnownCountPaginator(Paginator):
+    """A paginator told its count, known without a query."""
 
-    As subqueries on the link table, never as a list of ids: a payer with 2,000 clients
-    would otherwise send the same 2,000 numbers in every query of the page. An invoice is
-    billed to a payer or community only for a client it is or was linked to
-    (billing.services.bill_to_problem), so the ended links are the only candidates looked
-    up among the invoices. The links in force follow `people.access` (the agency's today).
+    def __init__(self, object_list: QuerySet, per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
+
+
+def _party_clients(
+    user: Any,
+    links: QuerySet,
+    billed: InvoiceQuerySet,
+    in_force_ids: tuple[int, ...],
+    client_id: int | None,
+) -> tuple[QuerySet[Client], int]:
+    """Return the clients a payer or community lists, and how many they are: linked today
+    (not discharged), and those whose link has ended while an issued invoice for their
+    care is still billed to it.
+
+    `in_force_ids` are the clients of its links in force from `people.access` (the
+    agency's today), which the page's frame has read already. The listed clients query
+    names them by a subquery on the link table, not as thousands of numbers; the few whose
+    link has ended are looked up once, among the ended links alone (an invoice is billed
+    to a payer or community only for a client it is or was linked to:
+    billing.services.bill_to_problem), and named by id. Narrowed to one client linked
+    today, that client alone, with no lookup; `client_id` narrows the list and its count.
     """
-    in_force = links.active(timezone.localdate(timezone=user.agency.tz)).values("client_id")
-    still_billed = (
-        links.exclude(client_id__in=in_force)
+    if client_id is not None and client_id in in_force_ids:
+        return Client.objects.filter(agency_id=user.agency_id, pk=client_id), 1
+    day = timezone.localdate(timezone=user.agency.tz)
+    in_force = links.active(day).values("client_id")
+    still_billed = set(
+        links.filter(Q(start_date__gt=day) | Q(end_date__lt=day))
+        .exclude(client_id__in=in_force)
         .filter(Exists(billed.filter(client_id=OuterRef("client_id"))))
-        .values("client_id")
+        .values_list("client_id", flat=True)
     )
-    return Client.objects.filter(agency_id=user.agency_id).filter(
-        (Q(pk__in=in_force) & ~Q(status=ClientStatus.DISCHARGED)) | Q(pk__in=still_billed)
+    if client_id is not None:
+        # Not linked today: listed only while still billed for (`billed` is narrowed too).
+        narrowed = Client.objects.filter(agency_id=user.agency_id, pk__in=still_billed)
+        return narrowed, len(still_billed)
+    clients = Client.objects.filter(agency_id=user.agency_id).filter(
+        (Q(pk__in=in_force) & ~Q(status=ClientStatus.DISCHARGED)) | Q(pk__in=sorted(still_billed))
     )
+    return clients, len(set(in_force_ids) | still_billed)
+
+
+def _total_owed(user: Any, billed_to: Q, billed: InvoiceQuerySet, *, narrowed: bool) -> Decimal:
+    """Return what the party owes for the clients listed: the stored totals of its
+    invoices (one row per party), or the sum over the invoices of a search or one client."""
+    if narrowed:
+        # Only invoices still owing count, so the partial index of those serves the sum.
+        return billed.filter(balance__gt=0).aggregate(owed=OWED)["owed"]
+    owed = InvoiceTotals.objects.filter(billed_to, agency_id=user.agency_id).aggregate(
+        owed=Sum("due")
+    )["owed"]
+    return owed or ZERO
 
 
 def _party_section(
     request: HttpRequest,
     *,
     links: QuerySet,
+    in_force_ids: tuple[int, ...],
     billed_to: Q,
     client_id: int | None,
     search: str,
@@ -166,9 +206,10 @@ def _party_section(
 
     Only invoices billed to the payer or community count, never the client's own balance.
     The database pages the clients (25, by name), sums what is owed for the page's
-    clients and the grand total, and finds the next visit of the page's clients alone, so
-    the number of queries and rows is the same for 3 clients or 2,000. None when the party
-    has no client at all (and nothing is searched).
+    clients, reads the grand total from the party's stored totals (summed over the
+    invoices for a search or one client), and finds the next visit of the page's clients
+    alone, so the number of queries and rows is the same for 3 clients or 2,000. None
+    when the party has no client at all (and nothing is searched).
     """
     user = request.user
     # `billed_to` names the login's own payers or communities (from people.access), which
@@ -179,12 +220,16 @@ def _party_section(
     ).order_by()
     if client_id is not None:
         billed = billed.filter(client_id=client_id)
-    listed = _only(_party_clients(user, links, billed), client_id)
+    listed, count = _party_clients(user, links, billed, in_force_ids, client_id)
     if search:
         listed = _named(listed, search)
         billed = billed.filter(client_id__in=listed.values("pk"))
     listed = listed.only("pk", "agency_id", "first_name", "last_name", "preferred_name")
-    paginator = Paginator(listed.order_by("last_name", "first_name", "pk"), CLIENTS_PER_PAGE)
+    ordered = listed.order_by("last_name", "first_name", "pk")
+    if not search:
+        paginator: Paginator = KnownCountPaginator(ordered, CLIENTS_PER_PAGE, count=count)
+    else:
+        paginator = Paginator(ordered, CLIENTS_PER_PAGE)
     page = paginator.get_page(request.GET.get(page_param))
     if paginator.count == 0 and not search:
         return None
@@ -224,8 +269,7 @@ def _party_section(
         page_param=page_param,
         page=page,
         rows=rows,
-        # Only invoices still owing count, so the partial index of those serves the sum.
-        total_owed=billed.filter(balance__gt=0).aggregate(owed=OWED)["owed"],
+        total_owed=_total_owed(user, billed_to, billed, narrowed=bool(client_id or search)),
         previous_query=(
             _page_query(request, page_param, page.previous_page_number())
             if page.has_previous()
@@ -243,11 +287,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     client_id = selected_client_id(request)
     search = _search_text(request)
     party_sections = []
-    payer_ids = list(access.payers_of(user).values_list("pk", flat=True))
+    # The login's payers and communities, as the frame has read them already.
+    relationships = access.relationship_ids(user)
+    payer_ids = list(relationships.payer_ids)
     if payer_ids:
         section = _party_section(
             request,
             links=ClientPayer.objects.filter(agency_id=user.agency_id, payer_id__in=payer_ids),
+            in_force_ids=access.linked_client_ids(user).as_payer,
             billed_to=Q(bill_to_payer_id__in=payer_ids),
             client_id=client_id,
             search=search,
@@ -258,13 +305,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         )
         if section is not None:
             party_sections.append(section)
-    community_ids = list(access.communities_of(user).values_list("pk", flat=True))
+    community_ids = list(relationships.community_ids)
     if community_ids:
         section = _party_section(
             request,
             links=Residence.objects.filter(
                 agency_id=user.agency_id, community_id__in=community_ids
             ),
+            in_force_ids=access.linked_client_ids(user).as_community,
             billed_to=Q(bill_to_community_id__in=community_ids),
             client_id=client_id,
             search=search,

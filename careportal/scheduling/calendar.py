@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import calendar as pycalendar
 import datetime
+import html
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.utils.dateformat import format as format_date
+from django.utils.dateformat import time_format
+from django.utils.dates import MONTHS, WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.formats import get_format
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
+
+from careportal.scheduling.models import Visit, VisitStatus
 
 VIEWS = ("month", "week", "list")
 
@@ -64,23 +72,110 @@ class Period:
         return self.weeks()[0]
 
 
+class VisitMarkup:
+    """Write visits as the calendar's list items, the words of the page looked up once.
+
+    A template include per visit cost most of a busy month's time; this writes the same
+    markup (time, client when several, service, caregiver's first name, status) in Python,
+    every value escaped (the standard library's `html.escape`, as Django's `escape` does).
+    """
+
+    def __init__(self, *, client_names: dict[int, str] | None) -> None:
+        # With several clients each visit names its client; with one, the name is noise.
+        self.client_names = (
+            {pk: html.escape(name) for pk, name in client_names.items()} if client_names else None
+        )
+        self.time_format = get_format("TIME_FORMAT")
+        self.with_caregiver = gettext("with %(name)s")
+        self.unassigned = html.escape(gettext("Not yet assigned"))
+        self.statuses = {value: html.escape(str(label)) for value, label in VisitStatus.choices}
+        self.times: dict[tuple[int, int], str] = {}
+        self.caregivers: dict[str, str] = {}
+
+    def time(self, moment: datetime.datetime) -> str:
+        key = (moment.hour, moment.minute)
+        if key not in self.times:
+            self.times[key] = html.escape(time_format(moment, self.time_format))
+        return self.times[key]
+
+    def item(self, visit: Visit, start: datetime.datetime, end: datetime.datetime) -> str:
+        """Return one visit's list item; `start` and `end` are in the agency's zone."""
+        status = html.escape(visit.status)
+        caregiver = self.unassigned
+        if visit.caregiver:
+            name = visit.caregiver.family_name_shown
+            if name not in self.caregivers:
+                self.caregivers[name] = self.with_caregiver % {"name": html.escape(name)}
+            caregiver = self.caregivers[name]
+        client = (
+            f' <span class="visit-client">{self.client_names[visit.client_id]}</span>'
+            if self.client_names is not None
+            else ""
+        )
+        return (
+            f'<li class="visit visit-{status}"><span class="visit-time">'
+            f'<time datetime="{start.isoformat()}">{self.time(start)}</time>–'
+            f'<time datetime="{end.isoformat()}">{self.time(end)}</time></span>{client}'
+            f' <span class="visit-service">{html.escape(visit.service)}</span>'
+            f' <span class="visit-caregiver">{caregiver}</span>'
+            f' <span class="badge badge-{status}">{self.statuses.get(visit.status, status)}</span>'
+            "</li>"
+        )
+
+
 def days_of(
-    period: Period, by_day: dict[datetime.date, list[Any]], today: datetime.date
+    period: Period, by_day: dict[datetime.date, list[str]], today: datetime.date
 ) -> dict[str, Any]:
-    """Return what the period's template lays out: weeks of a month, seven days, or a list."""
+    """Return what the period's template lays out: weeks of a month, seven days, or a list.
+
+    `by_day` holds each day's visits as list items (`VisitMarkup.item`); every day carries
+    them joined, ready for its list, and its names (weekday, month, heading) written once.
+    """
+    weekdays = {number: str(name) for number, name in WEEKDAYS.items()}
+    months = {number: str(name) for number, name in MONTHS.items()}
+    heading_format = gettext("l, F j")
 
     def day(date: datetime.date) -> dict[str, Any]:
-        return {"date": date, "is_today": date == today, "visits": by_day.get(date, [])}
+        items = by_day.get(date)
+        return {
+            "date": date,
+            "iso": date.isoformat(),
+            "number": date.day,
+            "weekday": weekdays[date.weekday()],
+            "month": months[date.month],
+            "is_today": date == today,
+            "visits": mark_safe("".join(items)) if items else SafeString(),
+        }
+
+    def month_cell(date: datetime.date) -> dict[str, Any]:
+        cell = day(date)
+        cell["in_month"] = date.month == period.first.month
+        # The cell's classes: a day of another month, today, a day without visits.
+        cell["classes"] = " ".join(
+            name
+            for name, applies in (
+                ("outside", not cell["in_month"]),
+                ("today", cell["is_today"]),
+                ("empty", not cell["visits"]),
+            )
+            if applies
+        )
+        return cell
 
     if period.view == "month":
         return {
-            "weekdays": period.weekday_dates(),
-            "weeks": [
-                [{**day(date), "in_month": date.month == period.first.month} for date in week]
-                for week in period.weeks()
+            # Each column's weekday, in full (for the title) and abbreviated.
+            "weekdays": [
+                (weekdays[date.weekday()], str(WEEKDAYS_ABBR[date.weekday()]))
+                for date in period.weekday_dates()
             ],
+            "weeks": [[month_cell(date) for date in week] for week in period.weeks()],
         }
     if period.view == "week":
-        return {"days": [day(period.first + datetime.timedelta(days=i)) for i in range(7)]}
-    # The list shows only the days that have visits.
-    return {"days": [day(date) for date in sorted(by_day)]}
+        days = [day(period.first + datetime.timedelta(days=i)) for i in range(7)]
+    else:
+        # The list shows only the days that have visits.
+        days = [day(date) for date in sorted(by_day)]
+    for entry in days:
+        entry["heading"] = format_date(entry["date"], heading_format)
+    return {"days": days}

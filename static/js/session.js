@@ -49,15 +49,18 @@
 
   function render() {
     var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
-    var text;
+    var words = document.getElementById("session-warning-under-a-minute");
     if (left >= 60) {
-      text = document.getElementById("session-warning-minutes").innerHTML
-        .replace("MINUTES", String(Math.ceil(left / 60)));
-    } else {
-      text = document.getElementById("session-warning-seconds").innerHTML
-        .replace("SECONDS", String(left));
+      // The text for about this many minutes, else the longest there is.
+      for (var minutes = Math.round(left / 60); minutes > 0; minutes--) {
+        var found = document.getElementById("session-warning-minutes-" + minutes);
+        if (found) {
+          words = found;
+          break;
+        }
+      }
     }
-    box.querySelector(".session-warning-left").textContent = text;
+    box.querySelector(".session-warning-left").textContent = words.content.textContent;
   }
 
   function show() {

@@ -69,3 +69,23 @@ def test_it_makes_no_new_login_when_staff_later_save_the_record(client, cast):
     assert contact.user == cast.ellen
     assert User.objects.count() == logins
     assert not Invitation.objects.exists()
+
+
+def test_it_asks_for_a_whole_email_address_in_plain_words(client, cast):
+    from careportal.testing import PASSWORD
+
+    client.force_login(cast.ellen)
+
+    response = client.post(
+        reverse("accounts:email_change"),
+        {"email": "ellen-at-home", "current_password": PASSWORD},
+        headers={"accept-language": "es"},
+    )
+
+    assert response.status_code == 400
+    body = response.content.decode()
+    # Not Django's Spain-style "Introduzca una dirección de correo electrónico válida."
+    assert "Introduzca" not in body
+    assert "Escriba un correo electrónico completo" in body
+    cast.ellen.refresh_from_db()
+    assert cast.ellen.email != "ellen-at-home"

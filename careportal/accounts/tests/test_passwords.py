@@ -63,7 +63,7 @@ def test_it_applies_the_nist_preset(cast):
     assert _codes("PasswordPassword", user) == {"password_repetitive"}
     assert "password_too_similar" in _codes("margaret.hale.margaret", user)
     texts = [text for _key, text in rules_for(cast.sunrise)]
-    assert "At least 15 characters long." in texts
+    assert "Have at least 15 characters." in texts
     assert not any("capital" in t for t in texts)
 
 
@@ -151,4 +151,11 @@ def test_it_blocks_only_the_agency_words_that_name_it(cast):
     # Another agency's name is not this login's agency.
     assert "password_like_agency" not in _codes("Harbor lights 2026!", user)
     assert "password_like_agency" in _codes("Harbor lights 2026!", cast.hank.user)
-    assert "Not like the name of your agency." in [t for _k, t in rules_for(cast.sunrise)]
+    assert "Not look like the name of your agency." in [t for _k, t in rules_for(cast.sunrise)]
+
+
+def test_it_words_every_rule_to_finish_the_heading_as_a_sentence(cast):
+    # "Your new password must:" + "Have at least 12 characters." and so on.
+    for _key, text in rules_for(cast.sunrise):
+        assert text.split()[0] in ("Have", "Not"), text
+        assert text.endswith(".")

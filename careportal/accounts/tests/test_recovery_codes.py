@@ -120,7 +120,10 @@ def test_it_takes_a_code_typed_by_hand_once(cast):
 
 
 def test_it_throttles_two_step_codes_after_a_wrong_try(cast):
-    from careportal.accounts.twofactor import DEMO_TOTP_KEY, ensure_demo_totp_device
+    from careportal.agencies.management.commands.seed_demo import (
+        DEMO_TOTP_KEY,
+        ensure_demo_totp_device,
+    )
 
     with time_machine.travel(START, tick=False) as clock:
         device = ensure_demo_totp_device(cast.owner, DEMO_TOTP_KEY)

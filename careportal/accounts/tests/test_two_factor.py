@@ -7,7 +7,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from careportal.accounts.twofactor import DEMO_TOTP_KEY, ensure_demo_totp_device
+from careportal.agencies.management.commands.seed_demo import DEMO_TOTP_KEY, ensure_demo_totp_device
 from careportal.audit.models import AuditEvent
 from careportal.testing import PASSWORD
 

@@ -24,6 +24,7 @@ from careportal.invitations.services import (
 )
 from careportal.people.models import Client
 from careportal.scheduling.models import Visit
+from careportal.testing import sign_in
 
 
 def _counts() -> dict[str, int]:
@@ -109,7 +110,7 @@ def test_it_puts_nina_back_to_her_first_sign_in_once_she_has_set_up(client, db, 
         question="first_pet",
         answer="Rex",
     )
-    client.force_login(nina)
+    sign_in(client, nina)
     nina.refresh_from_db()
     assert not nina.must_change_password and nina.has_usable_password()
 

@@ -14,6 +14,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from post_office.models import STATUS, Email
 
+from careportal import testing
 from careportal.agencies.models import Agency, StaffMembership
 from careportal.audit.models import AuditEvent
 from careportal.billing.models import Invoice, InvoiceLine, Payment
@@ -39,7 +40,7 @@ HARBOR_WORDS = ("Hank", "Henry", "Hazel", "Mutual", "Heights", "Seashell")
 
 def sign_in(browser: BrowserClient, user: Any) -> BrowserClient:
     """Sign a staff login in with a verified two-factor device, as the back office needs."""
-    browser.force_login(user)
+    testing.sign_in(browser, user)
     device, _ = TOTPDevice.objects.get_or_create(
         user=user, name="Test authenticator", defaults={"confirmed": True}
     )
@@ -66,7 +67,7 @@ class World:
 def _agency_records(agency: Agency, client: Client, caregiver: Caregiver, owner: Any, word: str):
     contact = EmergencyContact.objects.filter(client=client).first() or (
         EmergencyContact.objects.create(
-            agency=agency, client=client, name="Hazel Harbor", relationship="Sister"
+            agency=agency, client=client, name="Hazel Harbor", relationship="sister"
         )
     )
     payer = Payer.objects.filter(agency=agency).first() or Payer.objects.create(

@@ -26,7 +26,7 @@ def _post_contact_row(client, margaret, row_id: int):
             "emergency_contacts-0-id": row_id,
             "emergency_contacts-0-client": margaret.pk,
             "emergency_contacts-0-name": "Renamed Contact",
-            "emergency_contacts-0-relationship": "Friend",
+            "emergency_contacts-0-relationship": "friend",
             "payer_links-TOTAL_FORMS": 0,
             "payer_links-INITIAL_FORMS": 0,
             "residences-TOTAL_FORMS": 0,

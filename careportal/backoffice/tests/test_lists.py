@@ -50,7 +50,7 @@ def _add_rows(world, count: int) -> None:
             agency=cast.sunrise, first_name=f"Extra{n}", last_name=f"Client{n}"
         )
         EmergencyContact.objects.create(
-            agency=cast.sunrise, client=client, name=f"Contact {n}", relationship="Son"
+            agency=cast.sunrise, client=client, name=f"Contact {n}", relationship="son"
         )
         caregiver = Caregiver.objects.create(
             agency=cast.sunrise, first_name=f"Carer{n}", last_name="Extra"

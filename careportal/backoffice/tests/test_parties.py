@@ -1,11 +1,13 @@
-"""Saving a party with an email in the back office hands it to the invitations service."""
+"""Saving a party in the back office goes through the one door, people.services.save_party,
+which hands its email to the invitations service and records the audit event."""
 
 from __future__ import annotations
 
 from django.urls import reverse
 
-from careportal.backoffice import admin as backoffice_admin
+from careportal.audit.models import AuditEvent
 from careportal.backoffice.tests.conftest import sign_in
+from careportal.people import services as people_services
 from careportal.people.models import Client, EmergencyContact
 
 
@@ -15,7 +17,7 @@ def _calls(monkeypatch):
     def fake_sync(*, party, previous_email, actor, request):
         calls.append((type(party).__name__, party.email, previous_email, actor))
 
-    monkeypatch.setattr(backoffice_admin.invitations, "sync_portal_account", fake_sync)
+    monkeypatch.setattr(people_services, "sync_portal_account", fake_sync)
     return calls
 
 
@@ -48,7 +50,7 @@ def test_it_syncs_a_new_client_and_its_new_contact(client, cast, monkeypatch):
             **{
                 "emergency_contacts-TOTAL_FORMS": 1,
                 "emergency_contacts-0-name": "Ivan Young",
-                "emergency_contacts-0-relationship": "Son",
+                "emergency_contacts-0-relationship": "son",
                 "emergency_contacts-0-email": "ivan@mail.example",
             },
         ),
@@ -58,6 +60,11 @@ def test_it_syncs_a_new_client_and_its_new_contact(client, cast, monkeypatch):
     assert calls == [
         ("Client", "iris@mail.example", None, cast.administrator),
         ("EmergencyContact", "ivan@mail.example", None, cast.administrator),
+    ]
+    created = AuditEvent.objects.filter(action="party.created", actor=cast.administrator)
+    assert sorted(created.values_list("object_type", flat=True)) == [
+        "people.client",
+        "people.emergencycontact",
     ]
 
 

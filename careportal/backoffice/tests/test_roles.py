@@ -29,6 +29,8 @@ NEW_AGENCY = {
     "invitation_valid_hours": 72,
     "message_subject_template": "Message",
     "message_body_template": "Dear {owner_name}",
+    "message_subject_template_es": "Mensaje",
+    "message_body_template_es": "Buenos días, {owner_name}:",
 }
 
 

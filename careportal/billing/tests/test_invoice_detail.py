@@ -14,7 +14,7 @@ def _url(invoice, name="billing:invoice_detail") -> str:
 
 def _invoice(cast):
     cast.sunrise.address = "1 Sunrise Way\nSpringfield"
-    cast.sunrise.payment_instructions = "Cheques to Sunrise Home Care."
+    cast.sunrise.payment_instructions = "Checks payable to Sunrise Home Care."
     cast.sunrise.save()
     invoice = make_invoice(
         cast.margaret, lines=2, caregiver=cast.caregiver, paid=Decimal("50.00"), number="INV-77"
@@ -50,7 +50,7 @@ def test_it_shows_the_whole_invoice_as_a_page(client, cast):
         "$50.00",
         "$107.75",  # amount due
         "Partially paid",
-        "Cheques to Sunrise Home Care.",
+        "Checks payable to Sunrise Home Care.",
         "Download PDF",
     ):
         assert text in body, text

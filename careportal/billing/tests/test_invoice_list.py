@@ -108,6 +108,20 @@ def test_it_explains_a_reversed_date_range_and_ignores_it(client, cast):
     assert _numbers(response) == ["INV-1"]
 
 
+def test_it_explains_a_date_it_cannot_read_in_plain_words(client, cast):
+    make_invoice(cast.margaret, number="INV-1")
+    client.force_login(cast.margaret.user)
+
+    english = client.get(URL, {"issued_from": "the spring"})
+    spanish = client.get(URL, {"issued_from": "la primavera"}, headers={"accept-language": "es"})
+
+    assert "Please type a date, such as 03/14/2026." in english.content.decode()
+    assert _numbers(english) == ["INV-1"]
+    # Not Django's Spain-style "Introduzca una fecha válida."
+    assert "Introduzca" not in spanish.content.decode()
+    assert "Escriba una fecha" in spanish.content.decode()
+
+
 def test_it_paginates_by_twenty(client, cast):
     for _ in range(45):
         make_invoice(cast.margaret)
@@ -238,3 +252,33 @@ def test_it_totals_with_each_line_rounded_half_up(client, cast):
     assert Invoice.objects.get(number="INV-ROUND").total == Decimal("31.29")
     assert response.context["total"] == Decimal("31.29") + Decimal("77.50") * 2 + Decimal("12.34")
     assert response.context["amount_due"] == Decimal("31.29") + Decimal("77.49") + Decimal("12.34")
+
+
+def test_it_shows_the_same_totals_for_every_filter_as_the_invoices_add_up(client, cast):
+    make_invoice(cast.rosa, bill_to=cast.atlas)  # issued, owes 77.50
+    make_invoice(cast.rosa, bill_to=cast.atlas, paid=Decimal("10.00"))  # partially paid
+    make_invoice(cast.margaret, bill_to=cast.atlas, paid=Decimal("100.00"))  # overpaid
+    make_invoice(cast.margaret, bill_to=cast.atlas, due_in_days=-3)  # overdue
+    make_invoice(cast.margaret, bill_to=cast.atlas, status=InvoiceStatus.VOID)
+    make_invoice(cast.margaret, bill_to=cast.atlas, status=InvoiceStatus.DRAFT)
+    make_invoice(cast.margaret)  # billed to Margaret: not the payer's
+    client.force_login(cast.paula)
+    expected = {
+        "": (5, Decimal("310.00"), Decimal("222.50")),
+        "paid": (1, Decimal("77.50"), Decimal("0.00")),
+        "void": (1, Decimal("0.00"), Decimal("0.00")),
+        "overdue": (1, Decimal("77.50"), Decimal("77.50")),
+        "partially_paid": (1, Decimal("77.50"), Decimal("67.50")),
+        "issued": (1, Decimal("77.50"), Decimal("77.50")),
+    }
+
+    def shown(query: dict) -> tuple:
+        response = client.get(URL, query)
+        context = response.context
+        return context["page"].paginator.count, context["total"], context["amount_due"]
+
+    for status, figures in expected.items():
+        # Read from the payer's stored totals where the filter allows, else added up over
+        # the invoices (a date range that covers them all): the same figures either way.
+        assert shown({"status": status}) == figures, status
+        assert shown({"status": status, "issued_to": "2100-01-01"}) == figures, status

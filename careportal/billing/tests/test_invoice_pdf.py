@@ -21,7 +21,7 @@ def _pdf_text(content: bytes) -> str:
 
 
 def test_it_downloads_the_same_invoice_as_a_pdf(client, cast):
-    cast.sunrise.payment_instructions = "Cheques to Sunrise Home Care."
+    cast.sunrise.payment_instructions = "Checks payable to Sunrise Home Care."
     cast.sunrise.save()
     invoice = make_invoice(
         cast.margaret, lines=2, caregiver=cast.caregiver, paid=Decimal("50.00"), number="INV 9"
@@ -44,7 +44,7 @@ def test_it_downloads_the_same_invoice_as_a_pdf(client, cast):
         "$155.00",
         "$105.00",
         "Partially paid",
-        "Cheques to Sunrise Home Care.",
+        "Checks payable to Sunrise Home Care.",
     ):
         assert expected in text, expected
     event = AuditEvent.objects.get(action="invoice.pdf_downloaded")
@@ -71,3 +71,38 @@ def test_it_draws_names_beyond_latin1_without_failing(client, cast):
 def test_it_transliterates_only_what_latin1_lacks():
     assert latin1("José Muñoz – “Ñandú” €5") == 'José Muñoz - "Ñandú" EUR 5'
     assert latin1("Łódź Œuvre 東") == "Lódz OEuvre ?"
+
+
+def test_it_wraps_a_long_service_within_its_column(client, cast):
+    invoice = make_invoice(cast.margaret, number="INV-LONG")
+    invoice.lines.update(
+        service="Personal care with bathing, dressing and a walk to the park and back again"
+    )
+    client.force_login(cast.margaret.user)
+
+    response = client.get(reverse("billing:invoice_pdf", args=[invoice.number]))
+
+    text = _pdf_text(response.content)
+    # The words are all drawn, over more than one line of the column.
+    assert "Personal care with" in text
+    assert "back again" in text
+    assert "Personal care with bathing, dressing and a walk to the park and back again" not in text
+
+
+def test_it_cuts_a_word_wider_than_its_column():
+    from fpdf import FPDF
+
+    from careportal.billing.pdf import FONT, _wrap
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font(FONT, size=10)
+    word = "Supercalifragilisticexpialidocious" * 3
+
+    lines = _wrap(pdf, f"Short {word} end", 40)
+
+    assert lines[0] == "Short"
+    assert len(lines) > 3
+    # Nothing is lost: the pieces put back together are the text without its spaces.
+    assert "".join(lines).replace(" ", "") == f"Short{word}end"
+    assert all(pdf.get_string_width(line) <= 40 for line in lines)

@@ -158,3 +158,99 @@ def test_it_fills_the_stored_money_of_existing_invoices_when_migrating(cast):
         Decimal("10.00"),
         Decimal("0.00"),
     )
+
+
+def _totals_of(**party) -> tuple:
+    from careportal.billing.models import InvoiceTotals
+
+    row = InvoiceTotals.objects.get(**party)
+    return (row.invoices, row.total, row.due, row.paid_invoices, row.paid_total)
+
+
+def test_it_keeps_a_partys_totals_as_invoices_are_issued_paid_and_voided(cast):
+    from careportal.billing.services import issue_invoice
+
+    draft = make_invoice(cast.rosa, bill_to=cast.atlas, status=InvoiceStatus.DRAFT)
+    make_invoice(cast.margaret, bill_to=cast.atlas, paid=Decimal("7.50"))  # owes 70.00
+    assert _totals_of(bill_to_payer=cast.atlas) == (1, Decimal("77.50"), Decimal("70.00"), 0, 0)
+
+    issue_invoice(invoice=draft, actor=cast.billing)
+    assert _totals_of(bill_to_payer=cast.atlas) == (
+        2,
+        Decimal("155.00"),
+        Decimal("147.50"),
+        0,
+        0,
+    )
+
+    Payment.objects.create(agency=cast.sunrise, invoice=draft, amount=Decimal("77.50"))
+    recompute_invoice_money(invoice=draft)
+    assert _totals_of(bill_to_payer=cast.atlas) == (
+        2,
+        Decimal("155.00"),
+        Decimal("70.00"),
+        1,
+        Decimal("77.50"),
+    )
+
+    void_invoice(invoice=draft, actor=cast.billing)
+    # Still counted among the invoices, but neither billed nor paid.
+    assert _totals_of(bill_to_payer=cast.atlas) == (2, Decimal("77.50"), Decimal("70.00"), 0, 0)
+
+
+def test_it_moves_the_totals_when_the_back_office_bills_another_party_or_deletes(client, cast):
+    from careportal.billing.models import InvoiceTotals
+
+    invoice = make_invoice(cast.rosa, bill_to=cast.atlas)
+    other = make_invoice(cast.rosa, bill_to=cast.atlas)
+    sign_in(client, cast.owner)
+    url = reverse("backoffice:billing_invoice_change", args=[invoice.pk])
+    form = client.get(url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data.update(
+        {
+            "bill_to_payer": "",
+            "bill_to_client": cast.rosa.pk,
+            "lines-TOTAL_FORMS": 0,
+            "lines-INITIAL_FORMS": 0,
+            "payments-TOTAL_FORMS": 0,
+            "payments-INITIAL_FORMS": 0,
+        }
+    )
+
+    response = client.post(url, data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert _totals_of(bill_to_payer=cast.atlas)[:3] == (1, Decimal("77.50"), Decimal("77.50"))
+    assert _totals_of(bill_to_client=cast.rosa)[:3] == (1, Decimal("77.50"), Decimal("77.50"))
+
+    client.post(
+        reverse("backoffice:billing_invoice_changelist"),
+        {"action": "delete_selected", "_selected_action": [invoice.pk, other.pk], "post": "yes"},
+    )
+
+    assert not Invoice.objects.exists()
+    assert InvoiceTotals.objects.get(bill_to_payer=cast.atlas).invoices == 0
+    assert InvoiceTotals.objects.get(bill_to_client=cast.rosa).due == 0
+
+
+def test_it_fills_the_totals_of_existing_invoices_when_migrating(cast):
+    from careportal.billing.models import InvoiceTotals
+
+    fill = importlib.import_module("careportal.billing.migrations.0007_invoice_totals")
+    make_invoice(cast.rosa, bill_to=cast.atlas, paid=Decimal("77.50"))
+    make_invoice(cast.margaret, bill_to=cast.atlas, paid=Decimal("7.50"))
+    make_invoice(cast.margaret, status=InvoiceStatus.VOID)
+    make_invoice(cast.margaret, status=InvoiceStatus.DRAFT)
+    InvoiceTotals.objects.all().delete()
+
+    fill.count_totals(apps, None)
+
+    assert _totals_of(bill_to_payer=cast.atlas) == (
+        2,
+        Decimal("155.00"),
+        Decimal("70.00"),
+        1,
+        Decimal("77.50"),
+    )
+    assert _totals_of(bill_to_client=cast.margaret) == (1, Decimal("0.00"), Decimal("0.00"), 0, 0)

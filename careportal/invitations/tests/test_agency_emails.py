@@ -150,3 +150,15 @@ def test_it_goes_with_its_email(cast):
     request_password_reset(typed=cast.margaret.user.username, request=None)
     Email.objects.all().delete()
     assert not AgencyEmail.objects.exists()
+
+
+def test_it_says_sent_of_an_invitation_and_of_an_email_each_in_its_own_spanish_form():
+    from django.utils import translation
+
+    from careportal.invitations.admin import Delivery
+    from careportal.invitations.models import InvitationState
+
+    with translation.override("es"):
+        assert str(InvitationState.SENT.label) == "Enviada"
+        assert str(InvitationState.EXPIRED.label) == "Vencida"
+        assert str(Delivery.SENT.label) == "Enviado"

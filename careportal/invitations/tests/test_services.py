@@ -70,7 +70,7 @@ def test_it_links_a_contact_to_an_existing_login_without_new_credentials(cast):
         agency=cast.sunrise,
         client=cast.rosa,
         name="Ellen Hale",
-        relationship="Friend",
+        relationship="friend",
         email=cast.ellen.email.upper(),
     )
     sync_portal_account(party=contact, previous_email=None)
@@ -79,7 +79,7 @@ def test_it_links_a_contact_to_an_existing_login_without_new_credentials(cast):
     assert contact.user == cast.ellen
     assert not Invitation.objects.filter(user=cast.ellen).exists()
     notice = Email.objects.get(to=cast.ellen.email)
-    assert "You now also have access to Rosa Diaz" in notice.message
+    assert "You can now also see Rosa Diaz's information on the portal" in notice.message
     assert "One-time password" not in notice.message
 
 
@@ -88,7 +88,7 @@ def test_it_never_links_a_contact_to_a_clients_login(cast):
         agency=cast.sunrise,
         client=cast.walter,
         name="Margaret Hale",
-        relationship="Wife",
+        relationship="spouse",
         email=cast.margaret.user.email,
     )
     sync_portal_account(party=contact, previous_email=None)
@@ -120,7 +120,7 @@ def test_it_moves_a_contacts_own_login_to_the_new_address(cast):
         agency=cast.sunrise,
         client=cast.sam,
         name="Lia Lee",
-        relationship="Niece",
+        relationship="niece",
         email="lia@mail.example",
     )
     sync_portal_account(party=contact, previous_email=None)
@@ -192,7 +192,7 @@ def test_it_sends_nothing_when_the_save_is_rolled_back(cast):
             agency=cast.sunrise,
             client=cast.rosa,
             name="Ellen Hale",
-            relationship="Friend",
+            relationship="friend",
             email=cast.ellen.email,
         )
         sync_portal_account(party=contact, previous_email=None)
@@ -243,7 +243,7 @@ def test_it_tells_the_old_address_even_without_the_previous_email(cast):
         agency=cast.sunrise,
         client=cast.sam,
         name="Lia Lee",
-        relationship="Niece",
+        relationship="niece",
         email="lia@mail.example",
     )
     sync_portal_account(party=contact, previous_email=None)

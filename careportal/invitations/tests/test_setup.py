@@ -4,7 +4,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from careportal.accounts.models import PasswordHistory, User
+from careportal.accounts.models import PasswordHistory, SessionRecord, User
 from careportal.accounts.security import check_security_answer
 from careportal.audit.models import AuditEvent
 from careportal.invitations.models import Invitation, InvitationState
@@ -55,7 +55,7 @@ def test_it_shows_change_password_with_the_labels_and_rules(client, cast, sent_i
         assert f">{label}</label>" in html
     assert ">Answer</label>" in html
     assert "The one-time password from your email." in html
-    assert 'data-min-length="12"' in html and "At least one capital letter" in html
+    assert 'data-min-length="12"' in html and "Have at least one capital letter" in html
     assert "js/password-rules.js" in html and "<script>" not in html
     assert html.count("<option") >= 9  # a blank choice and at least eight questions
 
@@ -101,6 +101,21 @@ def test_it_sets_the_password_signs_in_and_lands_on_the_dashboard(client, cast, 
     invitation = Invitation.objects.get(user=user)
     assert invitation.state == InvitationState.ACCEPTED and invitation.otp_hash == ""
     assert AuditEvent.objects.filter(action="invitation.accepted", actor=user).exists()
+
+
+def test_it_signs_in_as_the_sign_in_page_does(client, cast, sent_invitation):
+    link, username, otp = _invited(cast, sent_invitation)
+    user = User.objects.get(username=username)
+    user.language = "es"
+    user.save(update_fields=["language"])
+
+    response = client.post(link, _form(otp))
+
+    # The session is one of the login's (a password change or "Sign out everywhere" ends
+    # it), the account's language follows, and the sign-in is in the audit log.
+    assert SessionRecord.objects.filter(user=user, session_key=client.session.session_key).exists()
+    assert response.cookies["django_language"].value == "es"
+    assert AuditEvent.objects.filter(action="signin.success", actor=user).exists()
 
 
 def test_it_spends_the_one_time_password(client, cast, sent_invitation):
@@ -307,7 +322,7 @@ def test_it_tells_a_set_up_client_of_a_new_address_without_new_credentials(
 
 
 def test_it_issues_the_demo_invitation_afresh(client, cast, settings):
-    from careportal.invitations.services import issue_demo_invitation
+    from careportal.agencies.management.commands.seed_demo import issue_demo_invitation
 
     settings.DEBUG = True
     first_link, first_otp = issue_demo_invitation(client=cast.margaret)
@@ -341,5 +356,5 @@ def test_it_shows_the_agencys_rules_on_pages_that_pass_only_the_form(cast):
 
     assert 'data-for="id_new_password"' in html and 'data-confirm="id_confirm_password"' in html
     assert 'data-min-length="15"' in html and 'data-composition="false"' in html
-    assert "At least 15 characters long." in html and "capital" not in html
+    assert "Have at least 15 characters." in html and "capital" not in html
     assert "js/password-rules.js" in html

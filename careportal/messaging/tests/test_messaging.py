@@ -50,6 +50,32 @@ def test_it_loads_the_agency_template_for_the_client(client, cast):
     assert ">Send</button>" in body
 
 
+def test_it_starts_the_message_in_spanish_for_a_spanish_reader(client, cast):
+    client.force_login(cast.margaret.user)
+
+    response = client.get(COMPOSE, headers={"accept-language": "es"})
+
+    form = response.context["form"]
+    assert form.initial["subject"] == "Mensaje de Margaret Hale (cliente)"
+    assert form.initial["body"].startswith("Buenos días, Olivia Owner:")
+    assert (
+        "Le escribe Margaret Hale, cliente, desde el portal de Sunrise Home Care."
+        in (form.initial["body"])
+    )
+
+
+def test_it_uses_the_agencys_own_spanish_wording(client, cast):
+    cast.sunrise.message_subject_template_es = "Consulta de {sender_name}"
+    cast.sunrise.save()
+    client.force_login(cast.margaret.user)
+
+    spanish = client.get(COMPOSE, headers={"accept-language": "es"})
+    english = client.get(COMPOSE, headers={"accept-language": "en"})
+
+    assert spanish.context["form"].initial["subject"] == "Consulta de Margaret Hale"
+    assert english.context["form"].initial["subject"] == "Message from Margaret Hale (client)"
+
+
 def test_it_names_every_relationship_of_ellen(client, cast):
     client.force_login(cast.ellen)
 
@@ -295,3 +321,25 @@ def test_it_lists_sent_messages_with_constant_queries(client, cast, django_asser
     _old_messages(user, 40, age=datetime.timedelta(days=2))
     with django_assert_max_num_queries(12):
         assert client.get(SENT).status_code == 200
+
+
+def test_it_names_the_relationship_in_the_senders_language(client, cast):
+    client.force_login(cast.tom)
+
+    spanish = client.get(COMPOSE, headers={"accept-language": "es"})
+
+    # Never "son de Margaret Hale": the list's word is translated.
+    assert "hijo de Margaret Hale" in spanish.context["form"].initial["body"]
+
+
+def test_it_keeps_the_familys_own_words_for_another_relationship(client, cast):
+    from careportal.people.models import EmergencyContact, Relationship
+
+    EmergencyContact.objects.filter(user=cast.tom).update(
+        relationship=Relationship.OTHER, relationship_other="Godson"
+    )
+    client.force_login(cast.tom)
+
+    response = client.get(COMPOSE)
+
+    assert "Godson of Margaret Hale" in response.context["form"].initial["body"]

@@ -50,7 +50,7 @@ def _crowd(cast, *, visits: bool = False, invoices: bool = False) -> list[Client
             for n, client in enumerate(everyone)
             for i in range(VISITS_EACH)
         )
-    today = timezone.localdate()
+    today = timezone.localdate(timezone=cast.sunrise.tz)
     if invoices:
         Invoice.objects.bulk_create(
             Invoice(
@@ -149,7 +149,7 @@ def test_it_reads_a_payers_links_in_force_through_the_agency_payer_dates_index(c
     assert set(access.linked_client_ids(ellen).as_payer) == {c.pk for c in clients} | {
         cast.walter.pk
     }
-    links = ClientPayer.objects.active(timezone.localdate()).filter(
+    links = ClientPayer.objects.active(timezone.localdate(timezone=cast.sunrise.tz)).filter(
         agency_id=cast.sunrise.pk, payer_id__in=[cast.atlas.pk]
     )
     assert links.count() == 3

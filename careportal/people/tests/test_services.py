@@ -9,6 +9,7 @@ from django.test import Client as Browser
 from django.urls import reverse
 from django.utils import timezone
 
+from careportal import testing
 from careportal.audit.models import AuditEvent
 from careportal.backoffice.tests.conftest import sign_in
 from careportal.invitations.models import Invitation, InvitationState
@@ -17,9 +18,7 @@ from careportal.people.services import review_portal_login
 
 
 def _signed_in(user) -> Browser:
-    browser = Browser()
-    browser.force_login(user)
-    return browser
+    return testing.sign_in(Browser(), user)
 
 
 def _client_form(client_obj, **extra):

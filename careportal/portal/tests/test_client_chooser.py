@@ -40,7 +40,7 @@ def test_it_offers_a_select_up_to_ten_clients(client, cast):
 
     selector = re.search(r'<form method="get"[^>]*class="client-selector">.*?</form>', body, re.S)
     assert '<select id="client-selector" name="client">' in selector.group(0)
-    # Every client, and "All my clients".
+    # Every client, and "Everyone".
     assert selector.group(0).count("<option value=") == narrowing.SELECT_LIMIT + 1
     assert 'id="client-search"' not in body
 

@@ -213,10 +213,16 @@ def test_it_hides_the_caregivers_photo_unless_the_agency_allows_it(client, cast)
     )
     make_visit(cast.margaret, cast.caregiver, _tomorrow_at(9, cast))
     make_visit(cast.margaret, no_photo, _tomorrow_at(12, cast))
+    make_visit(cast.rosa, no_photo, _tomorrow_at(12, cast))
     client.force_login(cast.margaret.user)
 
     body = client.get(URL).content.decode()
 
+    assert "Carla" in body and "Dev" in body
+    assert "caregiver-photo" not in body and "carla.jpg" not in body
+    # And in a payer's table of clients.
+    client.force_login(cast.paula)
+    body = client.get(URL).content.decode()
     assert "Carla" in body and "Dev" in body
     assert "caregiver-photo" not in body and "carla.jpg" not in body
 
@@ -317,7 +323,7 @@ def test_it_counts_no_invoice_below_zero_in_what_a_payer_owes(client, cast):
 def test_it_keeps_listing_a_client_whose_link_ended_while_invoiced(client, cast):
     make_invoice(cast.rosa, bill_to=cast.atlas, number="INV-ROSA")
     ClientPayer.objects.filter(client=cast.rosa, payer=cast.atlas).update(
-        end_date=timezone.localdate() - datetime.timedelta(days=1)
+        end_date=timezone.localdate(timezone=cast.sunrise.tz) - datetime.timedelta(days=1)
     )
     make_visit(cast.rosa, cast.caregiver, _tomorrow_at(10, cast), service="Companionship")
     client.force_login(cast.paula)
@@ -373,3 +379,24 @@ def test_it_answers_a_payer_in_the_same_number_of_queries_for_3_or_40_clients(
     for user in (cast.paula, cast.nora):
         render(user)
         render(user, q="a", payer_page="2")
+
+
+def test_it_narrows_a_payers_table_to_one_client_linked_or_still_billed(client, cast):
+    make_invoice(cast.rosa, bill_to=cast.atlas, number="INV-ROSA")  # 77.50
+    make_invoice(cast.margaret, bill_to=cast.atlas, paid=Decimal("20.00"))  # 57.50
+    ClientPayer.objects.filter(client=cast.rosa, payer=cast.atlas).update(
+        end_date=timezone.localdate(timezone=cast.sunrise.tz) - datetime.timedelta(days=1)
+    )
+    client.force_login(cast.paula)
+
+    for narrowed, owed in ((cast.margaret, "57.50"), (cast.rosa, "77.50")):
+        response = client.get(URL, {"client": narrowed.pk})
+
+        section = response.context["party_sections"][0]
+        assert _names(response) == [narrowed.first_name]
+        assert section.page.paginator.count == 1
+        assert section.total_owed == Decimal(owed)
+        assert "Total for 1 client" in response.content.decode()
+    everyone = client.get(URL).context["party_sections"][0]
+    assert everyone.page.paginator.count == 3  # Margaret, Walter, and Rosa still billed
+    assert everyone.total_owed == Decimal("135.00")

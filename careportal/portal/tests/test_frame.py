@@ -68,8 +68,8 @@ def test_it_lets_a_person_with_several_clients_narrow_the_page(client, cast):
 
     body = client.get(DASHBOARD, {"client": cast.walter.pk}).content.decode()
 
-    assert '<label for="client-selector">Showing:</label>' in body
-    assert '<option value="">All my clients</option>' in body
+    assert '<label for="client-selector">See:</label>' in body
+    assert '<option value="">Everyone</option>' in body
     assert f'<option value="{cast.walter.pk}" selected>Walter Hale</option>' in body
     assert f'<option value="{cast.margaret.pk}">Maggie Hale</option>' in body
 

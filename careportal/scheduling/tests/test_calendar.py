@@ -245,49 +245,80 @@ def _payer_with_extra_clients(cast, count, visits_each=2):
     return extras
 
 
-def test_it_pages_a_payer_with_thirty_clients_in_the_same_queries(
+def test_it_pages_a_payer_with_fifteen_clients_ten_at_a_time_in_the_same_queries(
     client, cast, django_assert_max_num_queries
 ):
     client.force_login(cast.paula)
-    extras = _payer_with_extra_clients(cast, 27)
-    assert Client.objects.visible_to(cast.paula).count() == 30
+    extras = _payer_with_extra_clients(cast, 12)
+    assert Client.objects.visible_to(cast.paula).count() == 15
+    assert views.CLIENTS_PER_PAGE == 10
 
     with django_assert_max_num_queries(QUERY_BOUND):
         first = client.get(URL, {"view": "month"})
     with django_assert_max_num_queries(QUERY_BOUND):
         second = client.get(URL, {"view": "month", "clients_page": "2"})
 
-    # By name: the 27 "Client"s come first, then Diaz and the two Hales.
+    # By name: the 12 "Client"s come first, then Diaz and the two Hales.
     page = first.context["client_page"]
-    assert [c.pk for c in page.clients] == [extra.pk for extra in extras[:25]]
-    assert (page.count, page.first, page.last) == (30, 1, 25)
-    assert {v.client_id for v in first.context["visits"]} == {e.pk for e in extras[:25]}
-    assert len(first.context["visits"]) == 50
+    assert [c.pk for c in page.clients] == [extra.pk for extra in extras[:10]]
+    assert (page.count, page.first, page.last) == (15, 1, 10)
+    assert {v.client_id for v in first.context["visits"]} == {e.pk for e in extras[:10]}
+    assert len(first.context["visits"]) == 20
     body = first.content.decode()
-    assert "Clients 1 to 25 of 30" in body
+    assert "Clients 1 to 10 of 15" in body
+    assert "Client, Extra00; Client, Extra01;" in body
     assert "Next clients" in body and "Previous clients" not in body
     assert first.context["next_clients_url"].endswith("clients_page=2")
     assert reverse("portal:choose_client") in body
     assert [c.first_name for c in second.context["client_page"].clients] == [
-        "Extra25",
-        "Extra26",
+        "Extra10",
+        "Extra11",
         "Rosa",
         "Margaret",
         "Walter",
     ]
     assert len(second.context["visits"]) == 4
-    assert "Previous clients" in second.content.decode()
+    second_body = second.content.decode()
+    assert "Clients 11 to 15 of 15" in second_body
+    assert "Previous clients" in second_body and "Next clients" not in second_body
+    # Each visit names its client, as the page holds several.
+    assert '<span class="visit-client">Extra10 Client</span>' in second_body
     # Stepping to the next month keeps the page of clients.
     assert second.context["next_url"].endswith("clients_page=2")
     event = AuditEvent.objects.filter(action="calendar.viewed").order_by("pk").first()
-    assert event.detail["clients"] == sorted(e.pk for e in extras[:25])
+    assert event.detail["clients"] == sorted(e.pk for e in extras[:10])
+
+
+def test_it_pages_a_payer_with_hundreds_of_clients_in_the_same_queries(
+    client, cast, django_assert_max_num_queries
+):
+    start = _today(cast) - datetime.timedelta(days=30)
+    extras = Client.objects.bulk_create(
+        Client(agency=cast.sunrise, first_name=f"Many{i:03d}", last_name="Aaron")
+        for i in range(300)
+    )
+    ClientPayer.objects.bulk_create(
+        ClientPayer(agency=cast.sunrise, client=extra, payer=cast.atlas, start_date=start)
+        for extra in extras
+    )
+    _visits(extras[-1], cast.caregiver, 3)
+    client.force_login(cast.paula)
+
+    with django_assert_max_num_queries(QUERY_BOUND):
+        response = client.get(URL, {"view": "month", "clients_page": "30"})
+
+    page = response.context["client_page"]
+    assert (page.count, page.first, page.last) == (303, 291, 300)
+    assert [c.first_name for c in page.clients] == [f"Many{i:03d}" for i in range(290, 300)]
+    assert {v.client_id for v in response.context["visits"]} == {extras[-1].pk}
+    assert "Clients 291 to 300 of 303" in response.content.decode()
 
 
 def test_it_shows_a_narrowed_client_whatever_their_page(
     client, cast, django_assert_max_num_queries
 ):
     client.force_login(cast.paula)
-    _payer_with_extra_clients(cast, 27)
+    _payer_with_extra_clients(cast, 12)
     _visits_of_everyone(cast)
 
     with django_assert_max_num_queries(QUERY_BOUND):
@@ -299,21 +330,21 @@ def test_it_shows_a_narrowed_client_whatever_their_page(
 
 def test_it_answers_the_first_page_of_clients_for_a_bad_page_number(client, cast):
     client.force_login(cast.paula)
-    _payer_with_extra_clients(cast, 27, visits_each=0)
+    _payer_with_extra_clients(cast, 12, visits_each=0)
 
     for raw in ("0", "-1", "abc", "99"):
         page = client.get(URL, {"clients_page": raw}).context["client_page"]
         assert page.number == (2 if raw == "99" else 1), raw
 
 
-def test_it_shows_every_client_at_once_up_to_twenty_five(client, cast):
+def test_it_shows_every_client_at_once_up_to_ten(client, cast):
     client.force_login(cast.paula)
-    _payer_with_extra_clients(cast, 22, visits_each=1)
+    _payer_with_extra_clients(cast, 7, visits_each=1)
 
     response = client.get(URL, {"view": "month"})
 
     assert response.context["client_page"] is None
-    assert len({v.client_id for v in response.context["visits"]}) == 22
+    assert len({v.client_id for v in response.context["visits"]}) == 7
     assert "Next clients" not in response.content.decode()
 
 
@@ -354,3 +385,38 @@ def test_it_files_a_late_evening_visit_under_the_local_day(client, cast):
     cells = [cell for week in january.context["weeks"] for cell in week if cell["visits"]]
     assert [cell["date"] for cell in cells] == [datetime.date(2026, 1, 31)]
     assert february.context["visits"] == []
+
+
+@pytest.mark.parametrize("view", ["month", "week", "list"])
+def test_it_escapes_what_staff_typed(client, cast, view):
+    day = _today(cast)
+    cast.caregiver.first_name = "Carla <i>"
+    cast.caregiver.save()
+    service = '<script>x</script> & "go"'
+    make_visit(cast.margaret, cast.caregiver, _at(cast, day, 9), service=service)
+    client.force_login(cast.paula)
+
+    response = client.get(URL, {"view": view})
+
+    body = response.content.decode()
+    assert "<script>x" not in body and "Carla <i>" not in body
+    assert "&lt;script&gt;x&lt;/script&gt; &amp; &quot;go&quot;" in body
+    assert "with Carla &lt;i&gt;" in body
+    assert '<span class="visit-client">Margaret Hale</span>' in body
+
+
+def test_it_labels_days_for_screen_readers_and_headings(client, cast):
+    make_visit(cast.margaret, cast.caregiver, _at(cast, datetime.date(2026, 3, 18), 9))
+    client.force_login(cast.margaret.user)
+
+    month = client.get(URL, {"view": "month", "date": "2026-03-18"}).content.decode()
+    week = client.get(URL, {"view": "week", "date": "2026-03-18"}).content.decode()
+
+    assert '<abbr title="Wednesday">Wed</abbr>' in month
+    assert (
+        '<span class="visually-hidden-wide">Wednesday, </span><span class="day-number">18</span>'
+        '<span class="visually-hidden-wide"> March</span>'
+    ) in month
+    assert '<time datetime="2026-03-18T09:00:00-04:00">9 a.m.</time>' in month
+    assert '<h3 id="day-2026-03-18">Wednesday, March 18</h3>' in week
+    assert 'aria-labelledby="day-2026-03-18"' in week

@@ -430,3 +430,56 @@ def test_it_serves_a_chosen_feed_in_the_same_queries(client, cast, django_assert
         services.add_feed_client(feed=feed, client_id=extra.pk, request=None)
     with django_assert_max_num_queries(7):
         assert len(_events(client.get(url))) == 10
+
+
+def test_it_escapes_and_folds_lines_as_the_icalendar_parser_reads_them(client, cast):
+    cast.sunrise.name = "Sunrise Home Care; Día y Noche, Inc. \\ " + "Ñandú " * 12
+    cast.sunrise.save()
+    cast.caregiver.first_name = "Zoë, Ann; \\Lee"
+    cast.caregiver.save()
+    make_visit(cast.margaret, cast.caregiver, _soon(24))
+    url = _create_feed_url(client, cast.margaret.user)
+
+    response = client.get(url)
+
+    body = response.content
+    lines = body.split(b"\r\n")
+    assert body.endswith(b"END:VCALENDAR\r\n")
+    assert all(len(line) <= 75 for line in lines)
+    for line in lines:
+        line.decode()  # no line ends inside a UTF-8 character
+    # An X- property's value is TEXT (RFC 5545 3.8.8.2), escaped like the others.
+    unfolded = body.replace(b"\r\n ", b"").decode()
+    calname = "X-WR-CALNAME:Care visits – Sunrise Home Care\\; Día y Noche\\, Inc. \\\\ Ñandú"
+    assert calname in unfolded
+    calendar = icalendar.Calendar.from_ical(body)
+    (event,) = calendar.walk("VEVENT")
+    assert str(event["description"]) == "Caregiver: Zoë, Ann; \\Lee\nStatus: Scheduled"
+    assert str(event["uid"]).startswith("visit-")
+    assert event.decoded("dtstamp").utcoffset() == datetime.timedelta(0)
+
+
+def test_it_writes_the_feed_in_the_users_language(client, cast):
+    cast.margaret.user.language = "es"
+    cast.margaret.user.save()
+    make_visit(cast.margaret, None, _soon(24), status=VisitStatus.MISSED)
+    url = _create_feed_url(client, cast.margaret.user)
+
+    (event,) = _events(client.get(url))
+
+    assert str(event["summary"]) != "Care visit"
+    assert "Aún sin asignar" in str(event["description"])
+    assert str(event["status"]) == "CANCELLED"
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["SHORT:line", "X:" + "a" * 200, "X:" + "é" * 100, "X:" + "a" * 73 + "€€€" + "b" * 80],
+)
+def test_it_folds_at_75_octets_without_splitting_a_character(line):
+    folded = ics.fold(line).encode()
+
+    parts = folded.split(b"\r\n")
+    assert all(len(part) <= 75 for part in parts)
+    assert all(part.startswith(b" ") for part in parts[1:])
+    assert b"".join([parts[0], *(part[1:] for part in parts[1:])]).decode() == line

@@ -8,7 +8,9 @@ one-time password, so the first sign-in can always be tried.
 
 from __future__ import annotations
 
+import base64
 import datetime
+from binascii import unhexlify
 from decimal import Decimal
 from typing import Any
 
@@ -17,12 +19,20 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from django_otp import devices_for_user
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from careportal.accounts.lockout import clear_failures
 from careportal.accounts.models import User, UserKind
+from careportal.accounts.sessions import end_sessions
 from careportal.agencies.models import Agency, StaffMembership, StaffRole
+from careportal.audit.events import record
 from careportal.billing.models import Invoice, InvoiceLine, InvoiceStatus, Payment
 from careportal.billing.services import recompute_invoice_money
 from careportal.careplans.models import Goal, PlanStatus, PlanTask, ServicePlan
+from careportal.invitations.models import Invitation
+from careportal.invitations.outbox import send_invitation
+from careportal.invitations.services import queue_invitation, setup_url_for
 from careportal.messaging.models import Message
 from careportal.people.models import (
     Client,
@@ -32,8 +42,10 @@ from careportal.people.models import (
     EmergencyContact,
     Payer,
     PayerPerson,
+    Relationship,
     Residence,
 )
+from careportal.people.services import save_party
 from careportal.scheduling.models import Caregiver, Visit, VisitStatus
 
 DEMO_PASSWORD = "Demo-portal-2026!"
@@ -57,6 +69,59 @@ SIGN_INS = [
     ("Client, other agency", "hank.harbor", "Harbor Care's client"),
 ]
 
+# Demo staff get this TOTP key, so a newcomer can enter the back office. In an
+# authenticator app, add it by hand as DEMO_TOTP_KEY_BASE32.
+DEMO_TOTP_KEY = "3132333435363738393031323334353637383930"
+DEMO_TOTP_KEY_BASE32 = base64.b32encode(unhexlify(DEMO_TOTP_KEY)).decode()
+
+
+def ensure_demo_totp_device(user: Any, key_hex: str = DEMO_TOTP_KEY) -> TOTPDevice:
+    """Give a demo login a confirmed device with a known key."""
+    device, _ = TOTPDevice.objects.update_or_create(
+        user=user, name="Demo authenticator", defaults={"key": key_hex, "confirmed": True}
+    )
+    return device
+
+
+def issue_demo_invitation(*, client: Client) -> tuple[str, str]:
+    """Issue the client's invitation afresh and send it now (development only).
+
+    Every run of seed_demo calls this, so the onboarding can always be tried: a client who
+    has set up her account is put back to the not-yet-signed-in state, and her earlier
+    invitations are deleted (their one-time passwords die with them) so that re-running
+    leaves one invitation, not one more each time. Return (link, one-time password).
+    """
+    if not settings.DEBUG:
+        raise RuntimeError("Demo invitations are for development only.")
+    with transaction.atomic():
+        # Nina came in through the one door (people.services.save_party), with her login.
+        user = client.user
+        if not user.must_change_password or user.has_usable_password():
+            _reset_demo_login(user)
+        Invitation.objects.filter(user=user).delete()
+        invitation = queue_invitation(user=user)
+    otp = send_invitation(invitation)
+    invitation.refresh_from_db()
+    return setup_url_for(invitation, absolute=True), otp
+
+
+def _reset_demo_login(user: Any) -> None:
+    """Put a demo login back to the state before its first sign-in (development only)."""
+    user.must_change_password = True
+    user.set_unusable_password()
+    user.password_changed_at = None
+    user.security_question = ""
+    user.security_answer_hash = ""
+    user.is_active = True
+    user.save()
+    user.password_history.all().delete()
+    user.password_resets.all().delete()
+    for device in devices_for_user(user, confirmed=None):
+        device.delete()
+    clear_failures(user)
+    end_sessions(user)
+    record("portal_account.demo_reset", obj=user, agency=user.agency, login=user.username)
+
 
 class Command(BaseCommand):
     help = "Load demo agencies with every role (development only; idempotent)."
@@ -76,29 +141,16 @@ class Command(BaseCommand):
         invitation = self._demo_invitation()
         self._print_sign_ins(totp_key, invitation)
 
-    def _demo_two_factor(self) -> str | None:
-        # The accounts work adds two-factor sign-in; until it lands there is nothing to do.
-        try:
-            from careportal.accounts.twofactor import (
-                DEMO_TOTP_KEY,
-                DEMO_TOTP_KEY_BASE32,
-                ensure_demo_totp_device,
-            )
-        except ImportError:
-            return None
+    def _demo_two_factor(self) -> str:
         for user in User.objects.filter(kind=UserKind.STAFF, username__in=_usernames()):
             ensure_demo_totp_device(user, DEMO_TOTP_KEY)
         return DEMO_TOTP_KEY_BASE32
 
-    def _demo_invitation(self) -> tuple[str, str] | None:
-        try:
-            from careportal.invitations.services import issue_demo_invitation
-        except ImportError:
-            return None
+    def _demo_invitation(self) -> tuple[str, str]:
         nina = Client.objects.get(agency__name=SUNRISE, email=NEW_CLIENT_EMAIL)
         return issue_demo_invitation(client=nina)
 
-    def _print_sign_ins(self, totp_key: str | None, invitation: tuple[str, str] | None) -> None:
+    def _print_sign_ins(self, totp_key: str, invitation: tuple[str, str]) -> None:
         write = self.stdout.write
         write("")
         write(f"Demo sign-ins (password for all: {DEMO_PASSWORD})")
@@ -106,12 +158,10 @@ class Command(BaseCommand):
         for role, username, shows in SIGN_INS:
             write(f"  {role:<28} {username:<16} {shows}")
         write(f"  Portal: {settings.SITE_URL}/   Back office: {settings.SITE_URL}/backoffice/")
-        if totp_key:
-            write(f"  Staff two-factor: authenticator key {totp_key} (TOTP, 6 digits, 30 s)")
-        if invitation:
-            link, one_time_password = invitation
-            write(f"  New client, not yet signed in (Nina Newman): {link}")
-            write(f"    one-time password: {one_time_password}")
+        write(f"  Staff two-factor: authenticator key {totp_key} (TOTP, 6 digits, 30 s)")
+        link, one_time_password = invitation
+        write(f"  New client, not yet signed in (Nina Newman): {link}")
+        write(f"    one-time password: {one_time_password}")
         write("")
 
 
@@ -126,7 +176,7 @@ SUNRISE_AGENCY = {
     "phone": "+1 617 555 0100",
     "address": "12 Harbor Street\nBoston, MA 02110",
     "time_zone": "America/New_York",
-    "payment_instructions": "Cheques to Sunrise Home Care, 12 Harbor Street, Boston.",
+    "payment_instructions": "Checks payable to Sunrise Home Care, 12 Harbor Street, Boston.",
 }
 HARBOR_AGENCY = {
     "name": HARBOR,
@@ -336,7 +386,7 @@ class Demo:
                 invoice=invoice,
                 date=min(issue + datetime.timedelta(days=10), self.today),
                 amount=Decimal(paid),
-                method="Cheque",
+                method="Check",
                 reference=f"CHQ {1000 + self.invoice_count}",
             )
             recompute_invoice_money(invoice=invoice)
@@ -377,7 +427,7 @@ class Demo:
                 agency=self.agency,
                 client=parent,
                 name="Ellen Hale",
-                relationship="Daughter",
+                relationship=Relationship.DAUGHTER,
                 email=ellen.email,
                 phone="+1 617 555 0150",
                 user=ellen,
@@ -386,7 +436,7 @@ class Demo:
             agency=self.agency,
             client=margaret,
             name="Tom Hale",
-            relationship="Son",
+            relationship=Relationship.SON,
             email=tom.email,
             user=tom,
         )
@@ -412,7 +462,12 @@ class Demo:
         ben = self.client("Ben", "Ortiz", date_of_birth=datetime.date(1944, 4, 4))
         george = self.client("George", "Park", date_of_birth=datetime.date(1939, 8, 15))
         # A client added with an email but never invited yet: seed_demo invites her.
-        self.client("Nina", "Newman", email=NEW_CLIENT_EMAIL)
+        # The one client who has not signed in yet: made as staff make a client, through the
+        # one door, so her login and invitation are the real thing.
+        save_party(
+            party=Client(first_name="Nina", last_name="Newman", email=NEW_CLIENT_EMAIL),
+            agency=self.agency,
+        )
 
         paula = self.login("paula.price", "Paula Price", "paula.price@example.com")
         evergreen = Payer.objects.create(
@@ -545,7 +600,7 @@ class Demo:
         (henry,) = self.caregivers("Henry Holt")
         hank = self.client("Hank", "Harbor", username="hank.harbor")
         EmergencyContact.objects.create(
-            agency=self.agency, client=hank, name="Hazel Harbor", relationship="Sister"
+            agency=self.agency, client=hank, name="Hazel Harbor", relationship=Relationship.SISTER
         )
         self.visits(
             hank, [henry], weekdays=(0, 3), at=datetime.time(8), hours=2, service="Personal care"

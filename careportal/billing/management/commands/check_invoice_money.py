@@ -3,6 +3,9 @@
     python manage.py check_invoice_money          # report, exit 1 when any figure differs
     python manage.py check_invoice_money --fix    # and rewrite the wrong ones
 
+It also checks each bill-to party's stored totals (InvoiceTotals) against its invoices,
+with one grouped query, and --fix recounts the wrong ones.
+
 Invoices are read in batches by id, each batch with its lines and payments in two flat
 queries, so the work is a handful of queries per thousand invoices.
 """
@@ -16,8 +19,21 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from careportal.billing.models import MONEY_FIELDS, Invoice, InvoiceLine, Payment, money_of
-from careportal.billing.services import recompute_invoice_money
+from careportal.billing.models import (
+    BILL_TO_FIELDS,
+    MONEY_FIELDS,
+    TOTALS_FIELDS,
+    Invoice,
+    InvoiceLine,
+    InvoiceTotals,
+    Payment,
+    money_of,
+)
+from careportal.billing.services import (
+    counted_invoice_totals,
+    recompute_invoice_money,
+    recount_invoice_totals,
+)
 
 
 class Command(BaseCommand):
@@ -56,11 +72,48 @@ class Command(BaseCommand):
                 # The service locks the row and reads the lines and payments afresh, so a
                 # payment recorded since the check is counted too.
                 recompute_invoice_money(invoice=pk)
+        parties = self._wrong_totals()
+        if fix:
+            for agency_id, client, payer, community in parties:
+                recount_invoice_totals(
+                    agency_id=agency_id,
+                    bill_to_client_id=client,
+                    bill_to_payer_id=payer,
+                    bill_to_community_id=community,
+                )
         verdict = "fixed" if fix else "differ"
-        summary = f"Checked {checked} invoices: {len(wrong)} {verdict}."
-        if wrong and not fix:
+        summary = (
+            f"Checked {checked} invoices: {len(wrong)} {verdict}; "
+            f"totals of {len(parties)} bill-to parties {verdict}."
+        )
+        if (wrong or parties) and not fix:
             raise CommandError(summary)
         self.stdout.write(summary)
+
+    def _wrong_totals(self) -> list[tuple[Any, ...]]:
+        """Print and return the bill-to parties whose stored totals differ from their
+        invoices' (after any --fix of the invoices, which recounts their parties)."""
+        counted = counted_invoice_totals()
+        keys = ("agency_id", *(f"{field}_id" for field in BILL_TO_FIELDS))
+        stored = {
+            tuple(row[key] for key in keys): {name: row[name] for name in TOTALS_FIELDS}
+            for row in InvoiceTotals.objects.values(*keys, *TOTALS_FIELDS)
+        }
+        empty = dict.fromkeys(TOTALS_FIELDS, 0)
+        wrong = []
+        for party in sorted(set(counted) | set(stored), key=str):
+            expected = counted.get(party, empty)
+            found = stored.get(party, empty)
+            differences = [name for name in TOTALS_FIELDS if found[name] != expected[name]]
+            if differences:
+                wrong.append(party)
+                kind, pk = next((k, v) for k, v in zip(BILL_TO_FIELDS, party[1:], strict=True) if v)
+                for name in differences:
+                    self.stdout.write(
+                        f"Totals of {kind} {pk} (agency {party[0]}): {name} stored "
+                        f"{found[name]}, expected {expected[name]}"
+                    )
+        return wrong
 
     def _batches(self, size: int) -> Iterator[list[Invoice]]:
         """Yield lists of invoices in id order, `size` at a time."""

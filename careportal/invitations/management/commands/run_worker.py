@@ -1,9 +1,11 @@
 """manage.py run_worker: deliver invitations and queued email, expire old invitations.
 
 Run one or more in production (they share the work through the database). While due
-email waits, the worker takes the next batch at once; it sleeps `--interval` seconds only
-when the queues are empty. A down SMTP server or database is logged and tried again after
-the interval, without the worker exiting.
+email waits, the worker takes the next batch at once; it waits `--interval` seconds only
+when the queues are empty. On PostgreSQL it wakes early when something is queued (the
+services NOTIFY careportal_outbox on commit; see invitations.wakeup), so an email leaves
+within a second; on SQLite it sleeps the interval. A down SMTP server or database is
+logged and tried again after the interval, without the worker exiting.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from django.db import close_old_connections
 from django.db.backends.signals import connection_created
 
 from careportal.invitations.outbox import run_once
+from careportal.invitations.wakeup import listen, wait_for_work
 
 
 class Command(BaseCommand):
@@ -28,7 +31,7 @@ class Command(BaseCommand):
             "--interval",
             type=float,
             default=5.0,
-            help="Seconds to sleep when nothing is due (default 5).",
+            help="Seconds to wait when nothing is due (default 5; woken early on PostgreSQL).",
         )
         parser.add_argument("--once", action="store_true", help="Run one pass and stop.")
 
@@ -43,8 +46,8 @@ class Command(BaseCommand):
             # Finish the pass in hand on SIGTERM/SIGINT rather than dying mid-send.
             signal.signal(signal.SIGTERM, stop)
             signal.signal(signal.SIGINT, stop)
-            self.stdout.write(f"Worker started, sleeping {interval:g} seconds when idle.")
-        connection_created.connect(_commit_without_waiting_for_disk)
+            self.stdout.write(f"Worker started, waiting {interval:g} seconds when idle.")
+        connection_created.connect(_set_up_connection)
         while True:
             # A database that went away: run_once logs it, and the worker waits.
             with contextlib.suppress(Exception):
@@ -56,14 +59,25 @@ class Command(BaseCommand):
                 break
             if result.get("waiting"):
                 continue  # more is due: the next batch now
-            slept = 0.0
-            while slept < interval and not stopping:
-                time.sleep(min(0.5, interval - slept))
-                slept += 0.5
+            # In short waits, so that SIGTERM stops an idle worker at once.
+            deadline = time.monotonic() + interval
+            while not stopping and (left := deadline - time.monotonic()) > 0:
+                if wait_for_work(min(0.5, left)):
+                    break
         close_old_connections()
 
 
-def _commit_without_waiting_for_disk(sender: Any, connection: Any, **kwargs: Any) -> None:
+def _set_up_connection(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """Set up each new database connection of the worker (again after a restart).
+
+    It listens for the services' notices from the start, so none sent while the worker is
+    busy is missed when it next waits.
+    """
+    _commit_without_waiting_for_disk(connection)
+    listen(connection)
+
+
+def _commit_without_waiting_for_disk(connection: Any) -> None:
     """On PostgreSQL, let the worker's commits return before they reach the disk.
 
     The worker commits once per email sent; waiting for the disk each time would halve its

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from careportal.journeys.server import JourneyServer
+from tests.journeys.server import JourneyServer
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from careportal.journeys.server import SmtpServer
+from tests.journeys.server import SmtpServer
 
 
 def test_it_collects_a_message_sent_over_smtp_on_loopback() -> None:

@@ -1,6 +1,6 @@
 """The invitation, end to end: saved client, worker, SMTP, the link, Change Password, Dashboard.
 
-Runs on the journey harness (careportal/journeys/conftest.py): a server process, its worker, an
+Runs on the journey harness (tests/journeys/conftest.py): a server process, its worker, an
 SMTP server on loopback and Debian's chromium.
 """
 
@@ -9,14 +9,14 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from careportal.journeys.browser import (
+from tests.journeys.browser import (
     axe_violations,
     describe_violations,
     tab_to,
     unlabelled_controls,
 )
-from careportal.journeys.server import JourneyServer
-from careportal.journeys.steps import open_invitation
+from tests.journeys.server import JourneyServer
+from tests.journeys.steps import open_invitation
 
 pytestmark = pytest.mark.browser
 
@@ -24,11 +24,10 @@ pytestmark = pytest.mark.browser
 CREATE_CLIENT = (
     "from careportal.agencies.models import Agency; "
     "from careportal.people.models import Client; "
-    "from careportal.invitations.services import sync_portal_account; "
+    "from careportal.people.services import save_party; "
     "agency = Agency.objects.get(name='Sunrise Home Care'); "
-    "client = Client.objects.create(agency=agency, first_name='Iris', last_name='Journey', "
-    "email='iris@mail.example'); "
-    "sync_portal_account(party=client, previous_email=None)"
+    "client = Client(first_name='Iris', last_name='Journey', email='iris@mail.example'); "
+    "save_party(party=client, agency=agency)"
 )
 
 

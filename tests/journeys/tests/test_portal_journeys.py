@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from careportal.journeys import records
-from careportal.journeys.browser import Screenshots, focus_problem, focused, tab_to
-from careportal.journeys.server import JourneyServer, Mail, Mailbox
-from careportal.journeys.steps import (
+from careportal.testing import PASSWORD
+from tests.journeys import records
+from tests.journeys.browser import Screenshots, focus_problem, focused, tab_to
+from tests.journeys.server import JourneyServer, Mail, Mailbox
+from tests.journeys.steps import (
     ANSWER,
     NEW_PASSWORD,
     change_password,
@@ -26,7 +27,6 @@ from careportal.journeys.steps import (
     open_invitation,
     sign_in_to_back_office,
 )
-from careportal.testing import PASSWORD
 
 pytestmark = pytest.mark.browser
 

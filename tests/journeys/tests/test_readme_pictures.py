@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from careportal.journeys.server import ROOT
+from tests.journeys.server import ROOT
 
 FOLDER = ROOT / "docs" / "screenshots"
 

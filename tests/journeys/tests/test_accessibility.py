@@ -17,8 +17,9 @@ from base64 import b32decode
 import pytest
 from playwright.sync_api import Page, expect
 
-from careportal.journeys import records
-from careportal.journeys.browser import (
+from careportal.testing import PASSWORD
+from tests.journeys import records
+from tests.journeys.browser import (
     NARROWEST,
     ZOOMED,
     Screenshots,
@@ -29,10 +30,9 @@ from careportal.journeys.browser import (
     small_targets,
     small_text,
 )
-from careportal.journeys.screenshots import page_name, portal_paths
-from careportal.journeys.server import JourneyServer, Mailbox
-from careportal.journeys.steps import totp_code
-from careportal.testing import PASSWORD
+from tests.journeys.screenshots import page_name, portal_paths
+from tests.journeys.server import JourneyServer, Mailbox
+from tests.journeys.steps import totp_code
 
 pytestmark = pytest.mark.browser
 
@@ -279,7 +279,7 @@ def expired_invitation_link(server: JourneyServer, mailbox: Mailbox) -> str:
             "shell",
             "-c",
             "import datetime; from django.utils import timezone; "
-            "from careportal.journeys import records; "
+            "from tests.journeys import records; "
             "from careportal.invitations.models import Invitation; "
             f"i = Invitation.objects.filter(email={email!r}).latest('pk'); "
             "i.expires_at = timezone.now() - datetime.timedelta(days=1); "

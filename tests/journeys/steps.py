@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django_otp.oath import TOTP
 from playwright.sync_api import Page, expect
 
-from careportal.journeys.server import Mail
+from tests.journeys.server import Mail
 
 NEW_PASSWORD = "Spring garden 5 tulips!"
 QUESTION = "first_pet"
@@ -58,13 +58,15 @@ def invitation(mail: Mail) -> Invitation:
     )
 
 
-def open_invitation(page: Page, link: str, *, tries: int = 20) -> None:
-    """Open an invitation's link and wait until it shows Change Password.
+def open_invitation(
+    page: Page, link: str, *, tries: int = 20, title: str = "Change Password"
+) -> None:
+    """Open an invitation's link and wait until it shows Change Password (`title`).
 
     The email can arrive a moment before the worker commits the invitation as sent; the page
     then asks to reload, as a person would.
     """
-    heading = page.get_by_role("heading", level=1, name="Change Password")
+    heading = page.get_by_role("heading", level=1, name=title)
     for _ in range(tries):
         page.goto(link)
         if heading.count():

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from careportal.journeys.browser import (
+from careportal.testing import PASSWORD
+from tests.journeys.browser import (
     DESKTOP,
     NARROWEST,
     Screenshots,
@@ -19,8 +20,7 @@ from careportal.journeys.browser import (
     sign_in,
     unlabelled_controls,
 )
-from careportal.journeys.screenshots import page_name, portal_paths
-from careportal.testing import PASSWORD
+from tests.journeys.screenshots import page_name, portal_paths
 
 pytestmark = pytest.mark.browser
 

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from careportal.journeys.browser import DESKTOP, Screenshots, launch
-from careportal.journeys.server import JourneyServer, Mailbox
+from tests.journeys.browser import DESKTOP, Screenshots, launch
+from tests.journeys.server import JourneyServer, Mailbox
 
 
 @pytest.fixture(scope="session")

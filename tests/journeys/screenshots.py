@@ -1,13 +1,13 @@
 """`make screenshots`: PNGs of the main pages at desktop and phone widths, from the demo data.
 
-    python -m careportal.journeys.screenshots [folder]     (default: docs/screenshots)
+    python -m tests.journeys.screenshots [folder]     (default: docs/screenshots)
 
 It starts the same server as the browser journeys (with `seed_demo` when that command exists,
 the test cast otherwise), signs in as each portal role, follows the links of the portal's
 navigation and the envelope, and saves each page it finds as
 `<role>-<page>-<desktop|phone>.png`, with an index.md that shows them all. Pages come from the
 navigation, so new pages appear without editing this file. The demo owner's back office index
-is saved too, signed in with the demo TOTP key (accounts.twofactor.DEMO_TOTP_KEY).
+is saved too, signed in with the demo TOTP key (seed_demo's DEMO_TOTP_KEY).
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from urllib.parse import urlsplit
 import django
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from careportal.journeys.browser import DESKTOP, PHONE, launch, slug
-from careportal.journeys.server import ROOT, JourneyServer
-from careportal.journeys.steps import sign_in_to_back_office
+from tests.journeys.browser import DESKTOP, PHONE, launch, slug
+from tests.journeys.server import ROOT, JourneyServer
+from tests.journeys.steps import sign_in_to_back_office
 
 # The test cast's portal roles, used when seed_demo does not say who its demo people are.
 CAST_ROLES = [
@@ -67,7 +67,7 @@ def demo_sign_ins(demo: bool) -> tuple[list[tuple[str, str]], str]:
 
 WIDTHS = {"desktop": DESKTOP, "phone": PHONE}
 # The role name under which the demo owner's back office is saved (seed_demo's staff have
-# the demo TOTP key, accounts.twofactor.DEMO_TOTP_KEY).
+# the demo TOTP key, seed_demo's DEMO_TOTP_KEY).
 BACK_OFFICE = "back-office"
 PAGE_NAMES = {"/": "dashboard", "/accounts/login/": "sign-in"}
 # Pages whose path carries a token: named by what they are.
@@ -183,7 +183,7 @@ def shoot_back_office(
     One sign-in serves both widths: a TOTP code works once, and both would fall in the same
     30 seconds.
     """
-    from careportal.accounts.twofactor import DEMO_TOTP_KEY
+    from careportal.agencies.management.commands.seed_demo import DEMO_TOTP_KEY
 
     shots: list[Shot] = []
     context = browser.new_context(base_url=server.url, viewport=DESKTOP, locale="en-US")

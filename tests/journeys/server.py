@@ -242,7 +242,7 @@ class JourneyServer:
 
     def _prepare(self) -> dict:
         """Migrate, make the cache table and load the data, in one process; return its report."""
-        output = self._run("-m", "careportal.journeys.prepare", self.data, timeout=COMMAND_TIMEOUT)
+        output = self._run("-m", "tests.journeys.prepare", self.data, timeout=COMMAND_TIMEOUT)
         lines = output.splitlines()
         report = json.loads(
             next(line for line in reversed(lines) if line.startswith("PREPARED "))[9:]

@@ -23,7 +23,7 @@ PREFIX = "RECORDS "
 def call(function: str, **kwargs: Any) -> str:
     """Return the shell code that runs `function(**kwargs)` of this module."""
     return (
-        f"from careportal.journeys import records; "
+        f"from tests.journeys import records; "
         f"records.report(records.{function}(**{json.dumps(kwargs)!s}))"
     )
 
@@ -66,7 +66,10 @@ def _invoice(client: Any, number: str, bill_to: Any = None) -> Any:
 
 def staff_with_demo_key(username: str) -> dict[str, str]:
     """Make an administrator of Sunrise with the demo TOTP key (accounts.twofactor)."""
-    from careportal.accounts.twofactor import DEMO_TOTP_KEY, ensure_demo_totp_device
+    from careportal.agencies.management.commands.seed_demo import (
+        DEMO_TOTP_KEY,
+        ensure_demo_totp_device,
+    )
     from careportal.agencies.models import StaffRole
     from careportal.testing import make_staff
 
@@ -89,13 +92,11 @@ def give_care(email: str) -> dict[str, Any]:
 
 def invited_client(first_name: str, last_name: str, email: str) -> dict[str, Any]:
     """Make a client of Sunrise with an email (its invitation queued), then give_care."""
-    from careportal.invitations.services import sync_portal_account
     from careportal.people.models import Client
+    from careportal.people.services import save_party
 
-    client = Client.objects.create(
-        agency=_sunrise(), first_name=first_name, last_name=last_name, email=email
-    )
-    sync_portal_account(party=client, previous_email=None)
+    client = Client(first_name=first_name, last_name=last_name, email=email)
+    save_party(party=client, agency=_sunrise())
     return give_care(email)
 
 
@@ -107,7 +108,6 @@ def family(tag: str) -> dict[str, Any]:
     person who uses the portal and whose invitation is queued. Returns the emails and what
     each role must and must not see.
     """
-    from careportal.invitations.services import sync_portal_account
     from careportal.people.models import (
         Client,
         ClientPayer,
@@ -118,6 +118,7 @@ def family(tag: str) -> dict[str, Any]:
         PayerPerson,
         Residence,
     )
+    from careportal.people.services import save_party
     from careportal.testing import make_plan, make_visit
 
     agency = _sunrise()
@@ -143,25 +144,19 @@ def family(tag: str) -> dict[str, Any]:
         "community": _invoice(bruno, f"{tag.upper()}-M-1", bill_to=community).number,
     }
     people = {
-        "contact": EmergencyContact.objects.create(
-            agency=agency,
+        "contact": EmergencyContact(
             client=alma,
             name=f"Dora {name}",
-            relationship="Daughter",
+            relationship="daughter",
             email=f"dora.{tag}@mail.example",
         ),
-        "payer": PayerPerson.objects.create(
-            agency=agency, payer=payer, name=f"Pia {name}", email=f"pia.{tag}@mail.example"
-        ),
-        "community": CommunityPerson.objects.create(
-            agency=agency,
-            community=community,
-            name=f"Nell {name}",
-            email=f"nell.{tag}@mail.example",
+        "payer": PayerPerson(payer=payer, name=f"Pia {name}", email=f"pia.{tag}@mail.example"),
+        "community": CommunityPerson(
+            community=community, name=f"Nell {name}", email=f"nell.{tag}@mail.example"
         ),
     }
     for person in people.values():
-        sync_portal_account(party=person, previous_email=None)
+        save_party(party=person, agency=agency)
     both = [alma.full_name, bruno.full_name]
     return {
         role: {

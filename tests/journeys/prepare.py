@@ -1,6 +1,6 @@
 """Prepare a journey server's database in one process: migrate, cache table, data.
 
-    python -m careportal.journeys.prepare cast|demo
+    python -m tests.journeys.prepare cast|demo
 
 Run by JourneyServer with the server's environment (DATABASE_URL names its fresh SQLite file).
 One process instead of one `manage.py` per step saves a Django start-up for each. The last line

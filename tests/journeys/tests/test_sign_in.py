@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from careportal.journeys.browser import (
+from careportal.testing import PASSWORD
+from tests.journeys.browser import (
     NARROWEST,
     Screenshots,
     axe_violations,
@@ -17,8 +18,7 @@ from careportal.journeys.browser import (
     tab_to,
     unlabelled_controls,
 )
-from careportal.journeys.server import JourneyServer
-from careportal.testing import PASSWORD
+from tests.journeys.server import JourneyServer
 
 pytestmark = pytest.mark.browser
 

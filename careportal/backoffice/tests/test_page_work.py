@@ -1,0 +1,178 @@
+"""The back office's pages do only the work they show: 25 rows a page, no rows loaded that
+the page does not show, a sidebar built once per role, a client's page that names its
+payers and communities instead of editing them inline, and plain inputs written in Python
+with the markup Django's templates give."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django import forms
+from django.forms.renderers import DjangoTemplates
+from django.urls import reverse
+from django.utils import timezone
+
+from careportal.backoffice.rendering import BackOfficeFormRenderer
+from careportal.backoffice.site import backoffice_site
+from careportal.backoffice.tests.conftest import sign_in
+from careportal.backoffice.tests.test_lists import _add_rows, _list_url
+from careportal.billing.models import Invoice
+from careportal.people.models import ClientPayer, Payer
+from careportal.testing import make_visit
+
+
+def test_it_shows_twenty_five_rows_a_page(client, world):
+    _add_rows(world, 30)
+    sign_in(client, world.cast.owner)
+    for name in ("people_client", "scheduling_visit", "billing_invoice"):
+        response = client.get(_list_url(name))
+        assert len(response.context["cl"].result_list) == 25
+        assert response.context["cl"].paginator.num_pages == 2
+
+
+def test_it_counts_a_list_without_computing_its_columns(
+    client, world, django_assert_max_num_queries
+):
+    sign_in(client, world.cast.owner)
+    with django_assert_max_num_queries(25) as queries:
+        assert client.get(_list_url("people_client")).status_code == 200
+    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    # The "sign-in locked" column is a subquery per row: the count leaves it out.
+    assert len(counts) == 1
+    assert "axes_accessfailurelog" not in counts[0]
+
+
+def test_it_lists_invoices_without_their_lines_and_payments(
+    client, world, django_assert_max_num_queries
+):
+    sign_in(client, world.cast.owner)
+    with django_assert_max_num_queries(25) as queries:
+        response = client.get(_list_url("billing_invoice"))
+    assert world.sunrise(Invoice).number in response.content.decode()
+    # The totals, balance and status shown are stored on the invoice.
+    tables = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "billing_invoiceline" not in tables
+    assert "billing_payment" not in tables
+
+
+def test_it_marks_the_current_list_in_the_sidebar_for_each_role(client, world):
+    cast = world.cast
+    sign_in(client, cast.owner)
+    content = client.get(_list_url("scheduling_visit")).content.decode()
+    assert '<tr class="model-visit current-model">' in content
+    assert f'href="{_list_url("billing_invoice")}"' in content
+    # Built once for the owner's role on this list, then reused: the same markup.
+    again = client.get(_list_url("scheduling_visit")).content.decode()
+    sidebar = content[content.index('id="nav-sidebar"') : content.index("</nav>")]
+    assert sidebar in again
+    # Another list marks its own row.
+    invoices = client.get(_list_url("billing_invoice")).content.decode()
+    assert '<tr class="model-invoice current-model">' in invoices
+    assert '<tr class="model-visit current-model">' not in invoices
+    # A scheduler never sees money, in the sidebar either.
+    sign_in(client, cast.scheduler)
+    scheduler = client.get(_list_url("scheduling_visit")).content.decode()
+    assert '<tr class="model-visit current-model">' in scheduler
+    assert _list_url("billing_invoice") not in scheduler
+
+
+def test_it_keeps_a_copy_of_the_module_list_for_each_page(rf, world):
+    request = rf.get("/")
+    request.user = world.cast.owner
+    first = backoffice_site.get_app_list(request)
+    first[0]["models"].clear()
+    assert backoffice_site.get_app_list(request)[0]["models"]
+
+
+def test_it_shows_the_chosen_client_in_the_filter_box(client, world):
+    cast = world.cast
+    make_visit(cast.margaret, cast.caregiver, timezone.now())
+    sign_in(client, cast.owner)
+    url = _list_url("scheduling_visit")
+    content = client.get(url, {"client__id__exact": cast.margaret.pk}).content.decode()
+    assert f'<option value="{cast.margaret.pk}" selected>{cast.margaret}</option>' in content
+    assert 'class="admin-autocomplete"' in content
+    assert 'data-field-name="client"' in content
+    # Another agency's client: no name in the box, and nothing found.
+    foreign = client.get(url, {"client__id__exact": cast.hank.pk})
+    assert str(cast.hank) not in foreign.content.decode()
+    assert not list(foreign.context["cl"].result_list)
+
+
+def test_it_names_a_clients_payers_and_communities_with_links(
+    client, world, django_assert_max_num_queries
+):
+    cast = world.cast
+    margaret = cast.margaret
+    url = reverse("backoffice:people_client_change", args=[margaret.pk])
+    sign_in(client, cast.owner)
+    client.get(url)
+    with django_assert_max_num_queries(60) as few:
+        content = client.get(url).content.decode()
+    link = world.sunrise(ClientPayer)
+    assert str(link.payer) in content
+    assert reverse("backoffice:people_clientpayer_change", args=[link.pk]) in content
+    assert f"{reverse('backoffice:people_clientpayer_add')}?client={margaret.pk}" in content
+    assert f"{_list_url('people_residence')}?client__id__exact={margaret.pk}" in content
+    # Not inline forms: the page posts no payer or residence rows.
+    assert "payer_links-TOTAL_FORMS" not in content
+    assert "residences-TOTAL_FORMS" not in content
+    # More payers: not one query more.
+    start = datetime.date(2024, 1, 1)
+    for n in range(5):
+        payer = Payer.objects.create(
+            agency=cast.sunrise, name=f"Extra Payer {n}", kind="ltc_insurer"
+        )
+        ClientPayer.objects.create(
+            agency=cast.sunrise, client=margaret, payer=payer, start_date=start
+        )
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        content = client.get(url).content.decode()
+    assert "Extra Payer 4" in content
+
+
+def test_it_offers_adding_a_payer_only_to_a_role_that_may(client, world):
+    cast = world.cast
+    url = reverse("backoffice:people_client_change", args=[cast.margaret.pk])
+    sign_in(client, cast.scheduler)
+    content = client.get(url).content.decode()
+    assert str(world.sunrise(ClientPayer).payer) in content
+    assert reverse("backoffice:people_clientpayer_add") not in content
+
+
+def test_it_opens_the_payer_form_with_the_client_chosen(client, world):
+    cast = world.cast
+    sign_in(client, cast.owner)
+    response = client.get(
+        reverse("backoffice:people_clientpayer_add"), {"client": cast.margaret.pk}
+    )
+    assert f'<option value="{cast.margaret.pk}" selected>' in response.content.decode()
+
+
+class EveryInput(forms.Form):
+    name = forms.CharField(initial='Ann "<b>" & Co', widget=forms.TextInput(attrs={"size": 0}))
+    email = forms.EmailField(initial="ann@mail.example")
+    secret = forms.CharField(widget=forms.HiddenInput, initial=7)
+    count = forms.IntegerField(initial=3)
+    born = forms.DateField(initial=datetime.date(1940, 5, 1))
+    agreed = forms.BooleanField(initial=True)
+    declined = forms.BooleanField(required=False)
+    notes = forms.CharField(widget=forms.Textarea, required=False)
+    kind = forms.ChoiceField(choices=[("a", "A"), ("b", "B")], initial="b")
+
+
+@pytest.mark.parametrize("auto_id", ["id_%s", False])
+@pytest.mark.parametrize("bound", [False, True])
+def test_it_writes_the_inputs_as_djangos_templates_do(bound, auto_id):
+    data = {"name": "<script>", "email": "bad", "count": "x", "born": "1940-05-01"}
+    args = (data,) if bound else ()
+    ours = EveryInput(*args, auto_id=auto_id, renderer=BackOfficeFormRenderer())
+    theirs = EveryInput(*args, auto_id=auto_id, renderer=DjangoTemplates())
+    # The whole form: labels, error lists (empty or not) and every widget.
+    assert str(ours) == str(theirs)
+    for name in EveryInput.base_fields:
+        assert str(ours[name]) == str(theirs[name])
+        assert ours[name].label_tag() == theirs[name].label_tag()
+        assert str(ours[name].errors) == str(theirs[name].errors)
+    assert "&lt;script&gt;" in str(ours) if bound else "&lt;b&gt;" in str(ours)
