@@ -1,12 +1,12 @@
-"""The back office's `Unlock sign-in` and `Reset two-step sign-in` actions, for model
-admins whose rows have a login.
+"""The back office's actions on the logins behind its rows, and the mixins that offer them.
 
 The back office registers no admin for logins themselves (its isolation tests forbid
-accounts.user there); it adds these actions to the admins of staff and of the parties that
-use the portal: `actions = [unlock_sign_in, reset_two_factor_sign_in]`, with
-`has_unlock_permission` and `has_reset_two_factor_permission` methods (the owner only, per
-DESIGN.md) on the model admin. A model admin whose rows stand for several logins (a payer
-and its people) says which with a `logins_of(row)` method.
+accounts.user there); the admins of staff and of the parties that use the portal derive
+from `UnlockMixin` (or `PeopleUnlockMixin`), which adds the `Unlock sign-in`, `Reset
+two-step sign-in` and `Require a new password at next sign-in` actions, with the
+permissions roles.py gives the owner alone (DESIGN.md), and a "sign-in locked" column. A
+model admin whose rows stand for several logins (a payer and its people) says which with
+a `logins_of(row)` method.
 """
 
 from __future__ import annotations
@@ -14,25 +14,23 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import models
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from careportal.accounts.lockout import unlock_account
+from careportal.accounts import services as account_services
+from careportal.accounts.lockout import locked_now, unlock_account
 from careportal.accounts.twofactor import reset_two_factor
-from careportal.agencies.models import StaffRole
-
-
-def is_owner(request: HttpRequest) -> bool:
-    """Return whether the request is the agency owner's (who alone unlocks logins)."""
-    user = getattr(request, "user", None)
-    membership = getattr(user, "staff_membership", None) if user is not None else None
-    return membership is not None and membership.role == StaffRole.OWNER
+from careportal.backoffice.scoping import scope_to_agency
 
 
 def _logins(modeladmin: Any, row: Any) -> list[Any]:
+    """Return the logins a selected row stands for: the row itself if it is a login, its
+    `user`, or the admin's `logins_of(row)`."""
     if callable(getattr(type(modeladmin), "logins_of", None)):
-        return list(modeladmin.logins_of(row))
+        return [user for user in modeladmin.logins_of(row) if user is not None]
     user = row if hasattr(row, "username") else getattr(row, "user", None)
     return [user] if user is not None else []
 
@@ -90,3 +88,91 @@ def reset_two_factor_sign_in(modeladmin: Any, request: HttpRequest, queryset: An
             _("You cannot reset your own two-step sign-in here. Use My account instead."),
             messages.WARNING,
         )
+
+
+@admin.action(
+    description=_("Require a new password at next sign-in"),
+    permissions=["require_password_change"],
+)
+def require_password_change_at_sign_in(
+    modeladmin: Any, request: HttpRequest, queryset: Any
+) -> None:
+    """Make each selected row's login choose a new password at its next sign-in.
+
+    Its sessions end now (accounts.services.require_password_change). The owner's own
+    login is left alone: they change their password in My account.
+    """
+    required: set[int] = set()
+    skipped_self = False
+    for row in scope_to_agency(queryset, request):
+        for user in _logins(modeladmin, row):
+            if user.pk == request.user.pk:
+                skipped_self = True
+            elif user.pk not in required:
+                account_services.require_password_change(
+                    user=user, actor=request.user, request=request
+                )
+                required.add(user.pk)
+    count = len(required)
+    modeladmin.message_user(
+        request,
+        ngettext(
+            "%(count)d login must choose a new password at its next sign-in; its sessions "
+            "have ended.",
+            "%(count)d logins must choose a new password at their next sign-in; their "
+            "sessions have ended.",
+            count,
+        )
+        % {"count": count},
+        messages.SUCCESS,
+    )
+    if skipped_self:
+        modeladmin.message_user(
+            request,
+            _("You cannot require this of your own login here. Use My account instead."),
+            messages.WARNING,
+        )
+
+
+class UnlockMixin:
+    """The `Unlock sign-in`, `Reset two-step sign-in` and `Require a new password at next
+    sign-in` actions (the owner's alone) and a column: is the login locked now?"""
+
+    actions = (unlock_sign_in, reset_two_factor_sign_in, require_password_change_at_sign_in)
+
+    def has_unlock_permission(self, request: HttpRequest) -> bool:
+        return self._can(request, "unlock")
+
+    def has_reset_two_factor_permission(self, request: HttpRequest) -> bool:
+        return self._can(request, "reset_two_factor")
+
+    def has_require_password_change_permission(self, request: HttpRequest) -> bool:
+        return self._can(request, "require_password_change")
+
+    def login_locked(self) -> Exists:
+        return locked_now(OuterRef("user__username"))
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        return super().get_queryset(request).annotate(login_is_locked=self.login_locked())
+
+    def get_list_display(self, request: HttpRequest) -> list[str]:
+        return [*super().get_list_display(request), "locked_display"]
+
+    @admin.display(description=_("sign-in locked"), boolean=True, ordering="login_is_locked")
+    def locked_display(self, row: Any) -> bool:
+        return row.login_is_locked
+
+
+class PeopleUnlockMixin(UnlockMixin):
+    """On a payer or a community: the logins of the people who use the portal for it."""
+
+    def login_locked(self) -> Exists:
+        people_field = self.model.people.field
+        return Exists(
+            people_field.model.objects.filter(
+                locked_now(OuterRef("user__username")), **{people_field.name: OuterRef("pk")}
+            )
+        )
+
+    def logins_of(self, row: Any) -> list[Any]:
+        return [person.user for person in row.people.select_related("user") if person.user]

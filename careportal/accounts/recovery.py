@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F
 from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.urls import reverse
@@ -25,7 +25,9 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from careportal.accounts import limits
 from careportal.accounts.emails import queue_account_email
+from careportal.accounts.limits import Limit
 from careportal.accounts.lockout import clear_failures
 from careportal.accounts.models import ForgotPasswordRequest, PasswordResetRequest
 from careportal.accounts.security import check_security_answer
@@ -35,11 +37,11 @@ from careportal.accounts.tokens import RESET_LINK_SECONDS, reset_tokens
 from careportal.audit.events import client_ip, record
 from careportal.invitations.wakeup import wake_worker
 
-RESETS_PER_HOUR = 3
+# Both counted from the login's PasswordResetRequest rows (accounts.limits).
+RESETS = Limit(most=3, within=timedelta(hours=1))
+WRONG_ANSWERS = Limit(most=5, within=timedelta(hours=24))
 # Requests the worker handles in one transaction of a pass.
 REQUEST_BATCH = 100
-WRONG_ANSWER_LIMIT = 5
-WRONG_ANSWER_WINDOW = timedelta(hours=24)
 
 
 def logins_for(typed: str) -> list[Any]:
@@ -69,20 +71,13 @@ def reset_url(user: Any) -> str:
 
 
 def wrong_answers(user: Any) -> int:
-    since = timezone.now() - WRONG_ANSWER_WINDOW
-    total = PasswordResetRequest.objects.filter(user=user, created_at__gte=since).aggregate(
-        total=Sum("wrong_answers")
-    )["total"]
-    return total or 0
+    """Return the wrong answers to the security question in the last WRONG_ANSWERS window."""
+    rows = PasswordResetRequest.objects.filter(user=user)
+    return limits.used(rows, WRONG_ANSWERS, summing="wrong_answers")
 
 
 def reset_is_locked(user: Any) -> bool:
-    return wrong_answers(user) >= WRONG_ANSWER_LIMIT
-
-
-def _lock_row(user: Any) -> Any:
-    # Serialise requests for one login, so counts taken from the database hold under races.
-    return get_user_model()._default_manager.select_for_update().get(pk=user.pk)
+    return wrong_answers(user) >= WRONG_ANSWERS.most
 
 
 @transaction.atomic
@@ -95,11 +90,8 @@ def request_password_reset(*, typed: str, request: HttpRequest | None) -> int:
     for user in logins_for(typed):
         if not user.email:
             continue
-        _lock_row(user)
-        since = timezone.now() - timedelta(hours=1)
-        if PasswordResetRequest.objects.filter(user=user, created_at__gte=since).count() >= (
-            RESETS_PER_HOUR
-        ):
+        limits.lock_login(user)
+        if limits.reached(PasswordResetRequest.objects.filter(user=user), RESETS):
             record("password_reset.rate_limited", request=request, obj=user, agency=user.agency)
             continue
         PasswordResetRequest.objects.create(agency=user.agency, user=user)
@@ -157,7 +149,7 @@ def process_reset_requests(*, limit: int = REQUEST_BATCH) -> int:
 @transaction.atomic
 def check_reset_answer(*, user: Any, answer: str, request: HttpRequest | None) -> bool:
     """Return whether the answer is right; count a wrong one, and lock after five."""
-    _lock_row(user)
+    limits.lock_login(user)
     if reset_is_locked(user):
         return False
     if check_security_answer(user, answer):

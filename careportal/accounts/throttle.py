@@ -12,7 +12,8 @@ Counts live in the shared cache (the database cache table), so they hold across 
 server and process. A window's count is approximated as a sliding one: the current fixed
 window's count plus the previous window's, weighted by how much of it is still inside the
 last ADDRESS_WINDOW. The cache's increment is not atomic across processes; a race may lose
-a count or two, which a limit of a hundred does not notice.
+a count or two, which a limit of a hundred does not notice. (Limits per login are
+another kind, counted from the rows their action stores: accounts.limits.)
 """
 
 from __future__ import annotations

@@ -1,21 +1,37 @@
-"""Django's own /admin/ is the platform operators' site: they create agencies here.
+"""Agencies on both admin sites.
 
-Creating an agency invites its owner (owner_name, owner_email) to the back office, through
-the same service as every staff invitation; an agency without an owner yet can be given one
-later with the `Invite the owner` action.
+Django's own /admin/ is the platform operators' site: they create agencies here. Creating
+an agency invites its owner (owner_name, owner_email) to the back office, through the same
+service as every staff invitation; an agency without an owner yet can be given one later
+with the `Invite the owner` action.
+
+In the back office, the owner keeps the agency's settings, and staff are added (and
+invited) and changed; who may touch which staff row is decided in roles.py.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from careportal.accounts.admin import UnlockMixin
+from careportal.agencies.forms import (
+    ACCOUNT_FIELDS,
+    CONTACT_FIELDS,
+    MESSAGE_FIELDS,
+    AgencySettingsForm,
+)
 from careportal.agencies.images import ImageUploadField
 from careportal.agencies.models import Agency, StaffMembership, StaffRole
+from careportal.backoffice import roles
+from careportal.backoffice.scoping import AgencyScopedAdmin, staff_agency
+from careportal.backoffice.site import backoffice_site
 from careportal.invitations.services import invite_staff
 
 
@@ -75,3 +91,101 @@ class AgencyOperatorAdmin(admin.ModelAdmin):
             % {"name": agency.owner_name, "agency": agency, "username": user.username},
             messages.SUCCESS,
         )
+
+
+# The back office: staff and the agency's settings ---------------------------------------
+
+
+class StaffMemberAddForm(forms.ModelForm):
+    email = forms.EmailField(
+        label=_("email"), help_text=_("The invitation to the back office is sent here.")
+    )
+
+    class Meta:
+        model = StaffMembership
+        fields = ("name", "role")
+
+
+@admin.register(StaffMembership, site=backoffice_site)
+class StaffMembershipAdmin(UnlockMixin, AgencyScopedAdmin):
+    list_display = ("name", "role", "user", "created_at")
+    list_select_related = ("user",)
+    list_filter = ("role",)
+    search_fields = ("name", "user__username", "user__email")
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["name", "email", "role"] if obj is None else ["name", "role", "user"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if obj is None:
+            return []
+        return ["user"] if roles.may_change_role_of(request.user, obj) else ["user", "role"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and not roles.may_change_staff_row(request.user, obj):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and not roles.may_remove_staff_row(request.user, obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def formfield_for_choice_field(self, db_field: Any, request: HttpRequest, **kwargs: Any):
+        # A role the staff member may not give is not offered, and the form refuses it
+        # if posted.
+        if db_field.name == "role":
+            given = [
+                (value, label)
+                for value, label in StaffRole.choices
+                if roles.may_give_role(request.user, value)
+            ]
+            if len(given) < len(StaffRole.choices):
+                kwargs["choices"] = given
+                kwargs["error_messages"] = {
+                    "invalid_choice": _("Only the owner can give the owner role.")
+                }
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs):
+        if obj is None:
+            kwargs["form"] = StaffMemberAddForm
+            kwargs["fields"] = ["name", "email", "role"]
+        return super().get_form(request, obj, change, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # A staff login is made and invited by the invitations service, never typed in here.
+        user = invite_staff(
+            agency=staff_agency(request),
+            name=form.cleaned_data["name"],
+            email=form.cleaned_data["email"],
+            role=form.cleaned_data["role"],
+            actor=request.user,
+            request=request,
+        )
+        membership = user.staff_membership
+        obj.pk, obj.user, obj.created_at = membership.pk, user, membership.created_at
+
+
+@admin.register(Agency, site=backoffice_site)
+class AgencySettingsAdmin(AgencyScopedAdmin):
+    """The owner's own agency: contact details and the portal's settings."""
+
+    form = AgencySettingsForm
+    fieldsets = (
+        (None, {"fields": CONTACT_FIELDS}),
+        (_("Passwords and sessions"), {"fields": ACCOUNT_FIELDS}),
+        (_("Message to the owner"), {"fields": MESSAGE_FIELDS}),
+    )
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return []
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None):
+        # One agency per staff member: go straight to its settings.
+        self._require_module(request)
+        agency = staff_agency(request)
+        return HttpResponseRedirect(reverse("backoffice:agencies_agency_change", args=[agency.pk]))

@@ -29,7 +29,7 @@ CALENDAR_FEEDS = ("scheduling.calendarfeed",)
 CARE_PLANS = ("careplans.serviceplan", "careplans.goal", "careplans.plantask")
 BILLING = ("billing.invoice", "billing.invoiceline", "billing.payment")
 # Family messages are written to the owner: the owner and administrators read them
-# (issue 11, item 10), and each one opened is an audit event (backoffice.admin).
+# (issue 11, item 10), and each one opened is an audit event (messaging.admin).
 MESSAGES = ("messaging.message",)
 AUDIT = ("audit.auditevent",)
 STAFF = ("agencies.staffmembership",)
@@ -55,8 +55,8 @@ CAPABILITIES: dict[str, dict[str, frozenset[str]]] = {
         **_grant(EDIT, AGENCY_SETTINGS, INVITATIONS),
     },
     # Everything but the agency's settings (issue 2). Administrators add staff and change
-    # their name and role, but the staff admin never lets them give or take the owner
-    # role, touch an owner's row or change their own role; removing staff, unlocking,
+    # their name and role, but never give or take the owner role, touch an owner's row or
+    # change their own role (the staff-row rules below); removing staff, unlocking,
     # resetting two-step sign-in and the audit trail stay the owner's.
     StaffRole.ADMINISTRATOR: {
         **_grant(FULL, PEOPLE, SCHEDULING, CARE_PLANS, BILLING),
@@ -98,3 +98,38 @@ def capabilities(user: Any, model_label: str) -> frozenset[str]:
 
 def can(user: Any, action: str, model_label: str) -> bool:
     return action in capabilities(user, model_label)
+
+
+# The owner and the staff rows -----------------------------------------------------------
+# Beyond the map: administrators add staff and change their name and role, but only the
+# owner touches an owner's row or gives the owner role, and nobody changes their own role
+# or removes themselves (an owner cannot leave the agency without one).
+
+
+def is_owner(user: Any) -> bool:
+    """Return whether the user is an active staff login and their agency's owner."""
+    membership = membership_of(user)
+    return membership is not None and membership.role == StaffRole.OWNER
+
+
+def may_change_staff_row(user: Any, membership: Any) -> bool:
+    """Return whether the user may edit this staff row: an owner's row is the owner's alone
+    (an administrator reads it). The role map still decides whether staff rows change."""
+    return membership.role != StaffRole.OWNER or is_owner(user)
+
+
+def may_remove_staff_row(user: Any, membership: Any) -> bool:
+    """Return whether the user may remove this staff row: never their own, and an owner's
+    only if they are the owner. The role map still decides whether staff rows go."""
+    return membership.user_id != user.pk and may_change_staff_row(user, membership)
+
+
+def may_change_role_of(user: Any, membership: Any) -> bool:
+    """Return whether the user may change this staff row's role: anyone's but their own."""
+    return membership.user_id != user.pk
+
+
+def may_give_role(user: Any, role: str) -> bool:
+    """Return whether the user may give a staff member this role: the owner role is the
+    owner's to give."""
+    return role != StaffRole.OWNER or is_owner(user)

@@ -409,3 +409,31 @@ class AgencyScopedTabularInline(AgencyScopedInlineMixin, admin.TabularInline):
 
 class AgencyScopedStackedInline(AgencyScopedInlineMixin, admin.StackedInline):
     extra = 0
+
+
+class ReadOnlyMixin:
+    """A model admin whose rows nobody adds, changes or deletes, superusers included."""
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+# Search on the big tables: visits, invoices, their lines and payments run to hundreds of
+# thousands of rows. Each app's admin searches them through the small tables they point
+# to (clients, payers, communities, invoice numbers), matched on indexed columns, never by
+# a text match over every row.
+
+
+def first_ids(queryset: models.QuerySet, limit: int = 2_000) -> list[int]:
+    """Return the ids of the queryset's rows, at most `limit` of them.
+
+    A short list of ids: the big table is then read through its index on each id, which a
+    subquery under an OR would not allow. A search matching more is too broad to page.
+    """
+    return list(queryset.order_by().values_list("pk", flat=True)[:limit])

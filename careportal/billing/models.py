@@ -494,13 +494,19 @@ class InvoiceTotalsQuerySet(models.QuerySet):
         """Return (number of invoices, total, amount due) as `money_summary` gives them,
         for every invoice (no `status`), the paid ones or the void ones: one row read per
         party. Parties without a row have no invoice."""
-        sums = self.order_by().aggregate(**{name: Sum(name) for name in TOTALS_FIELDS})
+        # Only the columns the status needs: each sum costs time to compile.
+        fields = {
+            ShownStatus.PAID: ("paid_invoices", "paid_total"),
+            ShownStatus.VOID: ("void_invoices",),
+            "": ("invoices", "total", "due"),
+        }.get(status)
+        if fields is None:
+            raise ValueError(f"No stored totals for the status {status!r}.")
+        sums = self.order_by().aggregate(**{name: Sum(name) for name in fields})
         if status == ShownStatus.PAID:
             return sums["paid_invoices"] or 0, to_cents(sums["paid_total"] or ZERO), ZERO
         if status == ShownStatus.VOID:
             return sums["void_invoices"] or 0, ZERO, ZERO
-        if status:
-            raise ValueError(f"No stored totals for the status {status!r}.")
         return sums["invoices"] or 0, to_cents(sums["total"] or ZERO), to_cents(sums["due"] or ZERO)
 
 

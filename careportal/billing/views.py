@@ -6,22 +6,39 @@ invoice, another agency's, or a draft answers 404. Every view is an audit event.
 
 from __future__ import annotations
 
+import datetime
 import re
+from dataclasses import dataclass
+from decimal import Decimal
 
-from django.core.paginator import Paginator
-from django.db.models import prefetch_related_objects
+from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils import timezone
+from django.template.defaultfilters import floatformat
+from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET
 
+from careportal.agencies.models import Agency
 from careportal.audit.events import record
 from careportal.billing.forms import InvoiceFilterForm
-from careportal.billing.models import Invoice, InvoiceQuerySet, InvoiceTotals, ShownStatus
+from careportal.billing.models import (
+    ZERO,
+    Invoice,
+    InvoiceLine,
+    InvoiceQuerySet,
+    InvoiceStatus,
+    InvoiceTotals,
+    Payment,
+    ShownStatus,
+    to_cents,
+)
 from careportal.billing.pdf import invoice_pdf as render_invoice_pdf
+from careportal.people.models import Client
 from careportal.portal.narrowing import selected_client
+from careportal.portal.templatetags.money import format_money
 
 PER_PAGE = 20
 
@@ -47,7 +64,7 @@ def _filtered(request: HttpRequest, form: InvoiceFilterForm) -> InvoiceQuerySet:
     """
     client = selected_client(request)
     # No joins: the database walks the invoices in date order on an index and stops at
-    # the page; the page's clients are fetched afterwards.
+    # the page; the page's clients are fetched afterwards (see `_rows`).
     invoices = (
         Invoice.objects.visible_to(request.user)
         .select_related(None)
@@ -75,22 +92,110 @@ def _stored_totals_status(request: HttpRequest, form: InvoiceFilterForm) -> str 
     return status if status in ("", ShownStatus.PAID, ShownStatus.VOID) else None
 
 
-@require_GET
-def invoice_list(request: HttpRequest) -> HttpResponse:
-    form = InvoiceFilterForm(request.GET if request.GET else None)
-    form.is_valid()
-    invoices = _filtered(request, form)
+# What a list row shows of the invoice, nothing more.
+LIST_FIELDS = (
+    "number",
+    "client_id",
+    "issue_date",
+    "due_date",
+    "status",
+    "total",
+    "amount_paid",
+    "balance",
+)
+
+
+def _page_of_invoices(
+    request: HttpRequest, form: InvoiceFilterForm, invoices: InvoiceQuerySet
+) -> tuple[Page, Decimal, Decimal]:
+    """Return the page asked for, and the total and amount due of every matching invoice.
+
+    The first page is read first, one row more than it shows: when every invoice fits,
+    its rows give the count and the totals without asking the database again.
+    """
+    invoices = invoices.only(*LIST_FIELDS)
+    if request.GET.get("page", "1") == "1":
+        rows = list(invoices[: PER_PAGE + 1])
+        if len(rows) <= PER_PAGE:
+            live = [invoice for invoice in rows if invoice.status != InvoiceStatus.VOID]
+            total = to_cents(sum((invoice.total for invoice in live), ZERO))
+            due = to_cents(sum((invoice.balance for invoice in live if invoice.balance > 0), ZERO))
+            return Paginator(rows, PER_PAGE).page(1), total, due
+    else:
+        rows = None
     # The count and totals cover every matching invoice: read from the parties' stored
     # totals when the filters allow, else one aggregate over the invoices' stored figures;
     # the database then reads only the page's invoices.
     status = _stored_totals_status(request, form)
     if status is None:
-        count, total, amount_due = invoices.money_summary()
+        count, total, due = invoices.money_summary()
     else:
-        count, total, amount_due = InvoiceTotals.objects.visible_to(request.user).summary(status)
+        count, total, due = InvoiceTotals.objects.visible_to(request.user).summary(status)
     page = CountedPaginator(invoices, PER_PAGE, count=count).get_page(request.GET.get("page"))
-    page.object_list = list(page.object_list)
-    prefetch_related_objects(page.object_list, "client")
+    if rows is not None and page.number == 1:
+        page.object_list = rows[:PER_PAGE]
+    else:
+        page.object_list = list(page.object_list)
+    return page, total, due
+
+
+@dataclass(frozen=True)
+class InvoiceRow:
+    """One line of the Invoices table, its words and figures ready to show."""
+
+    number: str
+    url: str
+    client: str
+    issued: str
+    due: str
+    status: str
+    status_label: str
+    total: str
+    balance: str
+
+
+def _rows(invoices: list[Invoice], agency: Agency) -> list[InvoiceRow]:
+    # The same words the template's filters would give, made once per page: one URL
+    # prefix for every row (invoice numbers need no quoting) and each date formatted once.
+    prefix = reverse("billing:invoice_detail", args=["-"]).removesuffix("-/")
+    dates: dict[datetime.date, str] = {}
+    currency = agency.currency
+    # The page's clients by id, in one query. Joined to the invoices instead, the planner
+    # may read every client of the agency to hash them.
+    clients = Client.objects.filter(
+        agency_id=agency.pk, pk__in={invoice.client_id for invoice in invoices}
+    ).only("first_name", "last_name", "preferred_name")
+    names = {client.pk: client.display_name for client in clients} if invoices else {}
+
+    def shown(day: datetime.date) -> str:
+        if day not in dates:
+            dates[day] = formats.date_format(day, "DATE_FORMAT")
+        return dates[day]
+
+    rows = []
+    for invoice in invoices:
+        status = ShownStatus(invoice.shown_status)
+        rows.append(
+            InvoiceRow(
+                number=invoice.number,
+                url=f"{prefix}{invoice.number}/",
+                client=names[invoice.client_id],
+                issued=shown(invoice.issue_date),
+                due=shown(invoice.due_date),
+                status=status.value,
+                status_label=status.label,
+                total=format_money(invoice.total, currency),
+                balance=format_money(invoice.balance, currency),
+            )
+        )
+    return rows
+
+
+@require_GET
+def invoice_list(request: HttpRequest) -> HttpResponse:
+    form = InvoiceFilterForm(request.GET if request.GET else None)
+    form.is_valid()
+    page, total, amount_due = _page_of_invoices(request, form, _filtered(request, form))
     client = selected_client(request)
     record(
         "invoice.list_viewed",
@@ -99,7 +204,13 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         invoices=[invoice.number for invoice in page.object_list],
         clients=sorted({invoice.client_id for invoice in page.object_list}),
     )
-    context = {"form": form, "page": page, "total": total, "amount_due": amount_due}
+    context = {
+        "form": form,
+        "page": page,
+        "rows": _rows(page.object_list, request.user.agency),
+        "total": total,
+        "amount_due": amount_due,
+    }
     return render(request, "billing/invoice_list.html", context)
 
 
@@ -110,25 +221,106 @@ def _is_fragment_request(request: HttpRequest) -> bool:
     )
 
 
+def _invoice_or_404(request: HttpRequest, number: str) -> Invoice:
+    """Return the login's invoice `number` with its client and bill-to party, else 404.
+
+    Its lines and payments are read by `_lines_and_payments`; its agency is the login's
+    (the access filter makes it so), already loaded for the frame.
+    """
+    invoice = get_object_or_404(
+        Invoice.objects.visible_to(request.user)
+        .select_related(None)
+        .prefetch_related(None)
+        .select_related("client", "bill_to_client", "bill_to_payer", "bill_to_community"),
+        number=number,
+    )
+    invoice.agency = request.user.agency
+    return invoice
+
+
+def _lines_and_payments(invoice: Invoice) -> tuple[list[InvoiceLine], list[Payment]]:
+    """Return the invoice's lines, with their caregivers, and its payments: the columns
+    the details show, in two queries whatever their number."""
+    lines = (
+        InvoiceLine.objects.filter(agency_id=invoice.agency_id, invoice_id=invoice.pk)
+        .select_related("caregiver")
+        .only("date", "service", "hours", "rate", "caregiver__first_name")
+    )
+    payments = Payment.objects.filter(agency_id=invoice.agency_id, invoice_id=invoice.pk).only(
+        "date", "amount", "method"
+    )
+    return list(lines), list(payments)
+
+
+@dataclass(frozen=True)
+class LineRow:
+    date: str
+    service: str
+    caregiver: str
+    hours: str
+    rate: str
+    amount: str
+
+
+@dataclass(frozen=True)
+class PaymentRow:
+    date: str
+    method: str
+    amount: str
+
+
+def _details(invoice: Invoice) -> dict[str, object]:
+    """Return what the details template shows of the lines and payments, as text: the
+    same the template's filters would give, made here once per value."""
+    currency = invoice.agency.currency
+    lines, payments = _lines_and_payments(invoice)
+    return {
+        "invoice": invoice,
+        "lines": [
+            LineRow(
+                date=formats.date_format(line.date, "DATE_FORMAT"),
+                service=line.service,
+                caregiver=line.caregiver.family_name_shown if line.caregiver else "",
+                hours=floatformat(line.hours, 2),
+                rate=format_money(line.rate, currency),
+                amount=format_money(line.amount, currency),
+            )
+            for line in lines
+        ],
+        "payments": [
+            PaymentRow(
+                date=formats.date_format(payment.date, "DATE_FORMAT"),
+                method=payment.method,
+                amount=format_money(payment.amount, currency),
+            )
+            for payment in payments
+        ],
+    }
+
+
 @require_GET
 def invoice_detail(request: HttpRequest, number: str) -> HttpResponse:
-    invoice = get_object_or_404(Invoice.objects.visible_to(request.user), number=number)
+    invoice = _invoice_or_404(request, number)
     record("invoice.viewed", request=request, obj=invoice)
     template = (
         "billing/invoice_dialog.html"
         if _is_fragment_request(request)
         else "billing/invoice_detail.html"
     )
-    response = render(request, template, {"invoice": invoice})
+    response = render(request, template, _details(invoice))
     patch_vary_headers(response, ["HX-Request"])
     return response
 
 
 @require_GET
 def invoice_pdf(request: HttpRequest, number: str) -> HttpResponse:
-    invoice = get_object_or_404(Invoice.objects.visible_to(request.user), number=number)
+    invoice = _invoice_or_404(request, number)
     record("invoice.pdf_downloaded", request=request, obj=invoice)
-    response = HttpResponse(render_invoice_pdf(invoice), content_type="application/pdf")
+    lines, payments = _lines_and_payments(invoice)
+    response = HttpResponse(
+        render_invoice_pdf(invoice, lines=lines, payments=payments),
+        content_type="application/pdf",
+    )
     # The number is typed by staff: keep the file name to safe characters.
     filename = re.sub(r"[^A-Za-z0-9._-]", "-", invoice.number) or "invoice"
     response["Content-Disposition"] = f'attachment; filename="invoice-{filename}.pdf"'

@@ -12,12 +12,15 @@ from careportal.people import access
 
 
 def care_plan(request: HttpRequest) -> HttpResponse:
-    # Service plans are the client's alone: any other login gets the page it never has, 404.
-    client = access.own_client(request.user).select_related("agency").first()
-    if client is None:
+    # Service plans are the client's alone: any other login gets the page it never has, 404
+    # (the login's relationships, read once per request, say whether it is a client).
+    if not access.has_care_plan(request.user):
         raise Http404
+    agency = request.user.agency
     plans = list(
         ServicePlan.objects.visible_to(request.user)
+        # The plans are the login's own client's: that client comes with them.
+        .select_related("client")
         .annotate(
             active_first=Case(
                 When(status=PlanStatus.ACTIVE, then=Value(0)),
@@ -27,10 +30,13 @@ def care_plan(request: HttpRequest) -> HttpResponse:
         )
         .order_by("active_first", "-start_date", "-id")
     )
+    client = plans[0].client if plans else access.own_client(request.user).first()
+    if client is None:
+        raise Http404
     record(
         "service_plan.viewed",
         request=request,
-        agency=client.agency,
+        agency=agency,
         obj=plans[0] if plans else client,
         client=client,
         plans=[plan.pk for plan in plans],
@@ -38,5 +44,5 @@ def care_plan(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "careplans/care_plan.html",
-        {"client": client, "agency": client.agency, "plans": plans},
+        {"client": client, "agency": agency, "plans": plans},
     )

@@ -15,7 +15,6 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from post_office.models import STATUS, Log
 
-from careportal.backoffice import roles
 from careportal.backoffice.scoping import AgencyScopedAdmin, scope_to_agency
 from careportal.backoffice.site import backoffice_site
 from careportal.invitations import services
@@ -46,16 +45,7 @@ class InvitationAdmin(AgencyScopedAdmin):
     actions = ("resend_selected",)
     list_select_related = ("user",)
 
-    def _can(self, request: HttpRequest, action: str) -> bool:
-        # roles.py decides once it names invitations; until then, whoever may change the
-        # people an invitation belongs to may see it and resend it, and nobody edits one.
-        if roles.capabilities(request.user, self.opts.label_lower):
-            return super()._can(request, action)
-        return action in ("view", "change") and roles.can(request.user, "change", "people.client")
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return self._can(request, "view")
-
+    # Who sees invitations and resends them is roles.py's INVITATIONS; nobody edits one.
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return False  # invitations come from saving a person, never by hand
 

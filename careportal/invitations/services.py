@@ -28,6 +28,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from careportal.accounts import limits
+from careportal.accounts.limits import Limit
 from careportal.accounts.models import UserKind
 from careportal.accounts.security import set_security_answer
 from careportal.accounts.services import set_password
@@ -50,9 +52,10 @@ from careportal.people.models import (
     PayerPerson,
 )
 
-# Re-invitations a person can ask for themselves, per login, per window.
-SELF_SERVICE_LIMIT = 3
-SELF_SERVICE_WINDOW = datetime.timedelta(hours=1)
+# Re-invitations a person can ask for themselves, per login, counted from the login's
+# invitations (accounts.limits).
+SELF_SERVICE = Limit(most=3, within=datetime.timedelta(hours=1))
+SELF_SERVICE_LIMIT = SELF_SERVICE.most
 # A one-time password emailed less than this long ago is not replaced on request: anyone
 # who knows the username could otherwise keep killing the one in the person's mailbox.
 SELF_SERVICE_FRESH = datetime.timedelta(minutes=15)
@@ -780,16 +783,11 @@ def request_new_invitation(*, user: Any, request: HttpRequest | None = None) -> 
         return False
     with transaction.atomic():
         # Lock the login so two quick clicks cannot both pass the limit.
-        user = type(user)._default_manager.select_for_update().get(pk=user.pk)
-        now = timezone.now()
+        user = limits.lock_login(user)
         live = current_invitation(user)
-        if live is not None and live.sent_at and now - live.sent_at < SELF_SERVICE_FRESH:
+        if live is not None and live.sent_at and timezone.now() - live.sent_at < SELF_SERVICE_FRESH:
             return False
-        since = now - SELF_SERVICE_WINDOW
-        if (
-            Invitation.objects.filter(user=user, created_at__gte=since).count()
-            >= SELF_SERVICE_LIMIT
-        ):
+        if limits.reached(Invitation.objects.filter(user=user), SELF_SERVICE):
             return False
         queue_invitation(user=user, actor=user, request=request, action="resent")
     return True

@@ -8,9 +8,11 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
+from careportal.accounts import limits
+from careportal.accounts.limits import Limit
 from careportal.accounts.models import User
 from careportal.agencies.models import StaffRole
 from careportal.audit.events import record
@@ -20,11 +22,9 @@ from careportal.messaging.models import Message
 from careportal.people import access
 from careportal.people.models import Relationship
 
-# Against abuse, counted from the stored messages so the limit holds across processes.
-LIMITS = (
-    (datetime.timedelta(hours=1), 5),
-    (datetime.timedelta(days=1), 20),
-)
+# Against abuse, counted from the stored messages (accounts.limits).
+PER_HOUR = Limit(most=5, within=datetime.timedelta(hours=1))
+PER_DAY = Limit(most=20, within=datetime.timedelta(days=1))
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{(\w+)\}")
 
@@ -114,22 +114,18 @@ def owner_language(agency: Any) -> str | None:
 
 def limit_reached(user: Any) -> str | None:
     """Return why the user may not send now, or None."""
-    now = timezone.now()
-    sent = Message.objects.filter(
-        agency_id=user.agency_id, sender=user, created_at__gte=now - LIMITS[-1][0]
-    ).values_list("created_at", flat=True)
-    times = list(sent)
-    for window, most in LIMITS:
-        if sum(1 for t in times if t >= now - window) >= most:
-            if window == datetime.timedelta(hours=1):
-                return _(
-                    "You have sent %(count)d messages in the last hour, the most allowed. "
-                    "Please try again later, or call the agency."
-                ) % {"count": most}
-            return _(
-                "You have sent %(count)d messages today, the most allowed. "
-                "Please try again tomorrow, or call the agency."
-            ) % {"count": most}
+    sent = Message.objects.filter(agency_id=user.agency_id, sender=user)
+    limit = limits.reached(sent, PER_HOUR, PER_DAY)
+    if limit == PER_HOUR:
+        return _(
+            "You have sent %(count)d messages in the last hour, the most allowed. "
+            "Please try again later, or call the agency."
+        ) % {"count": limit.most}
+    if limit == PER_DAY:
+        return _(
+            "You have sent %(count)d messages today, the most allowed. "
+            "Please try again tomorrow, or call the agency."
+        ) % {"count": limit.most}
     return None
 
 
@@ -144,7 +140,7 @@ def send_message_to_owner(
     rels = access.relationships(user)
     with transaction.atomic():
         # One sender at a time: two tabs sending at once cannot both slip under the limit.
-        list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+        limits.lock_login(user)
         reason = limit_reached(user)
         if reason:
             raise RateLimited(reason)

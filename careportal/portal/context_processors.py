@@ -6,10 +6,13 @@ Cheap by construction: the login's relationships are resolved once per request (
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import Http404, HttpRequest
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 from careportal.people import access
 from careportal.portal.narrowing import ClientChoice, selected_client
@@ -17,12 +20,26 @@ from careportal.portal.narrowing import ClientChoice, selected_client
 
 def _links() -> dict[str, str]:
     """Return the addresses the frame and the Dashboard link to."""
+    return _reversed_links(get_script_prefix(), get_urlconf())
+
+
+@lru_cache(maxsize=8)
+def _reversed_links(prefix: str, urlconf: str | None) -> dict[str, str]:
+    # The same for every request under one address and URLconf: reversed once.
     return {
+        "dashboard": reverse("portal:dashboard"),
+        "invoices": reverse("billing:invoice_list"),
         "calendar": reverse("scheduling:calendar"),
         "care_plan": reverse("careplans:care_plan"),
         "compose": reverse("messaging:compose"),
         "account": reverse("accounts:settings"),
     }
+
+
+@receiver(setting_changed)
+def _forget_links(**kwargs: Any) -> None:
+    # A test that changes the URLconf gets its own addresses.
+    _reversed_links.cache_clear()
 
 
 def portal(request: HttpRequest) -> dict[str, Any]:

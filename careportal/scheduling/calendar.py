@@ -14,6 +14,7 @@ from django.utils.dateformat import time_format
 from django.utils.dates import MONTHS, WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.formats import get_format
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 
 from careportal.scheduling.models import Visit, VisitStatus
@@ -123,6 +124,53 @@ class VisitMarkup:
         )
 
 
+def _month_cell_markup(cell: dict[str, Any], today_label: str) -> str:
+    """Return one day of the month grid: its names, and its visits' list when it has any.
+
+    Written here rather than by a template loop (thirty-five cells of ten tags each cost
+    more than the rest of the page); the whitespace is the template's, so the page reads
+    the same byte for byte.
+    """
+    today = f' <span class="today-label">{today_label}</span>' if cell["is_today"] else ""
+    visits = f'<ul class="visits">{cell["visits"]}</ul>' if cell["visits"] else ""
+    return (
+        f'\n      <td class="{html.escape(cell["classes"])}">\n'
+        '        <span class="day-label">\n'
+        f'          <span class="visually-hidden-wide">{html.escape(cell["weekday"])}, </span>'
+        f'<span class="day-number">{cell["number"]}</span>'
+        f'<span class="visually-hidden-wide"> {html.escape(cell["month"])}</span>{today}\n'
+        "        </span>\n"
+        f"        {visits}\n"
+        "      </td>\n      "
+    )
+
+
+def _day_heading(entry: dict[str, Any], today_label: str, indent: str) -> str:
+    today = f' <span class="today-label">{today_label}</span>' if entry["is_today"] else ""
+    return (
+        f'<section class="calendar-day{" today" if entry["is_today"] else ""}"'
+        f' aria-labelledby="day-{entry["iso"]}">\n'
+        f'{indent}<h3 id="day-{entry["iso"]}">{html.escape(entry["heading"])}{today}</h3>\n'
+    )
+
+
+def _week_day_markup(entry: dict[str, Any], today_label: str, no_visits: str) -> str:
+    """Return one day of the week view (its heading, its visits or "No visits.")."""
+    if entry["visits"]:
+        visits = f'<ul class="visits">{entry["visits"]}</ul>\n    '
+    else:
+        visits = f'<p class="no-visits">{no_visits}</p>'
+    return f"\n  {_day_heading(entry, today_label, '    ')}    {visits}\n  </section>\n  "
+
+
+def _list_day_markup(entry: dict[str, Any], today_label: str, no_visits: str) -> str:
+    """Return one day of the list view: its heading and its visits."""
+    return (
+        f"\n{_day_heading(entry, today_label, '  ')}"
+        f'  <ul class="visits">{entry["visits"]}</ul>\n</section>\n'
+    )
+
+
 def days_of(
     period: Period, by_day: dict[datetime.date, list[str]], today: datetime.date
 ) -> dict[str, Any]:
@@ -163,19 +211,32 @@ def days_of(
         return cell
 
     if period.view == "month":
+        today_label = html.escape(gettext("(today)"))
+        weeks = [[month_cell(date) for date in week] for week in period.weeks()]
         return {
             # Each column's weekday, in full (for the title) and abbreviated.
             "weekdays": [
                 (weekdays[date.weekday()], str(WEEKDAYS_ABBR[date.weekday()]))
                 for date in period.weekday_dates()
             ],
-            "weeks": [[month_cell(date) for date in week] for week in period.weeks()],
+            "weeks": weeks,
+            "week_rows": [
+                mark_safe("".join(_month_cell_markup(cell, today_label) for cell in week))
+                for week in weeks
+            ],
         }
     if period.view == "week":
         days = [day(period.first + datetime.timedelta(days=i)) for i in range(7)]
     else:
         # The list shows only the days that have visits.
         days = [day(date) for date in sorted(by_day)]
+    today_label = html.escape(gettext("(today)"))
+    no_visits = html.escape(gettext("No visits."))
     for entry in days:
-        entry["heading"] = format_date(entry["date"], heading_format)
-    return {"days": days}
+        # A heading starts the line: "Martes 3 de marzo", not "martes".
+        entry["heading"] = capfirst(format_date(entry["date"], heading_format))
+    markup = _week_day_markup if period.view == "week" else _list_day_markup
+    return {
+        "days": days,
+        "days_html": mark_safe("".join(markup(entry, today_label, no_visits) for entry in days)),
+    }

@@ -91,22 +91,23 @@ def test_it_reads_the_client_address_past_the_proxy(client, cast, settings):
 
 
 def test_it_offers_the_owner_an_unlock_action(client, cast, rf):
-    from careportal.accounts.admin import is_owner, unlock_sign_in
+    from careportal.accounts.admin import unlock_sign_in
     from careportal.agencies.models import StaffMembership
+    from careportal.backoffice.roles import is_owner
 
     for _ in range(3):
         client.post(LOGIN, {"username": "olivia.owner", "password": "bad"})
     assert is_locked(cast.owner)
     request = rf.post("/backoffice/")
     request.user = cast.owner
-    assert is_owner(request)
+    assert is_owner(request.user)
     modeladmin = mock.Mock()
     unlock_sign_in(modeladmin, request, StaffMembership.objects.filter(user=cast.owner))
     assert not is_locked(cast.owner)
     modeladmin.message_user.assert_called_once()
     assert AuditEvent.objects.filter(action="account.unlocked", actor=cast.owner).exists()
     request.user = cast.scheduler
-    assert not is_owner(request)
+    assert not is_owner(request.user)
 
 
 def test_it_counts_each_failure_for_30_minutes_from_its_own_time(client, cast):

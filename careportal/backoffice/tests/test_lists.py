@@ -121,7 +121,7 @@ def test_it_says_more_than_the_limit_and_still_pages(client, world, monkeypatch)
     _add_rows(world, 12)
     sign_in(client, world.cast.owner)
     with monkeypatch.context() as patch:
-        patch.setattr("careportal.backoffice.admin.VisitAdmin.list_per_page", 4)
+        patch.setattr("careportal.scheduling.admin.VisitAdmin.list_per_page", 4)
         first = client.get(_list_url("scheduling_visit"))
         content = first.content.decode()
         assert "more than 5 visits" in content

@@ -1,6 +1,8 @@
 import datetime
 from decimal import Decimal
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -282,3 +284,45 @@ def test_it_shows_the_same_totals_for_every_filter_as_the_invoices_add_up(client
         # the invoices (a date range that covers them all): the same figures either way.
         assert shown({"status": status}) == figures, status
         assert shown({"status": status, "issued_to": "2100-01-01"}) == figures, status
+
+
+def test_it_counts_and_totals_a_full_page_and_one_more(client, cast):
+    # Twenty fit on the first page: the count and totals come from its rows. The
+    # twenty-first makes two pages, and they come from the stored totals: the same figures.
+    for _ in range(20):
+        make_invoice(cast.margaret, paid=Decimal("7.50"))
+    client.force_login(cast.margaret.user)
+
+    full = client.get(URL)
+    make_invoice(cast.margaret, paid=Decimal("7.50"))
+    more = client.get(URL)
+
+    assert full.context["page"].paginator.count == 20
+    assert full.context["total"] == Decimal("77.50") * 20
+    assert full.context["amount_due"] == Decimal("70.00") * 20
+    assert "Page 1 of" not in full.content.decode()
+    assert more.context["page"].paginator.count == 21
+    assert "Page 1 of 2" in more.content.decode()
+    assert len(more.context["page"].object_list) == 20
+    assert more.context["total"] == Decimal("77.50") * 21
+    assert more.context["amount_due"] == Decimal("70.00") * 21
+
+
+def test_it_reads_the_totals_from_the_rows_when_they_fit_on_one_page(
+    client, cast, django_assert_max_num_queries
+):
+    for _ in range(20):
+        make_invoice(cast.margaret)
+    client.force_login(cast.margaret.user)
+    client.get(URL)
+    with CaptureQueriesContext(connection) as one_page:
+        client.get(URL)
+    # Whatever the filter: no aggregate when the rows fit.
+    with django_assert_max_num_queries(len(one_page)):
+        assert client.get(URL, {"page": "1", "status": "issued"}).status_code == 200
+    make_invoice(cast.margaret)
+    with CaptureQueriesContext(connection) as two_pages:
+        client.get(URL)
+
+    # A second page needs one aggregate more.
+    assert len(two_pages) == len(one_page) + 1

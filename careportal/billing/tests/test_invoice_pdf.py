@@ -106,3 +106,41 @@ def test_it_cuts_a_word_wider_than_its_column():
     # Nothing is lost: the pieces put back together are the text without its spaces.
     assert "".join(lines).replace(" ", "") == f"Short{word}end"
     assert all(pdf.get_string_width(line) <= 40 for line in lines)
+
+
+def test_it_measures_text_as_fpdf_does():
+    from fpdf import FPDF
+
+    from careportal.billing.pdf import FONT, _width
+
+    pdf = FPDF()
+    pdf.add_page()
+    for style, size in (("", 10), ("B", 11), ("", 18)):
+        pdf.set_font(FONT, style=style, size=size)
+        for text in ("Personal care", "$1,234.50", latin1("Hałas – Ñandú"), ""):
+            assert abs(_width(pdf, text) - pdf.get_string_width(text)) < 1e-9, (style, text)
+
+
+def test_it_draws_text_where_a_cell_would():
+    from fpdf import FPDF
+
+    from careportal.billing.pdf import FONT, LINE_HEIGHT, _draw
+
+    def page_text(draw) -> list[str]:
+        pdf = FPDF()
+        pdf.add_page()
+        pdf.set_font(FONT, size=10)
+        draw(pdf)
+        return [op for op in pdf.pages[1].contents.decode("latin-1").split("\n") if "Tj" in op]
+
+    for align in ("L", "R"):
+        by_cell = page_text(
+            lambda pdf, align=align: (
+                pdf.set_xy(30, 40),
+                pdf.cell(50, LINE_HEIGHT, "$77.50", align=align),
+            )
+        )
+        by_draw = page_text(lambda pdf, align=align: _draw(pdf, 30, 40, 50, "$77.50", align))
+        # The same text at the same place, to the hundredth of a point.
+        position = re.compile(r"BT ([\d.]+) ([\d.]+) Td.*\((.*)\) Tj")
+        assert position.search(by_cell[0]).groups() == position.search(by_draw[0]).groups()

@@ -400,3 +400,19 @@ def test_it_narrows_a_payers_table_to_one_client_linked_or_still_billed(client, 
     everyone = client.get(URL).context["party_sections"][0]
     assert everyone.page.paginator.count == 3  # Margaret, Walter, and Rosa still billed
     assert everyone.total_owed == Decimal("135.00")
+
+
+def test_it_shows_each_clients_next_visit_day_and_time_in_the_agencys_zone(client, cast):
+    # 14:30 UTC is 10:30 in New York in March (daylight saving time).
+    start = datetime.datetime(2030, 3, 18, 14, 30, tzinfo=datetime.UTC)
+    make_visit(cast.rosa, cast.caregiver, start, service="Companionship")
+    make_visit(cast.margaret, cast.caregiver, start + datetime.timedelta(days=1, hours=1))
+    client.force_login(cast.paula)
+
+    english = client.get(URL).content.decode()
+    spanish = client.get(URL, headers={"accept-language": "es"}).content.decode()
+
+    assert "Monday, March 18, 10:30 a.m.<br>" in english
+    assert "Tuesday, March 19, 11:30 a.m.<br>" in english
+    # In Spanish the day comes first, capitalised as the start of the cell.
+    assert "Lunes 18 de marzo, 10:30<br>" in spanish

@@ -3,8 +3,10 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse
+from django.utils import translation
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -190,3 +192,63 @@ def test_it_keeps_the_frame_of_a_client_or_contact_to_four_reads(client, cast, w
     # Then the chooser's own search, and nothing else: no second access query.
     assert len(reads) == 5
     assert "LIMIT 26" in reads[4]
+
+
+def _csrf_tokens(body: str) -> set[str]:
+    return set(re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', body))
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_it_shows_the_session_warning_with_the_pages_own_token(client, cast, language):
+    client.force_login(cast.tom)
+
+    body = client.get(DASHBOARD, headers={"accept-language": language}).content.decode()
+
+    # The warning, rendered once per language, reads as its template renders it for this
+    # request: this page's token in its "Stay signed in" form, the words in the language.
+    (token,) = _csrf_tokens(body)
+    with translation.override(language):
+        warning = render_to_string("accounts/_session_warning.html", {"csrf_token": token})
+    assert warning in body
+    assert ("¿Sigue ahí?" if language == "es" else "Are you still there?") in body
+
+
+def test_it_gives_each_page_its_own_token_in_the_session_warning(client, cast):
+    client.force_login(cast.tom)
+
+    first = client.get(DASHBOARD).content.decode()
+    second = client.get(DASHBOARD).content.decode()
+
+    assert len(_csrf_tokens(first)) == len(_csrf_tokens(second)) == 1
+    assert "csrf-token-of-the-request" not in first
+
+
+@pytest.mark.parametrize(
+    ("language", "options"),
+    [
+        (
+            "en",
+            '<option value="en" lang="en" selected>English</option>'
+            '<option value="es" lang="es">Español</option>',
+        ),
+        (
+            "es",
+            '<option value="en" lang="en">English</option>'
+            '<option value="es" lang="es" selected>Español</option>',
+        ),
+    ],
+)
+def test_it_offers_each_language_by_its_own_name_the_current_one_selected(
+    client, cast, language, options
+):
+    for user in (cast.paula, None):
+        if user:
+            client.force_login(user)
+        else:
+            client.logout()
+        page = reverse("portal:dashboard") if user else reverse("accounts:login")
+
+        body = client.get(page, headers={"accept-language": language}).content.decode()
+
+        assert '<select id="language-select" name="language">' in body
+        assert options in body

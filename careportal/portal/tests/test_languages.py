@@ -50,8 +50,8 @@ def test_it_shows_the_dashboard_in_spanish_to_a_spanish_browser(client, cast):
 
     body = response.content.decode()
     assert response.status_code == 200
-    # Dates read the Spanish way: "jueves 5 de marzo".
-    assert re.search(r"<strong>\w+ \d{1,2} de \w+, 09:00", body)
+    # Dates read the Spanish way, capitalised where they start a line: "Jueves 5 de marzo".
+    assert re.search(r"<strong>[A-ZÁÉÍÓÚ][a-záéíóú]+ \d{1,2} de [a-z]+, 09:00", body)
     for words in ("Inicio", "Facturas", "Plan de cuidado", "Facturas por pagar", "Cerrar sesión"):
         assert words in body, words
     assert "Escribir al dueño o a la dueña de la agencia" in body

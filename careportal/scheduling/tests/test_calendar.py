@@ -1,4 +1,5 @@
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
@@ -420,3 +421,37 @@ def test_it_labels_days_for_screen_readers_and_headings(client, cast):
     assert '<time datetime="2026-03-18T09:00:00-04:00">9 a.m.</time>' in month
     assert '<h3 id="day-2026-03-18">Wednesday, March 18</h3>' in week
     assert 'aria-labelledby="day-2026-03-18"' in week
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_it_marks_today_and_each_days_visits_in_every_view(client, cast, language):
+    today = _today(cast)
+    make_visit(cast.margaret, cast.caregiver, _at(cast, today, 9), service="Bathing help")
+    client.force_login(cast.margaret.user)
+    headers = {"accept-language": language}
+    today_label = "(hoy)" if language == "es" else "(today)"
+    no_visits = "No hay visitas." if language == "es" else "No visits."
+
+    month = client.get(URL, {"view": "month"}, headers=headers).content.decode()
+    week = client.get(URL, {"view": "week"}, headers=headers).content.decode()
+    listed = client.get(URL, {"view": "list"}, headers=headers).content.decode()
+
+    # Month: today's cell says so and lists its visit; no other day is marked today.
+    cell = re.search(r'<td class="today">(.*?)</td>', month, re.S).group(1)
+    assert f'<span class="today-label">{today_label}</span>' in cell
+    assert '<ul class="visits"><li class="visit visit-scheduled">' in cell
+    assert "Bathing help" in cell
+    assert month.count("today-label") == 1
+    # Week: today's section has the visit, the six other days say there is none.
+    iso = today.isoformat()
+    section = re.search(
+        rf'<section class="calendar-day today" aria-labelledby="day-{iso}">(.*?)</section>',
+        week,
+        re.S,
+    ).group(1)
+    assert f'<h3 id="day-{iso}">' in section and today_label in section
+    assert "Bathing help" in section
+    assert week.count(f'<p class="no-visits">{no_visits}</p>') == 6
+    # List: the one day with visits.
+    assert listed.count('<section class="calendar-day') == 1
+    assert f'aria-labelledby="day-{iso}"' in listed and "Bathing help" in listed

@@ -1,0 +1,282 @@
+"""People in the back office: clients, their emergency contacts, payers, communities, the
+people who use the portal for them, and the links between clients and payers or communities.
+
+Every party is saved and deleted through `people.services` (PartyAdminMixin); the logins
+behind the rows get the owner's sign-in actions (accounts.admin).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.options import IS_POPUP_VAR
+from django.db import models
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+
+from careportal.accounts.admin import PeopleUnlockMixin, UnlockMixin
+from careportal.backoffice.scoping import (
+    AgencyAutocompleteFilter,
+    AgencyScopedAdmin,
+    AgencyScopedTabularInline,
+    scope_to_agency,
+)
+from careportal.backoffice.site import backoffice_site
+from careportal.billing.models import Invoice
+from careportal.careplans.models import ServicePlan
+from careportal.invitations.admin import send_portal_invitations
+from careportal.people import services as people
+from careportal.people.models import (
+    Client,
+    ClientPayer,
+    Community,
+    CommunityPerson,
+    EmergencyContact,
+    Payer,
+    PayerPerson,
+    Residence,
+)
+from careportal.scheduling.models import Visit
+
+
+class PartyAdminMixin:
+    """A party saved or deleted here, or in an inline, goes through the one door.
+
+    `people.services.save_party` and `delete_party` do everything that follows (the portal
+    login, its invitation, the review of logins left without a relationship, the audit
+    event); this class only hands them the records the forms built.
+    """
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        people.save_party(party=obj, agency=obj.agency, actor=request.user, request=request)
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        # Every party list offers `Send portal invitations` (invitations.admin), next to
+        # the actions each admin declares.
+        actions = super().get_actions(request)
+        if IS_POPUP_VAR not in request.GET and self.has_change_permission(request):
+            action = self.get_action(send_portal_invitations)
+            actions[action[1]] = action
+        return actions
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        people.delete_party(party=obj, actor=request.user, request=request)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for obj in queryset:
+            people.delete_party(party=obj, actor=request.user, request=request)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model not in people.PARTY_MODELS:
+            super().save_formset(request, form, formset, change)
+            return
+        parties = formset.save(commit=False)
+        for obj in formset.deleted_objects:
+            people.delete_party(party=obj, actor=request.user, request=request)
+        for obj in parties:
+            people.save_party(party=obj, agency=obj.agency, actor=request.user, request=request)
+        formset.save_m2m()
+
+
+def clients_named(request: HttpRequest, search_term: str) -> models.QuerySet:
+    """Return the agency's clients with, for each word of the search, a first, last or
+    preferred name that starts with it ("marg hal" finds Margaret Hale).
+
+    Visits, schedules and invoices, too many to match by text, are searched through it.
+    """
+    clients = scope_to_agency(Client.objects.all(), request)
+    for word in search_term.split():
+        clients = clients.filter(
+            Q(last_name__istartswith=word)
+            | Q(first_name__istartswith=word)
+            | Q(preferred_name__istartswith=word)
+        )
+    return clients
+
+
+# Clients and their emergency contacts -------------------------------------------------
+
+
+class EmergencyContactInline(AgencyScopedTabularInline):
+    model = EmergencyContact
+    fields = ("name", "relationship", "relationship_other", "email", "phone", "user")
+    readonly_fields = ("user",)
+    row_select_related = ("user",)
+
+
+@admin.register(Client, site=backoffice_site)
+class ClientAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
+    list_display = ("last_name", "first_name", "preferred_name", "status", "email", "phone")
+    list_filter = ("status",)
+    # Prefixes and the exact email: "hal" finds Hale, on the (agency, last_name) index.
+    search_fields = ("^last_name", "^first_name", "^preferred_name", "=email")
+    search_help_text = _("The first letters of a name, or the whole email.")
+    readonly_fields = ("user",)
+    # The contacts are edited here. A client's payers and communities are listed with links
+    # to their own pages (change_form.html): as inlines they were a third of the page's
+    # time. Visits and invoices (hundreds) are links to their lists, filtered to the client.
+    inlines = (EmergencyContactInline,)
+    # How many payers or communities the page names; the rest are in the linked list.
+    links_shown = 10
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        # The page shows the client's login: loaded with the client, on the join the
+        # "sign-in locked" column already makes.
+        return super().get_queryset(request).select_related("user")
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: Any = None) -> HttpResponse:  # fmt: skip
+        extra_context = {**(extra_context or {}), "client_records": [], "client_links": []}
+        if object_id.isdigit():
+            links = (
+                (Visit, _("Visits"), "scheduling_visit_changelist"),
+                (ServicePlan, _("Service plans"), "careplans_serviceplan_changelist"),
+                (Invoice, _("Invoices"), "billing_invoice_changelist"),
+            )
+            extra_context["client_records"] = [
+                (label, f"{reverse(f'backoffice:{name}')}?client__id__exact={object_id}")
+                for model, label, name in links
+                if self.admin_site._registry[model].has_module_permission(request)
+            ]
+            extra_context["client_links"] = [
+                self._links_of_client(request, int(object_id), model, party)
+                for model, party in ((ClientPayer, "payer"), (Residence, "community"))
+                if self.admin_site._registry[model].has_module_permission(request)
+            ]
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _links_of_client(
+        self, request: HttpRequest, client_id: int, model: type[models.Model], party: str
+    ) -> dict[str, Any]:
+        """Return a client's payers or communities as the page lists them: each with its
+        dates and the link to its page, then links to add one and to see them all."""
+        link_admin = self.admin_site._registry[model]
+        info = (model._meta.app_label, model._meta.model_name)
+        rows = (
+            link_admin.get_queryset(request)
+            .filter(client_id=client_id)
+            .select_related(party)
+            .order_by("-start_date", "-id")[: self.links_shown]
+        )
+        shown = f"client__id__exact={client_id}"
+        return {
+            "title": model._meta.verbose_name_plural,
+            "rows": [
+                (
+                    getattr(row, party),
+                    row.start_date,
+                    row.end_date,
+                    reverse(f"backoffice:{info[0]}_{info[1]}_change", args=[row.pk]),
+                )
+                for row in rows
+            ],
+            "all_url": f"{reverse(f'backoffice:{info[0]}_{info[1]}_changelist')}?{shown}",
+            "add_url": (
+                f"{reverse(f'backoffice:{info[0]}_{info[1]}_add')}?client={client_id}&"
+                f"{urlencode({'_changelist_filters': shown})}"
+                if link_admin.has_add_permission(request)
+                else ""
+            ),
+            "add_label": _("Add another %(verbose_name)s")
+            % {"verbose_name": model._meta.verbose_name},
+        }
+
+
+@admin.register(EmergencyContact, site=backoffice_site)
+class EmergencyContactAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
+    list_display = ("name", "relationship", "client", "email", "phone")
+    list_filter = (("client", AgencyAutocompleteFilter),)
+    list_select_related = ("client",)
+    search_fields = ("^name", "=email", "^client__last_name")
+    search_help_text = _("The first letters of the contact's name or the client's last name.")
+    autocomplete_fields = ("client",)
+    readonly_fields = ("user",)
+
+
+# Payers and communities share a shape: the people who use the portal for them, and the
+# clients linked to them with dates.
+
+
+class OrganisationPersonInline(AgencyScopedTabularInline):
+    fields = ("name", "email", "user")
+    readonly_fields = ("user",)
+
+
+class LinkedClientInline(AgencyScopedTabularInline):
+    fields = ("client", "start_date", "end_date")
+    autocomplete_fields = ("client",)
+
+
+class OrganisationAdmin(PeopleUnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
+    list_display = ("name", "kind", "contact_person", "email", "phone")
+    list_filter = ("kind",)
+    search_fields = ("name", "contact_person", "email")
+
+
+class OrganisationPersonAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
+    search_fields = ("name", "email")
+    readonly_fields = ("user",)
+
+
+class PayerPersonInline(OrganisationPersonInline):
+    model = PayerPerson
+
+
+class PayerClientInline(LinkedClientInline):
+    model = ClientPayer
+
+
+@admin.register(Payer, site=backoffice_site)
+class PayerAdmin(OrganisationAdmin):
+    inlines = (PayerPersonInline, PayerClientInline)
+
+
+@admin.register(PayerPerson, site=backoffice_site)
+class PayerPersonAdmin(OrganisationPersonAdmin):
+    list_display = ("name", "email", "payer")
+    list_filter = ("payer",)
+    list_select_related = ("payer",)
+    autocomplete_fields = ("payer",)
+
+
+class CommunityPersonInline(OrganisationPersonInline):
+    model = CommunityPerson
+
+
+class CommunityResidentInline(LinkedClientInline):
+    model = Residence
+
+
+@admin.register(Community, site=backoffice_site)
+class CommunityAdmin(OrganisationAdmin):
+    inlines = (CommunityPersonInline, CommunityResidentInline)
+
+
+@admin.register(CommunityPerson, site=backoffice_site)
+class CommunityPersonAdmin(OrganisationPersonAdmin):
+    list_display = ("name", "email", "community")
+    list_filter = ("community",)
+    list_select_related = ("community",)
+    autocomplete_fields = ("community",)
+
+
+@admin.register(ClientPayer, site=backoffice_site)
+class ClientPayerAdmin(AgencyScopedAdmin):
+    list_display = ("client", "payer", "start_date", "end_date")
+    list_filter = ("payer",)
+    list_select_related = ("client", "payer")
+    search_fields = ("^client__last_name", "payer__name")
+    autocomplete_fields = ("client", "payer")
+
+
+@admin.register(Residence, site=backoffice_site)
+class ResidenceAdmin(AgencyScopedAdmin):
+    list_display = ("client", "community", "start_date", "end_date")
+    list_filter = ("community",)
+    list_select_related = ("client", "community")
+    search_fields = ("^client__last_name", "community__name")
+    autocomplete_fields = ("client", "community")
