@@ -206,7 +206,7 @@ def markdown(document: dict[str, Any]) -> str:
         "# Benchmarks",
         "",
         "Made by `make bench` (see `bench/`); do not edit by hand. Figures of "
-        f"{document['generated_at'][:10]}, before any optimisation unless said otherwise.",
+        f"{document['generated_at'][:10]}, on the code of that day.",
         "",
         "Each page is requested in-process (Django's test client, real sessions, DEBUG off)"
         f" in {run['rounds']} interleaved rounds after {run['warmup_rounds']} warm-up"
