@@ -111,11 +111,18 @@ class Relationships:
     contact_client_ids: tuple[int, ...] = ()
     payer_ids: tuple[int, ...] = ()
     community_ids: tuple[int, ...] = ()
+    # The clients of `care_client_ids` with their names alone (as `.only(...)` loads
+    # them), by last then first name: what the frame's "Showing" select lists.
+    care_clients: tuple[Client, ...] = ()
 
     @property
     def care_client_ids(self) -> tuple[int, ...]:
         """Return the clients the login sees as the client or an emergency contact."""
         return tuple(dict.fromkeys(self.own_client_ids + self.contact_client_ids))
+
+
+# The columns of a client read with the login's relationships, in the query's order.
+_CLIENT_NAMES = ["id", "agency_id", "first_name", "last_name", "preferred_name"]
 
 
 @functools.cache
@@ -124,22 +131,27 @@ def _relationships_sql() -> str:
 
     Written out once rather than built by the ORM on every request: composing the four
     querysets and their UNION cost several times what the database takes to answer it.
-    Each part leads with the agency and the login (indexes on agency and user).
+    Each part leads with the agency and the login (indexes on agency and user). A
+    client's rows carry its names too (the parties' rows none), ordered by them.
     """
     client = Client._meta.db_table
     contact = EmergencyContact._meta.db_table
     payer_person = PayerPerson._meta.db_table
     community_person = CommunityPerson._meta.db_table
+    names = "c.first_name, c.last_name, c.preferred_name"
+    none = "NULL, NULL, NULL"
     return (
-        f"SELECT c.id, 'own' FROM {client} c "  # noqa: S608 - table names from the models
+        f"SELECT c.id, 'own', {names} FROM {client} c "  # noqa: S608 - names from the models
         "WHERE c.agency_id = %(agency)s AND c.user_id = %(user)s AND c.status <> %(gone)s "
-        f"UNION ALL SELECT e.client_id, 'contact' FROM {contact} e "
+        f"UNION ALL SELECT e.client_id, 'contact', {names} FROM {contact} e "
         f"JOIN {client} c ON c.id = e.client_id "
         "WHERE e.agency_id = %(agency)s AND e.user_id = %(user)s AND c.status <> %(gone)s "
-        f"UNION ALL SELECT p.payer_id, 'payer' FROM {payer_person} p "
+        "AND c.agency_id = %(agency)s "
+        f"UNION ALL SELECT p.payer_id, 'payer', {none} FROM {payer_person} p "
         "WHERE p.agency_id = %(agency)s AND p.user_id = %(user)s "
-        f"UNION ALL SELECT m.community_id, 'community' FROM {community_person} m "
-        "WHERE m.agency_id = %(agency)s AND m.user_id = %(user)s"
+        f"UNION ALL SELECT m.community_id, 'community', {none} FROM {community_person} m "
+        "WHERE m.agency_id = %(agency)s AND m.user_id = %(user)s "
+        "ORDER BY 4, 3"
     )
 
 
@@ -151,16 +163,22 @@ def relationship_ids(user: Any) -> Relationships:
     def compute() -> Relationships:
         found: dict[str, set[int]] = {"own": set(), "contact": set(), "payer": set()}
         found["community"] = set()
+        clients: dict[int, Client] = {}
         params = {"agency": user.agency_id, "user": user.pk, "gone": ClientStatus.DISCHARGED}
         with connection.cursor() as cursor:
             cursor.execute(_relationships_sql(), params)
-            for pk, kind in cursor.fetchall():
+            for pk, kind, *names in cursor.fetchall():
                 found[kind].add(pk)
+                if kind in ("own", "contact") and pk not in clients:
+                    clients[pk] = Client.from_db(
+                        connection.alias, _CLIENT_NAMES, [pk, user.agency_id, *names]
+                    )
         return Relationships(
             own_client_ids=tuple(sorted(found["own"])),
             contact_client_ids=tuple(sorted(found["contact"])),
             payer_ids=tuple(sorted(found["payer"])),
             community_ids=tuple(sorted(found["community"])),
+            care_clients=tuple(clients.values()),
         )
 
     return _remembered(("relationships", user.pk), compute)

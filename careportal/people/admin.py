@@ -26,6 +26,7 @@ from careportal.backoffice.scoping import (
     scope_to_agency,
 )
 from careportal.backoffice.site import backoffice_site
+from careportal.backoffice.templatetags.backoffice_list import PK_MARK
 from careportal.billing.models import Invoice
 from careportal.careplans.models import ServicePlan
 from careportal.invitations.admin import send_portal_invitations
@@ -163,6 +164,8 @@ class ClientAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
             .order_by("-start_date", "-id")[: self.links_shown]
         )
         shown = f"client__id__exact={client_id}"
+        # One reverse() for the rows' links, each given its id.
+        change = reverse(f"backoffice:{info[0]}_{info[1]}_change", args=[PK_MARK])
         return {
             "title": model._meta.verbose_name_plural,
             "rows": [
@@ -170,7 +173,7 @@ class ClientAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
                     getattr(row, party),
                     row.start_date,
                     row.end_date,
-                    reverse(f"backoffice:{info[0]}_{info[1]}_change", args=[row.pk]),
+                    change.replace(PK_MARK, str(row.pk)),
                 )
                 for row in rows
             ],

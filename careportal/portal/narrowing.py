@@ -81,8 +81,11 @@ class ClientChoice:
         client_ids = access.calendar_client_ids(user)
         if len(client_ids) > SELECT_LIMIT:
             return None
-        if len(client_ids) <= 1 and not access.invoices_reach_beyond_calendar(user):
-            return []  # nothing to choose between, and nothing to ask the database
+        if not access.invoices_reach_beyond_calendar(user):
+            if len(client_ids) <= 1:
+                return []  # nothing to choose between, and nothing to ask the database
+            # The login's own and its contacts' clients, named in its relationships.
+            return list(access.relationship_ids(user).care_clients)
         listed = list(
             access.narrowable_clients(user)
             .only(*NAME_FIELDS)

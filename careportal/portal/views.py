@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import datetime
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db import connection
+from django.db.models import (
+    Exists,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -22,7 +32,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from careportal.audit.events import record
-from careportal.billing.models import Invoice, InvoiceQuerySet, InvoiceStatus, InvoiceTotals
+from careportal.billing.models import (
+    Invoice,
+    InvoiceQuerySet,
+    InvoiceStatus,
+    InvoiceTotals,
+    to_cents,
+)
 from careportal.careplans.models import PlanStatus, ServicePlan
 from careportal.people import access
 from careportal.people.models import Client, ClientPayer, ClientStatus, Residence
@@ -294,16 +310,67 @@ def _party_clients(
     return clients, len(set(in_force_ids) | still_billed)
 
 
-def _total_owed(user: Any, billed_to: Q, billed: InvoiceQuerySet, *, narrowed: bool) -> Decimal:
-    """Return what the party owes for the clients listed: the stored totals of its
-    invoices (one row per party), or the sum over the invoices of a search or one client."""
-    if narrowed:
-        # Only invoices still owing count, so the partial index of those serves the sum.
-        return billed.filter(balance__gt=0).aggregate(owed=OWED)["owed"]
-    owed = InvoiceTotals.objects.filter(billed_to, agency_id=user.agency_id).aggregate(
-        owed=Sum("due")
-    )["owed"]
-    return owed or ZERO
+@functools.cache
+def _owed_sql(column: str, parties: int, clients: int, total: bool) -> str:
+    """Return the query of `_owed`: (client id, owed) for each client of a page that owes
+    the party something, then (NULL, what the party owes in all) from its stored totals.
+
+    Written out once per shape, like people.access's queries: built by the ORM, this sum
+    cost more to compose than the database takes to answer it. The first part reads the
+    party's index of owing invoices, the second one stored row per party.
+    """
+    invoice = Invoice._meta.db_table
+    totals = InvoiceTotals._meta.db_table
+    party_ids = ", ".join(["%s"] * parties)
+    parts = []
+    if clients:
+        client_ids = ", ".join(["%s"] * clients)
+        parts.append(
+            f"SELECT i.client_id, SUM(i.balance) FROM {invoice} i "  # noqa: S608 - names from the models
+            f"WHERE i.agency_id = %s AND i.{column} IN ({party_ids}) AND i.status = %s "
+            f"AND i.balance > 0 AND i.client_id IN ({client_ids}) GROUP BY i.client_id"
+        )
+    if total:
+        parts.append(
+            f"SELECT NULL, SUM(t.due) FROM {totals} t "  # noqa: S608 - names from the models
+            f"WHERE t.agency_id = %s AND t.{column} IN ({party_ids})"
+        )
+    return " UNION ALL ".join(parts)
+
+
+def _owed(
+    user: Any, column: str, party_ids: list[int], client_ids: list[int], *, total: bool
+) -> tuple[dict[int, Decimal], Decimal]:
+    """Return what each of these clients owes the party (issued invoices still owing), and,
+    with `total`, what the party owes in all (its stored totals): one query."""
+    if not client_ids and not total:
+        return {}, ZERO
+    params: list[Any] = []
+    if client_ids:
+        params += [user.agency_id, *party_ids, InvoiceStatus.ISSUED, *client_ids]
+    if total:
+        params += [user.agency_id, *party_ids]
+    owed: dict[int, Decimal] = {}
+    grand = ZERO
+    with connection.cursor() as cursor:
+        cursor.execute(_owed_sql(column, len(party_ids), len(client_ids), total), params)
+        for client_id, amount in cursor.fetchall():
+            # SQLite answers a float: money is shown to the cent, as the ORM converts it.
+            amount = to_cents(Decimal(str(amount))) if amount is not None else ZERO
+            if client_id is None:
+                grand = amount
+            else:
+                owed[client_id] = amount
+    return owed, grand
+
+
+def _total_owed(billed: InvoiceQuerySet, page: Page, rows: list[ClientRow]) -> Decimal:
+    """Return what the party owes for a search or one client: what the rows owe when they
+    are all on this page, else the sum over the invoices."""
+    if not page.has_other_pages():
+        return sum((row.owed for row in rows), ZERO)
+    # Only invoices still owing count, so the partial index of those serves the sum.
+    return billed.filter(balance__gt=0).aggregate(owed=OWED)["owed"]
 
 
 def _party_section(
@@ -311,7 +378,8 @@ def _party_section(
     *,
     links: QuerySet,
     in_force_ids: tuple[int, ...],
-    billed_to: Q,
+    party_column: str,
+    party_ids: list[int],
     client_id: int | None,
     search: str,
     section_id: str,
@@ -329,11 +397,13 @@ def _party_section(
     when the party has no client at all (and nothing is searched).
     """
     user = request.user
-    # `billed_to` names the login's own payers or communities (from people.access), which
+    # `party_ids` are the login's own payers or communities (from people.access), which
     # is what Invoice.objects.visible_to grants for them; filtered plainly, on the index
     # that leads with agency and party and carries status, client, balance and total.
     billed = Invoice.objects.filter(
-        billed_to, agency_id=user.agency_id, status=InvoiceStatus.ISSUED
+        **{f"{party_column}__in": party_ids},
+        agency_id=user.agency_id,
+        status=InvoiceStatus.ISSUED,
     ).order_by()
     if client_id is not None:
         billed = billed.filter(client_id=client_id)
@@ -352,12 +422,9 @@ def _party_section(
         return None
     clients = list(page.object_list)
     page_ids = [client.pk for client in clients]
-    owed = dict(
-        billed.filter(client_id__in=page_ids, balance__gt=0)
-        .values("client_id")
-        .annotate(owed=OWED)
-        .values_list("client_id", "owed")
-    )
+    # What the page's clients owe, and (all clients listed) the party's stored total.
+    narrowed = bool(client_id or search)
+    owed, total_owed = _owed(user, party_column, party_ids, page_ids, total=not narrowed)
     # The next visit of each client of the page, on the (agency, client, start) index; then
     # only those the login may see (a client whose link has ended shows none).
     next_visit = (
@@ -392,7 +459,7 @@ def _party_section(
         page_param=page_param,
         page=page,
         rows=rows,
-        total_owed=_total_owed(user, billed_to, billed, narrowed=bool(client_id or search)),
+        total_owed=_total_owed(billed, page, rows) if narrowed else total_owed,
         previous_query=(
             _page_query(request, page_param, page.previous_page_number())
             if page.has_previous()
@@ -418,7 +485,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             request,
             links=ClientPayer.objects.filter(agency_id=user.agency_id, payer_id__in=payer_ids),
             in_force_ids=access.linked_client_ids(user).as_payer,
-            billed_to=Q(bill_to_payer_id__in=payer_ids),
+            party_column="bill_to_payer_id",
+            party_ids=payer_ids,
             client_id=client_id,
             search=search,
             section_id="as-payer",
@@ -436,7 +504,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 agency_id=user.agency_id, community_id__in=community_ids
             ),
             in_force_ids=access.linked_client_ids(user).as_community,
-            billed_to=Q(bill_to_community_id__in=community_ids),
+            party_column="bill_to_community_id",
+            party_ids=community_ids,
             client_id=client_id,
             search=search,
             section_id="as-community",

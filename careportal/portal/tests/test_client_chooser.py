@@ -10,7 +10,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from careportal.people.models import Client, ClientPayer
+from careportal.people.models import (
+    Client,
+    ClientPayer,
+    ClientStatus,
+    EmergencyContact,
+    Relationship,
+)
 from careportal.portal import narrowing
 from careportal.testing import make_client
 
@@ -149,3 +155,28 @@ def test_it_narrows_by_one_query_on_the_id(client, cast):
     ]
     assert len(narrowed.captured_queries) == len(whole.captured_queries) + 1
     assert any(f'"people_client"."id" = {cast.walter.pk}' in sql for sql in client_queries)
+
+
+def test_it_offers_an_emergency_contact_her_clients_by_name_without_asking_again(client, cast):
+    adams = make_client(cast.sunrise, "Abe", "Adams", login=False)
+    gone = make_client(cast.sunrise, "Gus", "Gone", login=False, status=ClientStatus.DISCHARGED)
+    for person in (cast.walter, adams, gone):
+        EmergencyContact.objects.create(
+            agency=cast.sunrise,
+            client=person,
+            name="Tom Hale",
+            relationship=Relationship.SON,
+            email=cast.tom.email,
+            user=cast.tom,
+        )
+    client.force_login(cast.tom)
+
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get(CALENDAR).content.decode()
+
+    selector = re.search(r'<form method="get"[^>]*class="client-selector">.*?</form>', body, re.S)
+    listed = [int(pk) for pk in re.findall(r'<option value="(\d+)"', selector.group(0))]
+    # By last name, then first name; the discharged client is not offered.
+    assert listed == [adams.pk, cast.margaret.pk, cast.walter.pk]
+    # The names come with the login's relationships: no query lists the clients by name.
+    assert not [q for q in queries.captured_queries if 'ORDER BY "people_client"' in q["sql"]]

@@ -416,3 +416,25 @@ def test_it_shows_each_clients_next_visit_day_and_time_in_the_agencys_zone(clien
     assert "Tuesday, March 19, 11:30 a.m.<br>" in english
     # In Spanish the day comes first, capitalised as the start of the cell.
     assert "Lunes 18 de marzo, 10:30<br>" in spanish
+
+
+def test_it_totals_what_a_search_owes_on_one_page_or_several(client, cast):
+    extras = _atlas_clients(cast, 30)
+    for extra in extras:
+        make_invoice(extra, bill_to=cast.atlas)  # 77.50 each
+    make_invoice(cast.walter, bill_to=cast.atlas, paid=Decimal("20.00"))  # 57.50
+    make_invoice(cast.margaret, bill_to=cast.atlas)  # 77.50
+    client.force_login(cast.paula)
+
+    hales = client.get(URL, {"q": "hale"}).context["party_sections"][0]
+    extra_pages = [
+        client.get(URL, {"q": "extra", "payer_page": page}).context["party_sections"][0]
+        for page in (1, 2)
+    ]
+    everyone = client.get(URL).context["party_sections"][0]
+
+    assert [row.owed for row in hales.rows] == [Decimal("77.50"), Decimal("57.50")]
+    assert hales.total_owed == Decimal("135.00")
+    # Over both pages of the search, not only the page shown: 30 x 77.50.
+    assert [section.total_owed for section in extra_pages] == [Decimal("2325.00")] * 2
+    assert everyone.total_owed == Decimal("2460.00")

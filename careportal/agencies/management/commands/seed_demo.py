@@ -24,13 +24,14 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from careportal.accounts.lockout import clear_failures
 from careportal.accounts.models import User, UserKind
+from careportal.accounts.services import set_password
 from careportal.accounts.sessions import end_sessions
 from careportal.agencies.models import Agency, StaffMembership, StaffRole
 from careportal.audit.events import record
 from careportal.billing.models import Invoice, InvoiceLine, InvoiceStatus, Payment
 from careportal.billing.services import recompute_invoice_money
 from careportal.careplans.models import Goal, PlanStatus, PlanTask, ServicePlan
-from careportal.invitations.models import Invitation
+from careportal.invitations.models import Invitation, InvitationState
 from careportal.invitations.outbox import send_invitation
 from careportal.invitations.services import queue_invitation, setup_url_for
 from careportal.messaging.models import Message
@@ -38,10 +39,8 @@ from careportal.people.models import (
     Client,
     ClientPayer,
     Community,
-    CommunityPerson,
     EmergencyContact,
     Payer,
-    PayerPerson,
     Relationship,
     Residence,
 )
@@ -198,7 +197,9 @@ class Demo:
 
     # Logins ---------------------------------------------------------------------------
 
-    def login(self, username: str, name: str, email: str, kind: str = UserKind.PORTAL) -> User:
+    def login(self, username: str, name: str, email: str, kind: str = UserKind.STAFF) -> User:
+        """Make a staff login with the demo password (portal logins come through the one
+        door, `client` and `party`)."""
         first, _sep, last = name.partition(" ")
         user = User(
             agency=self.agency,
@@ -224,13 +225,41 @@ class Demo:
     def client(
         self, first: str, last: str, *, username: str | None = None, **fields: Any
     ) -> Client:
-        user = None
+        """Make a client as staff do, through the one door; with `username`, her login is
+        made by it too and then set up as after her first sign-in."""
         if username:
-            user = self.login(username, f"{first} {last}", f"{username}@example.com")
-            fields["email"] = user.email
-        return Client.objects.create(
-            agency=self.agency, first_name=first, last_name=last, user=user, **fields
+            fields["email"] = f"{username}@example.com"
+        client = save_party(
+            party=Client(first_name=first, last_name=last, **fields), agency=self.agency
         )
+        if username:
+            client.refresh_from_db()
+            self.set_up(client.user, username)
+        return client
+
+    def party(self, party: Any, *, username: str | None = None) -> Any:
+        """Make a contact, payer or community (and its people) through the one door."""
+        save_party(party=party, agency=self.agency)
+        if username:
+            self.set_up(User.objects.get(agency=self.agency, username=username), username)
+        return party
+
+    def set_up(self, user: User, username: str) -> None:
+        """Put a demo login where it is after its first sign-in: the demo password set, its
+        invitation accepted (it is never sent), and the name the README lists."""
+        if user.username != username:
+            raise CommandError(
+                f"The demo login {username!r} came out as {user.username!r}: is the name taken?"
+            )
+        if user.must_change_password:
+            validate_password(DEMO_PASSWORD, user)
+            set_password(user=user, raw_password=DEMO_PASSWORD, reason="set")
+            Invitation.objects.filter(user=user).open().update(
+                state=InvitationState.ACCEPTED,
+                accepted_at=timezone.now(),
+                otp_hash="",
+                next_attempt_at=None,
+            )
 
     # Care -----------------------------------------------------------------------------
 
@@ -420,35 +449,35 @@ class Demo:
             address="8 Elm Street\nBoston, MA 02116",
         )
         # Ellen: contact of both parents and the person who pays through the family trust.
-        ellen = self.login("ellen.hale", "Ellen Hale", "ellen.hale@example.com")
-        tom = self.login("tom.hale", "Tom Hale", "tom.hale@example.com")
+        # Her one login stands for all three relationships (the one door links them).
         for parent in (margaret, walter):
-            EmergencyContact.objects.create(
-                agency=self.agency,
-                client=parent,
-                name="Ellen Hale",
-                relationship=Relationship.DAUGHTER,
-                email=ellen.email,
-                phone="+1 617 555 0150",
-                user=ellen,
+            self.party(
+                EmergencyContact(
+                    client=parent,
+                    name="Ellen Hale",
+                    relationship=Relationship.DAUGHTER,
+                    email="ellen.hale@example.com",
+                    phone="+1 617 555 0150",
+                ),
+                username="ellen.hale",
             )
-        EmergencyContact.objects.create(
-            agency=self.agency,
-            client=margaret,
-            name="Tom Hale",
-            relationship=Relationship.SON,
-            email=tom.email,
-            user=tom,
+        self.party(
+            EmergencyContact(
+                client=margaret,
+                name="Tom Hale",
+                relationship=Relationship.SON,
+                email="tom.hale@example.com",
+            ),
+            username="tom.hale",
         )
-        trust = Payer.objects.create(
-            agency=self.agency,
-            name="Hale Family Trust",
-            kind="family",
-            contact_person="Ellen Hale",
-            email=ellen.email,
-        )
-        PayerPerson.objects.create(
-            agency=self.agency, payer=trust, name="Ellen Hale", email=ellen.email, user=ellen
+        trust = self.party(
+            Payer(
+                name="Hale Family Trust",
+                kind="family",
+                contact_person="Ellen Hale",
+                email="ellen.hale@example.com",
+            ),
+            username="ellen.hale",
         )
         year_ago = self.today - datetime.timedelta(days=365)
         for parent in (margaret, walter):
@@ -469,33 +498,29 @@ class Demo:
             agency=self.agency,
         )
 
-        paula = self.login("paula.price", "Paula Price", "paula.price@example.com")
-        evergreen = Payer.objects.create(
-            agency=self.agency,
-            name="Evergreen Long-Term Care",
-            kind="ltc_insurer",
-            contact_person="Paula Price",
-            email=paula.email,
-            phone="+1 800 555 0123",
-        )
-        PayerPerson.objects.create(
-            agency=self.agency, payer=evergreen, name="Paula Price", email=paula.email, user=paula
+        evergreen = self.party(
+            Payer(
+                name="Evergreen Long-Term Care",
+                kind="ltc_insurer",
+                contact_person="Paula Price",
+                email="paula.price@example.com",
+                phone="+1 800 555 0123",
+            ),
+            username="paula.price",
         )
         for client in (rosa, sam, george):
             ClientPayer.objects.create(
                 agency=self.agency, client=client, payer=evergreen, start_date=year_ago
             )
 
-        nora = self.login("nora.nurse", "Nora Nurse", "nora.nurse@example.com")
-        maple = Community.objects.create(
-            agency=self.agency,
-            name="Maple Grove Assisted Living",
-            contact_person="Nora Nurse",
-            email=nora.email,
-            address="400 Maple Avenue\nNewton, MA 02458",
-        )
-        CommunityPerson.objects.create(
-            agency=self.agency, community=maple, name="Nora Nurse", email=nora.email, user=nora
+        maple = self.party(
+            Community(
+                name="Maple Grove Assisted Living",
+                contact_person="Nora Nurse",
+                email="nora.nurse@example.com",
+                address="400 Maple Avenue\nNewton, MA 02458",
+            ),
+            username="nora.nurse",
         )
         for client in (rosa, sam, ada, ben):
             Residence.objects.create(
@@ -584,6 +609,7 @@ class Demo:
         self.invoice(ada, maple, months_ago=1, due_in_days=18, caregiver=grace, paid="100.00")
         self.invoice(ben, maple, months_ago=2, due_in_days=-10, caregiver=dev)
 
+        ellen = User.objects.get(agency=self.agency, username="ellen.hale")
         Message.objects.create(
             agency=self.agency,
             sender=ellen,
@@ -599,8 +625,8 @@ class Demo:
         self.staff("harbor.owner", "Harriet Harbor", StaffRole.OWNER)
         (henry,) = self.caregivers("Henry Holt")
         hank = self.client("Hank", "Harbor", username="hank.harbor")
-        EmergencyContact.objects.create(
-            agency=self.agency, client=hank, name="Hazel Harbor", relationship=Relationship.SISTER
+        self.party(
+            EmergencyContact(client=hank, name="Hazel Harbor", relationship=Relationship.SISTER)
         )
         self.visits(
             hank, [henry], weekdays=(0, 3), at=datetime.time(8), hours=2, service="Personal care"
