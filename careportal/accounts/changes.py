@@ -19,7 +19,7 @@ from careportal.audit.events import record
 from careportal.people.models import Client, CommunityPerson, EmergencyContact, PayerPerson
 
 # The party records a login stands for; each keeps a copy of the login's email.
-PARTY_MODELS = (Client, EmergencyContact, PayerPerson, CommunityPerson)
+PARTIES_WITH_LOGINS = (Client, EmergencyContact, PayerPerson, CommunityPerson)
 
 
 @transaction.atomic
@@ -73,7 +73,7 @@ def _copy_email_to_party_records(*, user: Any, new_email: str, request: HttpRequ
     A record left with the old address would look changed to the next back-office save,
     which would then make a new login and invite the old address (invitations.services).
     """
-    for model in PARTY_MODELS:
+    for model in PARTIES_WITH_LOGINS:
         for party in model.objects.filter(agency_id=user.agency_id, user=user).order_by("pk"):
             if party.email == new_email:
                 continue
