@@ -172,6 +172,7 @@ def pages_for(logins: dict[str, Any]) -> list[Page]:
         ]
         if role == "client":
             portal.append(("Care Plan", reverse("careplans:care_plan"), True, ()))
+            portal.append(("My privacy", reverse("privacy:my_privacy"), True, ()))
         if role in ("payer", "community"):
             client = access.calendar_clients(user).order_by("pk").first()
             if client is None:

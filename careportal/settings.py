@@ -106,8 +106,11 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "csp",
+    # The integration API (careportal/api): its documentation's own static files.
+    "ninja",
     "careportal.audit",
     "careportal.agencies",
+    "careportal.emails",
     "careportal.accounts",
     "careportal.invitations",
     "careportal.people",
@@ -115,6 +118,8 @@ INSTALLED_APPS = [
     "careportal.careplans",
     "careportal.billing",
     "careportal.messaging",
+    "careportal.api",
+    "careportal.privacy",
     "careportal.portal",
     "careportal.backoffice",
 ]
@@ -130,6 +135,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # API calls carry a key, never a session (careportal/api/middleware.py).
+    "careportal.api.middleware.ApiRequestMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -145,6 +152,9 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "careportal.urls"
 WSGI_APPLICATION = "careportal.wsgi.application"
+
+# Every form renders its inputs, labels and selects in Python (careportal/renderers.py).
+FORM_RENDERER = "careportal.renderers.FormRenderer"
 
 TEMPLATES = [
     {
@@ -244,6 +254,8 @@ AXES_SENSITIVE_PARAMETERS = [
 ]
 # How many proxies stand in front of the app servers; the client's address is read past them.
 TRUSTED_PROXY_COUNT = _read("TRUSTED_PROXY_COUNT", env.int, 0 if DEBUG else 1)
+# Calls a minute each integration API key may make before 429 Too Many Requests.
+API_RATE_LIMIT_PER_MINUTE = _read("API_RATE_LIMIT_PER_MINUTE", env.int, 600)
 
 # Email: every message goes through the post_office database outbox; the worker delivers it
 # through the backend that EMAIL_URL names, retrying for more than a day.

@@ -13,12 +13,15 @@ urlpatterns = [
     path("accounts/setup/", include("careportal.invitations.urls")),
     path("accounts/", include("careportal.accounts.urls")),
     path("backoffice/", backoffice_site.urls),
+    # The integration API for the agency's own systems: a key per call, no session.
+    path("api/v1/", include("careportal.api.urls")),
     # Django's own admin is for platform operators only.
     path("admin/", admin.site.urls),
     path("invoices/", include("careportal.billing.urls")),
     path("calendar/", include("careportal.scheduling.urls")),
     path("care-plan/", include("careportal.careplans.urls")),
     path("messages/", include("careportal.messaging.urls")),
+    path("my-privacy/", include("careportal.privacy.urls")),
     # Public branding: the agency's logo, for the portal's frame and for emails.
     path("agency-logo/", include("careportal.agencies.urls")),
     # The language form in every page's frame; it works before sign-in too.

@@ -45,3 +45,16 @@ class UsernameOrEmailBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+    def get_user(self, user_id: Any) -> Any | None:
+        """Return the signed-in login in one query with what every page reads: its agency
+        (the time zone, the frame) and, for staff, the membership and its agency (the back
+        office's role and scoping)."""
+        users = get_user_model()._default_manager.select_related(
+            "agency", "staff_membership__agency"
+        )
+        try:
+            user = users.get(pk=user_id)
+        except get_user_model().DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None

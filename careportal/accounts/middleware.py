@@ -62,7 +62,7 @@ def _login_url(request: HttpRequest) -> str:
 
 
 class SessionTimeoutMiddleware:
-    """End a session idle too long or older than 12 hours; note activity on every request.
+    """End a session idle too long or older than 12 hours; note activity as it comes.
 
     An htmx request to an ended session gets `HX-Redirect` to the sign-in page, so the
     browser loads the whole page instead of a sign-in form inside a fragment.
@@ -95,7 +95,7 @@ class SessionTimeoutMiddleware:
                     return self.get_response(request)
                 return redirect(_login_url(request))
             if _url_name(request) not in PASSIVE_URL_NAMES:
-                session[sessions.LAST_ACTIVITY] = int(now)
+                sessions.note_activity(session, now)
         response = self.get_response(request)
         if _is_htmx(request) and response.status_code in (301, 302):
             # LoginRequiredMiddleware sends anonymous requests to sign in; for htmx, load it whole.

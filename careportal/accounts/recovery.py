@@ -35,7 +35,7 @@ from careportal.accounts.services import set_password
 from careportal.accounts.sessions import end_sessions
 from careportal.accounts.tokens import RESET_LINK_SECONDS, reset_tokens
 from careportal.audit.events import client_ip, record
-from careportal.invitations.wakeup import wake_worker
+from careportal.emails.delivery import wake_worker
 
 # Both counted from the login's PasswordResetRequest rows (accounts.limits).
 RESETS = Limit(most=3, within=timedelta(hours=1))

@@ -23,10 +23,24 @@ LAST_ACTIVITY = "careportal_last_activity"
 # Set at sign-in when the login needs two-factor: required for it, or turned on by it.
 TWO_FACTOR_AT_SIGN_IN = "careportal_two_factor"
 ABSOLUTE_SECONDS = 12 * 60 * 60
+# Activity is written to the session at most this often (see note_activity).
+ACTIVITY_STEP_SECONDS = 30
 
 
 def _store(session_key: str | None = None):
     return import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+
+
+def note_activity(session: Any, now: float) -> None:
+    """Note activity on the session, at most once in ACTIVITY_STEP_SECONDS.
+
+    Writing the session back on every page costs three round trips and a commit; noting
+    activity in steps means a session may end up to that many seconds before its idle
+    limit (5 to 30 minutes), which nobody notices.
+    """
+    last = session.get(LAST_ACTIVITY)
+    if last is None or now - last >= ACTIVITY_STEP_SECONDS:
+        session[LAST_ACTIVITY] = int(now)
 
 
 def idle_seconds(user: Any) -> int:

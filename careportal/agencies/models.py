@@ -232,6 +232,44 @@ class AgencyScoped(models.Model):
             raise ValidationError(errors)
 
 
+# The records an agency's own systems own (people, visits, plans, invoices) carry their id
+# in those systems, by which the integration API and the import find and upsert them, and
+# the time they last changed, by which the API lists them (`updated_since`).
+EXTERNAL_ID_TAKEN = _("Another record of this agency has this external id.")
+
+
+def external_id_field() -> models.CharField:
+    """Return the record's id in the agency's own system: blank, or unique in the agency."""
+    return models.CharField(
+        _("external id"),
+        max_length=100,
+        blank=True,
+        default="",
+        help_text=_("The record's number in the agency's own system, set by its integration."),
+    )
+
+
+def updated_at_field() -> models.DateTimeField:
+    """Return the time the record last changed."""
+    return models.DateTimeField(_("last changed"), auto_now=True)
+
+
+def external_id_unique(name: str) -> models.UniqueConstraint:
+    """Return the constraint that keeps a non-blank external id unique in the agency."""
+    return models.UniqueConstraint(
+        fields=["agency", "external_id"],
+        condition=~models.Q(external_id=""),
+        name=name,
+        violation_error_code="external_id_taken",
+        violation_error_message=EXTERNAL_ID_TAKEN,
+    )
+
+
+def updated_index(name: str) -> models.Index:
+    """Return the index of the API's lists: the agency's records by the time they changed."""
+    return models.Index(fields=["agency", "updated_at", "id"], name=name)
+
+
 class StaffRole(models.TextChoices):
     OWNER = "owner", _("Owner")
     ADMINISTRATOR = "administrator", _("Administrator")

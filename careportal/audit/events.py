@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -80,3 +81,35 @@ def audit_event(
         ip_address=client_ip(request),
         detail=detail,
     )
+
+
+@dataclass(frozen=True)
+class _ClientRef:
+    pk: int
+
+
+def record_for_clients(
+    action: str,
+    *,
+    client_ids: list[int],
+    request: HttpRequest | None = None,
+    actor: Any = None,
+    agency: Any = None,
+    obj: models.Model | None = None,
+    **detail: Any,
+) -> None:
+    """Append one event about a view of these clients' data, in one INSERT.
+
+    The event names the client when there is exactly one; with several, one more event
+    `<action>_for_client` per client names each of them (My privacy lists a client's
+    events by their client id), with the same detail.
+    """
+    one = _ClientRef(client_ids[0]) if len(client_ids) == 1 else None
+    where = {"request": request, "actor": actor, "agency": agency, "obj": obj}
+    events = [audit_event(action, client=one, **where, **detail)]
+    if len(client_ids) > 1:
+        events += [
+            audit_event(f"{action}_for_client", client=_ClientRef(pk), **where, **detail)
+            for pk in client_ids
+        ]
+    record_many(events)

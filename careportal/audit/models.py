@@ -57,6 +57,12 @@ class AuditEvent(models.Model):
             models.Index(fields=["agency", "created_at"]),
             models.Index(fields=["agency", "action", "created_at"]),
             models.Index(fields=["agency", "actor", "created_at"]),
+            # My privacy: the events about one client, newest first, a page at a time.
+            models.Index(
+                fields=["agency", "client_id", "-created_at"],
+                name="audit_event_client_idx",
+                condition=models.Q(client_id__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -36,7 +36,7 @@ STAFF = ("agencies.staffmembership",)
 # Invitations are made by saving a person; "change" is the Resend action.
 INVITATIONS = ("invitations.invitation",)
 # The agency's other emails (resets, notices, messages) and their delivery: read only.
-EMAILS = ("invitations.agencyemail",)
+EMAILS = ("emails.agencyemail",)
 AGENCY_SETTINGS = ("agencies.agency",)
 
 

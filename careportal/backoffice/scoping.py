@@ -27,7 +27,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-from careportal.backoffice import rendering, roles
+from careportal.backoffice import roles
 from careportal.backoffice.paging import EstimatedCountPaginator
 
 
@@ -168,7 +168,6 @@ class AgencyFormMixin:
     """
 
     backoffice_agency: Any = None
-    default_renderer = rendering.renderer
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -396,8 +395,6 @@ class AgencyRowIdsMixin:
     """
 
     backoffice_agency: Any = None
-    # The rows and the management form render as the main form does.
-    renderer = rendering.renderer
 
     def add_fields(self, form: Any, index: Any) -> None:
         super().add_fields(form, index)

@@ -4,6 +4,10 @@ staff read them, their stored money kept right by billing.services.
 Invoices, lines and payments run to hundreds of thousands of rows: they are searched by
 the invoice's whole number (its unique index) or through the small tables they point to
 (clients, payers, communities), never by a text match over every row.
+
+Invoices, lines and payments are saved and deleted through billing.services, the one door
+the API and the import use too, which keeps the stored money and the parties' totals right
+and records the audit events: these classes hand it what their forms built.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -29,7 +33,13 @@ from careportal.backoffice.scoping import (
 )
 from careportal.backoffice.site import backoffice_site
 from careportal.billing import services as billing_services
-from careportal.billing.models import Invoice, InvoiceLine, Payment, validate_invoice_number
+from careportal.billing.models import (
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    Payment,
+    validate_invoice_number,
+)
 from careportal.people.admin import clients_named
 from careportal.people.models import Community, Payer
 
@@ -118,7 +128,7 @@ class InvoiceAdmin(AuditedViewMixin, AgencyScopedAdmin):
     )
     autocomplete_fields = ("client", "bill_to_client", "bill_to_payer", "bill_to_community")
     fieldsets = (
-        (None, {"fields": ("number", "status", "shown_status_display")}),
+        (None, {"fields": ("number", "status", "shown_status_display", "external_id")}),
         (_("Bill to"), {"fields": ("bill_to_client", "bill_to_payer", "bill_to_community")}),
         (_("Care"), {"fields": ("client", "period_start", "period_end")}),
         (_("Dates"), {"fields": ("issue_date", "due_date")}),
@@ -141,6 +151,7 @@ class InvoiceAdmin(AuditedViewMixin, AgencyScopedAdmin):
     # The stored status changes through the issue and void actions alone (with their audit).
     readonly_fields = (
         "status",
+        "external_id",
         "shown_status_display",
         "subtotal_display",
         "tax_display",
@@ -190,31 +201,47 @@ class InvoiceAdmin(AuditedViewMixin, AgencyScopedAdmin):
         )
         return scope_to_agency(queryset.filter(match), request), False
 
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # Saved with its lines in save_related, in one call of the service.
+        pass
+
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        super().save_related(request, form, formsets, change)
-        # Lines, payments, tax rate or adjustments may have changed: store the new money.
-        billing_services.recompute_invoice_money(invoice=form.instance)
-        parties = ("bill_to_client", "bill_to_payer", "bill_to_community")
-        if change and set(parties) & set(form.changed_data):
-            # The party it was billed to before no longer counts it in its totals.
-            former = {f"{name}_id": form.initial.get(name) for name in parties}
-            billing_services.recount_totals_of_invoices_parties(
-                invoices=[
-                    Invoice(
-                        agency_id=form.instance.agency_id, status=form.instance.status, **former
-                    )
-                ]
+        """Save the invoice with its lines, then its payments, through billing.services.
+
+        A new invoice is a draft (issued by the list's action); the service stores its
+        money and moves the totals if it is billed to another party.
+        """
+        rows: dict[type, list[Any]] = {InvoiceLine: [], Payment: []}
+        removed: dict[type, list[Any]] = {InvoiceLine: [], Payment: []}
+        for formset in formsets:
+            rows[formset.model] += formset.save(commit=False)
+            removed[formset.model] += formset.deleted_objects
+        where: dict[str, Any] = {"actor": request.user, "request": request}
+        invoice = form.instance
+        if change:
+            billing_services.save_invoice(
+                invoice=invoice,
+                lines=rows[InvoiceLine],
+                removed_lines=removed[InvoiceLine],
+                **where,
             )
+        else:
+            invoice.status = InvoiceStatus.DRAFT
+            billing_services.create_invoice(invoice=invoice, lines=rows[InvoiceLine], **where)
+        for payment in rows[Payment]:
+            payment.invoice = invoice
+            billing_services.record_payment(payment=payment, **where)
+        if removed[Payment]:
+            billing_services.delete_invoice_rows(rows=removed[Payment], **where)
+        form.save_m2m()
+        for formset in formsets:
+            formset.save_m2m()
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        super().delete_model(request, obj)
-        billing_services.recount_totals_of_invoices_parties(invoices=[obj])
+        billing_services.delete_invoices(invoices=[obj], actor=request.user, request=request)
 
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
-        with transaction.atomic():
-            invoices = list(queryset)
-            super().delete_queryset(request, queryset)
-            billing_services.recount_totals_of_invoices_parties(invoices=invoices)
+        billing_services.delete_invoices(invoices=queryset, actor=request.user, request=request)
 
     @admin.display(description=_("bill to"))
     def bill_to_display(self, invoice: Invoice) -> Any:
@@ -276,10 +303,8 @@ class InvoiceAdmin(AuditedViewMixin, AgencyScopedAdmin):
 
 
 class InvoiceRowMixin:
-    """Lines and payments: found by their invoice's number, and its stored money kept right.
-
-    Every save, move and delete recomputes the invoice's stored figures (and the former
-    invoice's, if a row moved), in the admin view's transaction.
+    """Lines and payments: found by their invoice's number, saved and deleted through
+    billing.services, which stores the money of their invoice (and of the one a row left).
     """
 
     def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str):
@@ -290,21 +315,16 @@ class InvoiceRowMixin:
         return scope_to_agency(queryset.filter(invoice__in=invoices), request), False
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        former = form.initial.get("invoice") if change else None
-        super().save_model(request, obj, form, change)
-        billing_services.recompute_money_of_invoices(
-            invoice_ids=[obj.invoice_id] + ([former] if former else [])
-        )
+        if isinstance(obj, Payment):
+            billing_services.record_payment(payment=obj, actor=request.user, request=request)
+        else:
+            billing_services.save_invoice_line(line=obj, actor=request.user, request=request)
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        super().delete_model(request, obj)
-        billing_services.recompute_money_of_invoices(invoice_ids=[obj.invoice_id])
+        billing_services.delete_invoice_rows(rows=[obj], actor=request.user, request=request)
 
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
-        with transaction.atomic():
-            invoice_ids = list(queryset.values_list("invoice_id", flat=True))
-            super().delete_queryset(request, queryset)
-            billing_services.recompute_money_of_invoices(invoice_ids=invoice_ids)
+        billing_services.delete_invoice_rows(rows=queryset, actor=request.user, request=request)
 
 
 @admin.register(InvoiceLine, site=backoffice_site)
@@ -320,6 +340,7 @@ class InvoiceLineAdmin(InvoiceRowMixin, AuditedViewMixin, AgencyScopedAdmin):
     search_help_text = _("The whole invoice number.")
     ordering = ("-date", "-id")
     autocomplete_fields = ("invoice", "caregiver")
+    readonly_fields = ("external_id",)
 
 
 @admin.register(Payment, site=backoffice_site)
@@ -335,3 +356,4 @@ class PaymentAdmin(InvoiceRowMixin, AuditedViewMixin, AgencyScopedAdmin):
     list_filter = ("date",)
     ordering = ("-date", "-id")
     autocomplete_fields = ("invoice",)
+    readonly_fields = ("external_id",)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Case, Count, Q, Sum, Value, When
@@ -14,7 +15,12 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from careportal.agencies.models import AgencyScoped
+from careportal.agencies.models import (
+    AgencyScoped,
+    external_id_field,
+    external_id_unique,
+    updated_at_field,
+)
 
 CENT = Decimal("0.01")
 
@@ -290,6 +296,8 @@ class Invoice(AgencyScoped):
     )
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    external_id = external_id_field()
+    updated_at = updated_at_field()
 
     objects = InvoiceQuerySet.as_manager()
 
@@ -325,6 +333,7 @@ class Invoice(AgencyScoped):
                 condition=Q(period_end__gte=models.F("period_start")),
                 name="billing_invoice_period_ends_after_start",
             ),
+            external_id_unique("billing_invoice_external_id"),
         ]
         indexes = [
             # The back office's invoice list, newest first.
@@ -363,6 +372,13 @@ class Invoice(AgencyScoped):
 
     def __str__(self) -> str:
         return self.number
+
+    def clean(self) -> None:
+        super().clean()
+        if self.period_start and self.period_end and self.period_end < self.period_start:
+            raise ValidationError(
+                {"period_end": _("The service period cannot end before it starts.")}
+            )
 
     @property
     def bill_to(self):
@@ -422,6 +438,8 @@ class InvoiceLine(AgencyScoped):
     rate = models.DecimalField(
         _("rate"), max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
     )
+    external_id = external_id_field()
+    updated_at = updated_at_field()
 
     class Meta:
         verbose_name = _("invoice line")
@@ -431,6 +449,9 @@ class InvoiceLine(AgencyScoped):
             models.Index(fields=["agency", "invoice"]),
             # The back office's list of lines, by date.
             models.Index(fields=["agency", "date", "id"]),
+        ]
+        constraints = [
+            external_id_unique("billing_line_external_id"),
         ]
 
     def __str__(self) -> str:
@@ -449,6 +470,8 @@ class Payment(AgencyScoped):
     )
     method = models.CharField(_("method"), max_length=60, blank=True)
     reference = models.CharField(_("reference"), max_length=120, blank=True)
+    external_id = external_id_field()
+    updated_at = updated_at_field()
 
     class Meta:
         verbose_name = _("payment")
@@ -458,6 +481,9 @@ class Payment(AgencyScoped):
             models.Index(fields=["agency", "invoice"]),
             # The back office's list of payments, by date.
             models.Index(fields=["agency", "date", "id"]),
+        ]
+        constraints = [
+            external_id_unique("billing_payment_external_id"),
         ]
 
     def __str__(self) -> str:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -17,11 +18,20 @@ from careportal.billing.models import (
     TOTALS_AGGREGATES,
     TOTALS_FIELDS,
     Invoice,
+    InvoiceLine,
     InvoiceStatus,
     InvoiceTotals,
+    Payment,
     to_cents,
 )
 from careportal.people.models import Client, ClientPayer, Community, Payer, Residence
+from careportal.scheduling.services import (
+    agency_of,
+    changed_fields,
+    full_clean,
+    record_saved,
+    stored_row,
+)
 
 
 class InvoiceStateError(Exception):
@@ -39,7 +49,7 @@ def recompute_invoice_money(*, invoice: Invoice | int) -> Invoice:
     the first. An `Invoice` passed in gets the new figures too.
     """
     pk = invoice if isinstance(invoice, int) else invoice.pk
-    locked = Invoice.objects.select_for_update().get(pk=pk)
+    locked: Invoice = Invoice.objects.select_for_update().get(pk=pk)
     money = locked.money_from_rows()
     changed = [name for name in MONEY_FIELDS if getattr(locked, name) != getattr(money, name)]
     for name in MONEY_FIELDS:
@@ -92,7 +102,9 @@ def recount_invoice_totals(
     InvoiceTotals.objects.bulk_create(
         [InvoiceTotals(agency_id=agency_id, **party)], ignore_conflicts=True
     )
-    totals = InvoiceTotals.objects.select_for_update().get(agency_id=agency_id, **party)
+    totals: InvoiceTotals = InvoiceTotals.objects.select_for_update().get(
+        agency_id=agency_id, **party
+    )
     counted = (
         Invoice.objects.filter(agency_id=agency_id, **party)
         .exclude(status=InvoiceStatus.DRAFT)
@@ -122,7 +134,9 @@ def recount_totals_of_invoices_parties(*, invoices: Iterable[Invoice]) -> None:
         recount_invoice_totals(agency_id=agency_id, **dict(party))
 
 
-def counted_invoice_totals(*, agency_id: int | None = None) -> dict[tuple[Any, ...], dict]:
+def counted_invoice_totals(
+    *, agency_id: int | None = None
+) -> dict[tuple[Any, ...], dict[str, Any]]:
     """Return every bill-to party's totals as its invoices give them now, in one query.
 
     Keyed by (agency id, client id, payer id, community id), two of the three None.
@@ -212,9 +226,19 @@ def bill_to_problem(*, client: Client | None, party: Any) -> str | None:
 
 
 @transaction.atomic
-def issue_invoice(*, invoice: Invoice, actor: Any, request: HttpRequest | None = None) -> Invoice:
-    """Issue a draft invoice: from now on it shows in the portal of whoever it is billed to."""
-    locked = Invoice.objects.select_for_update().get(pk=invoice.pk, agency_id=invoice.agency_id)
+def issue_invoice(
+    *,
+    invoice: Invoice,
+    actor: Any,
+    request: HttpRequest | None = None,
+    agency: Any = None,
+) -> Invoice:
+    """Issue a draft invoice: from now on it shows in the portal of whoever it is billed to.
+
+    With `agency` (the API's), an invoice of another agency raises Invoice.DoesNotExist.
+    """
+    agency_id = agency.pk if agency is not None else invoice.agency_id
+    locked = Invoice.objects.select_for_update().get(pk=invoice.pk, agency_id=agency_id)
     if locked.status != InvoiceStatus.DRAFT:
         raise InvoiceStateError(_("Only a draft invoice can be issued."))
     if not locked.lines.exists():
@@ -233,9 +257,19 @@ def issue_invoice(*, invoice: Invoice, actor: Any, request: HttpRequest | None =
 
 
 @transaction.atomic
-def void_invoice(*, invoice: Invoice, actor: Any, request: HttpRequest | None = None) -> Invoice:
-    """Void a draft or issued invoice; it stays visible in the portal, shown as void."""
-    locked = Invoice.objects.select_for_update().get(pk=invoice.pk, agency_id=invoice.agency_id)
+def void_invoice(
+    *,
+    invoice: Invoice,
+    actor: Any,
+    request: HttpRequest | None = None,
+    agency: Any = None,
+) -> Invoice:
+    """Void a draft or issued invoice; it stays visible in the portal, shown as void.
+
+    With `agency` (the API's), an invoice of another agency raises Invoice.DoesNotExist.
+    """
+    agency_id = agency.pk if agency is not None else invoice.agency_id
+    locked = Invoice.objects.select_for_update().get(pk=invoice.pk, agency_id=agency_id)
     if locked.status == InvoiceStatus.VOID:
         raise InvoiceStateError(_("The invoice is void already."))
     previous = locked.status
@@ -248,3 +282,247 @@ def void_invoice(*, invoice: Invoice, actor: Any, request: HttpRequest | None = 
     for name in MONEY_FIELDS:
         setattr(invoice, name, getattr(locked, name))
     return locked
+
+
+# The one door for invoices, their lines and payments (issue 13): the back office, the API,
+# the import and seed_demo call these. Each checks first (a bad value raises
+# ValidationError naming the field, and nothing is written), writes in the agency, keeps
+# the stored money and the bill-to parties' totals right, and records its audit event, in
+# one transaction. The API offers no hard delete (void instead); the back office keeps the
+# deletes it has today (`delete_invoices`, `delete_invoice_rows`).
+
+InvoiceRow = InvoiceLine | Payment
+
+
+@transaction.atomic
+def create_invoice(
+    *,
+    invoice: Invoice,
+    lines: Sequence[InvoiceLine] = (),
+    actor: Any,
+    request: HttpRequest | None = None,
+    agency: Any = None,
+) -> Invoice:
+    """Create a draft invoice with its lines; return it, its money stored.
+
+    The number is the one given (the back office's staff type it; it is unique in the
+    agency). It is billed to exactly one party related to the client (`bill_to_problem`).
+    A bad line raises ValidationError with its field named `lines.<index>.<field>`.
+    Issue it afterwards with `issue_invoice`.
+    """
+    if invoice.pk is not None:
+        raise ValueError("create_invoice makes new invoices: change one with save_invoice.")
+    if invoice.status != InvoiceStatus.DRAFT:
+        raise ValidationError({"status": _("A new invoice is a draft: issue it once it is ready.")})
+    return _save_invoice(
+        invoice=invoice, lines=lines, removed=(), actor=actor, request=request, agency=agency
+    )
+
+
+@transaction.atomic
+def save_invoice(
+    *,
+    invoice: Invoice,
+    lines: Sequence[InvoiceLine] = (),
+    removed_lines: Iterable[InvoiceLine] = (),
+    actor: Any,
+    request: HttpRequest | None = None,
+    agency: Any = None,
+) -> Invoice:
+    """Change an invoice (its dates, party, tax, adjustments, notes) and, if given, add or
+    change its `lines` and delete `removed_lines`; return it, its money stored.
+
+    Its status changes only through `issue_invoice` and `void_invoice`. Billed to another
+    party, the party it left no longer counts it in its totals.
+    """
+    if invoice.pk is None:
+        raise ValueError("save_invoice changes saved invoices: make one with create_invoice.")
+    return _save_invoice(
+        invoice=invoice,
+        lines=lines,
+        removed=removed_lines,
+        actor=actor,
+        request=request,
+        agency=agency,
+    )
+
+
+def _save_invoice(
+    *,
+    invoice: Invoice,
+    lines: Sequence[InvoiceLine],
+    removed: Iterable[InvoiceLine],
+    actor: Any,
+    request: HttpRequest | None,
+    agency: Any,
+) -> Invoice:
+    agency = agency_of(actor=actor, agency=agency)
+    stored = stored_row(invoice, agency)
+    invoice.agency = agency
+    lines, removed = list(lines), list(removed)
+    if stored is not None and stored.status != invoice.status:
+        raise ValidationError({"status": _("Issue or void the invoice from its list instead.")})
+    _check_invoice(invoice)
+    errors: dict[str, Any] = {}
+    left: set[int] = set()
+    for index, line in enumerate(lines):
+        before = stored_row(line, agency)
+        if before is not None and before.invoice_id != invoice.pk:
+            left.add(before.invoice_id)
+        line.agency = agency
+        try:
+            full_clean(line, exclude=["invoice"])
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                errors[f"lines.{index}.{field}"] = messages
+    for line in removed:
+        before = stored_row(line, agency)
+        if before is None or stored is None or before.invoice_id != invoice.pk:
+            errors["removed_lines"] = [_("Remove only the lines of this invoice.")]
+    if errors:
+        raise ValidationError(errors)
+    invoice.save()
+    for line in lines:
+        line.invoice = invoice
+        line.save()
+    for line in removed:
+        line.delete()
+    recompute_invoice_money(invoice=invoice)
+    # A line moved here from another invoice leaves that one's money right too.
+    recompute_money_of_invoices(invoice_ids=left)
+    counts = {"lines": len(lines)} if lines else {}
+    if removed:
+        counts["lines_removed"] = len(removed)
+    if stored is None:
+        record(
+            "invoice.created",
+            request=request,
+            actor=actor,
+            obj=invoice,
+            agency=agency,
+            **counts,
+        )
+        return invoice
+    if bill_to_of(stored) != bill_to_of(invoice):
+        # The party it was billed to before no longer counts it in its totals.
+        recount_totals_of_invoices_parties(invoices=[stored])
+    fields = [f for f in changed_fields(stored, invoice) if f not in MONEY_FIELDS]
+    if fields or counts:
+        record(
+            "invoice.changed",
+            request=request,
+            actor=actor,
+            obj=invoice,
+            agency=agency,
+            fields=fields,
+            **counts,
+        )
+    return invoice
+
+
+def _check_invoice(invoice: Invoice) -> None:
+    """Check the invoice (`full_clean`) and that it bills exactly one party, related to its
+    client; raise ValidationError naming the field otherwise."""
+    named = [field for field in BILL_TO_FIELDS if getattr(invoice, f"{field}_id") is not None]
+    if len(named) != 1:
+        raise ValidationError(
+            {"bill_to": _("Bill exactly one party: a client, a payer or a community.")}
+        )
+    # First the agency's records and the fields, then how the party relates to the client.
+    full_clean(invoice)
+    problem = bill_to_problem(client=invoice.client, party=getattr(invoice, named[0]))
+    if problem:
+        raise ValidationError({named[0]: problem})
+
+
+@transaction.atomic
+def save_invoice_line(
+    *,
+    line: InvoiceLine,
+    actor: Any,
+    request: HttpRequest | None = None,
+    agency: Any = None,
+) -> InvoiceLine:
+    """Add or change one line of an invoice; return it, the invoice's money stored.
+
+    A line moved to another invoice leaves the money of the one it left right too.
+    """
+    saved: InvoiceLine = _save_row(
+        line, "invoice_line", actor=actor, request=request, agency=agency
+    )
+    return saved
+
+
+@transaction.atomic
+def record_payment(
+    *,
+    payment: Payment,
+    actor: Any,
+    request: HttpRequest | None = None,
+    agency: Any = None,
+) -> Payment:
+    """Record a payment on an invoice, or change one; return it, the money stored.
+
+    The invoice's amount paid and balance, and its bill-to party's totals, follow in the
+    same transaction (and those of the invoice it left, if it moved).
+    """
+    saved: Payment = _save_row(payment, "payment", actor=actor, request=request, agency=agency)
+    return saved
+
+
+def _save_row(
+    row: InvoiceRow, kind: str, *, actor: Any, request: HttpRequest | None, agency: Any
+) -> Any:
+    agency = agency_of(actor=actor, agency=agency)
+    stored = stored_row(row, agency)
+    row.agency = agency
+    full_clean(row)
+    row.save()
+    invoice_ids = {row.invoice_id} | ({stored.invoice_id} if stored is not None else set())
+    recompute_money_of_invoices(invoice_ids=invoice_ids)
+    if kind == "payment" and stored is None:
+        record("payment.recorded", request=request, actor=actor, obj=row, agency=agency)
+    else:
+        record_saved(kind, row, stored, actor=actor, request=request, agency=agency)
+    return row
+
+
+@transaction.atomic
+def delete_invoice_rows(
+    *, rows: Iterable[InvoiceRow], actor: Any, request: HttpRequest | None = None
+) -> int:
+    """Delete lines or payments (the back office's delete); return how many.
+
+    Each is audited, and their invoices' money is stored anew. The API offers no such
+    delete: a payment made in error is answered by voiding the invoice.
+    """
+    rows = list(rows)
+    for row in rows:
+        kind = "payment" if isinstance(row, Payment) else "invoice_line"
+        record(f"{kind}.deleted", request=request, actor=actor, obj=row, agency=row.agency)
+        row.delete()
+    recompute_money_of_invoices(invoice_ids=[row.invoice_id for row in rows])
+    return len(rows)
+
+
+@transaction.atomic
+def delete_invoices(
+    *, invoices: Iterable[Invoice], actor: Any, request: HttpRequest | None = None
+) -> int:
+    """Delete invoices with their lines and payments (the back office's delete, as it is
+    today); return how many. Each is audited; their bill-to parties' totals are counted
+    anew. The API offers no such delete: it voids.
+    """
+    invoices = list(invoices)
+    for invoice in invoices:
+        record(
+            "invoice.deleted",
+            request=request,
+            actor=actor,
+            obj=invoice,
+            agency=invoice.agency,
+            status=invoice.status,
+        )
+        invoice.delete()
+    recount_totals_of_invoices_parties(invoices=invoices)
+    return len(invoices)

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from careportal.agencies.models import AgencyScoped
+from careportal.agencies.models import (
+    AgencyScoped,
+    external_id_field,
+    external_id_unique,
+    updated_at_field,
+)
 
 
 class PlanStatus(models.TextChoices):
@@ -57,6 +63,8 @@ class ServicePlan(AgencyScoped):
     coordinator_name = models.CharField(_("care coordinator"), max_length=200, blank=True)
     coordinator_phone = models.CharField(_("care coordinator's phone"), max_length=40, blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    external_id = external_id_field()
+    updated_at = updated_at_field()
 
     objects = ServicePlanQuerySet.as_manager()
 
@@ -69,23 +77,34 @@ class ServicePlan(AgencyScoped):
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
                 name="careplans_plan_ends_after_start",
-            )
+            ),
+            external_id_unique("careplans_plan_external_id"),
         ]
 
     def __str__(self) -> str:
         return self.title
+
+    def clean(self) -> None:
+        super().clean()
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise ValidationError({"end_date": _("The end date cannot be before the start date.")})
 
 
 class Goal(AgencyScoped):
     plan = models.ForeignKey(ServicePlan, on_delete=models.CASCADE, related_name="goals")
     description = models.CharField(_("goal"), max_length=300)
     target_date = models.DateField(_("target date"), null=True, blank=True)
+    external_id = external_id_field()
+    updated_at = updated_at_field()
 
     class Meta:
         verbose_name = _("goal")
         verbose_name_plural = _("goals")
         ordering = ["id"]
         indexes = [models.Index(fields=["agency", "plan"])]
+        constraints = [
+            external_id_unique("careplans_goal_external_id"),
+        ]
 
     def __str__(self) -> str:
         return self.description
@@ -111,12 +130,17 @@ class PlanTask(AgencyScoped):
     activity = models.CharField(_("activity"), max_length=16, choices=Activity)
     frequency = models.CharField(_("how often"), max_length=120)
     instructions = models.TextField(_("instructions"), blank=True)
+    external_id = external_id_field()
+    updated_at = updated_at_field()
 
     class Meta:
         verbose_name = _("task")
         verbose_name_plural = _("tasks")
         ordering = ["id"]
         indexes = [models.Index(fields=["agency", "plan"])]
+        constraints = [
+            external_id_unique("careplans_task_external_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_activity_display()} ({self.frequency})"

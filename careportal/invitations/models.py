@@ -7,6 +7,7 @@ hash, and makes a new one if it must retry, so the password is never stored in c
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import hmac
 import secrets
@@ -47,8 +48,8 @@ PENDING_STATES = (InvitationState.QUEUED, InvitationState.RETRYING)
 OPEN_STATES = (*PENDING_STATES, InvitationState.SENT, InvitationState.FAILED)
 
 
-class InvitationQuerySet(models.QuerySet):
-    def due(self, now=None) -> InvitationQuerySet:
+class InvitationQuerySet(models.QuerySet["Invitation"]):
+    def due(self, now: datetime.datetime | None = None) -> InvitationQuerySet:
         """Return invitations the worker should try to send now."""
         now = now or timezone.now()
         return self.filter(state__in=PENDING_STATES, next_attempt_at__lte=now)
@@ -175,36 +176,3 @@ class NewInvitationRequest(models.Model):
 
     def __str__(self) -> str:
         return f"New invitation request at {self.created_at:%Y-%m-%d %H:%M}"
-
-
-class EmailKind(models.TextChoices):
-    RESET = "reset", _("Password reset")
-    CONFIRM = "confirm", _("Email confirmation")
-    NOTICE = "notice", _("Notice")
-    MESSAGE = "message", _("Message to the agency")
-
-
-class AgencyEmail(AgencyScoped):
-    """One email of an agency in post_office's outbox: what staff see of its delivery.
-
-    post_office's Email has no agency column; this row gives it one, without the body (a
-    reset link must not show in the back office). It is written with the Email, in the same
-    transaction, and goes with it when old sent mail is deleted.
-    """
-
-    email = models.OneToOneField(
-        "post_office.Email", on_delete=models.CASCADE, related_name="+", editable=False
-    )
-    recipient = models.CharField(_("to"), max_length=1000)
-    subject = models.CharField(_("subject"), max_length=255)
-    kind = models.CharField(_("kind"), max_length=12, choices=EmailKind, default=EmailKind.NOTICE)
-    created_at = models.DateTimeField(_("created"), default=timezone.now)
-
-    class Meta:
-        verbose_name = _("email")
-        verbose_name_plural = _("emails")
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["agency", "created_at"])]
-
-    def __str__(self) -> str:
-        return f"{self.subject} to {self.recipient}"

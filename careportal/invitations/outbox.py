@@ -1,10 +1,12 @@
-"""The worker's jobs: deliver invitations and post_office mail, expire invitations, and
-delete sent mail after SENT_EMAIL_RETENTION_DAYS.
+"""The invitation outbox: the worker's steps that deliver and expire invitations.
+
+The worker's loop (emails.delivery.run_once) runs them: InvitationsConfig.ready registers
+them. The email is rendered by emails.queue.render_email and sent through the delivery
+backend of every email (emails.delivery.mail_connection).
 
 Several workers may run against one database. Invitations are claimed a batch at a time
 with SELECT ... FOR UPDATE SKIP LOCKED (ignored on SQLite, which has one writer anyway) and
-sent over one SMTP connection; post_office's queue is not locked by post_office itself, so
-one worker at a time sends it, a batch at a time, under a lock in the shared cache.
+sent over one SMTP connection.
 
 Delivery is at least once: an invitation is marked sent right after the SMTP server takes
 it, so a worker killed in the middle of a batch leaves at most the one message whose
@@ -27,8 +29,7 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.mail.message import sanitize_address
 from django.core.mail.utils import DNS_NAME
@@ -38,22 +39,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from careportal.accounts.models import ForgotPasswordRequest
-from careportal.accounts.recovery import process_reset_requests
 from careportal.audit.events import audit_event, record, record_many
-from careportal.invitations.emails import agency_logo_url, render_email
-from careportal.invitations.models import (
-    PENDING_STATES,
-    Invitation,
-    InvitationState,
-    NewInvitationRequest,
-)
-from careportal.invitations.services import process_new_invitation_requests
+from careportal.emails.delivery import mail_connection
+from careportal.emails.queue import agency_logo_url, render_email
+from careportal.invitations.models import PENDING_STATES, Invitation, InvitationState
 
 logger = logging.getLogger(__name__)
 
-POST_OFFICE_LOCK = "careportal:post_office:sending"
-POST_OFFICE_LOCK_SECONDS = 10 * 60
 BATCH_SIZE = 100
 # How long a worker holds the invitations it took (settings.OUTBOX_CLAIM_TIMEOUT overrides).
 DEFAULT_CLAIM_TIMEOUT = datetime.timedelta(minutes=2)
@@ -67,7 +59,7 @@ MESSAGE_REFUSALS = (
 
 
 def _connection() -> Any:
-    return get_connection(settings.DELIVERY_EMAIL_BACKEND, fail_silently=False)
+    return mail_connection()
 
 
 # Stand-ins for what differs between two invitations of one agency, language and kind of
@@ -95,9 +87,7 @@ def _render_invitation(invitation: Invitation) -> tuple[str, str, str]:
         "is_staff_login": user.kind == "staff",
     }
     return render_email(
-        subject_template="emails/invitation_subject.txt",
-        text_template="emails/invitation.txt",
-        html_template="emails/invitation.html",
+        "invitation",
         context=context,
         language=user.language or None,
         time_zone=agency.tz,
@@ -440,55 +430,6 @@ def deliver_invitations(*, batch_size: int | None = None) -> int:
     return _send_batch(batch, connection=_connection(), passwords={})
 
 
-def send_post_office_mail() -> tuple[int, int, int]:
-    """Send post_office's queued mail, one worker at a time; return (sent, failed, requeued)."""
-    from post_office.mail import get_queued, send_queued
-
-    if not get_queued().exists():
-        return (0, 0, 0)  # and no log line every few seconds for nothing
-    token = secrets.token_hex(8)
-    if not cache.add(POST_OFFICE_LOCK, token, POST_OFFICE_LOCK_SECONDS):
-        return (0, 0, 0)
-    try:
-        return send_queued(processes=1)
-    finally:
-        if cache.get(POST_OFFICE_LOCK) == token:
-            cache.delete(POST_OFFICE_LOCK)
-
-
-def blank_sent_mail_bodies() -> int:
-    """Blank the bodies of post_office email once sent; return how many were blanked.
-
-    Bodies hold reset links and families' messages (kept on their own in messaging). What
-    staff and operators need stays: recipient, subject, state and times.
-    """
-    from post_office.models import STATUS, Email
-
-    sent = Email.objects.filter(status=STATUS.sent).exclude(message="", html_message="")
-    ids = list(sent.order_by().values_list("pk", flat=True)[: BATCH_SIZE * 10])
-    if not ids:
-        return 0
-    return Email.objects.filter(pk__in=ids).update(message="", html_message="", context=None)
-
-
-def delete_old_sent_mail() -> int:
-    """Delete post_office email sent over SENT_EMAIL_RETENTION_DAYS ago; return how many.
-
-    post_office's own cleanup (utils.cleanup_expired_mails) deletes by age whatever the
-    status, queued and failed mail too, so sent mail is picked out here. A batch a pass
-    keeps each pass short; a backlog goes over the next passes.
-    """
-    from post_office.models import STATUS, Email
-
-    cutoff = timezone.now() - datetime.timedelta(days=settings.SENT_EMAIL_RETENTION_DAYS)
-    old = Email.objects.filter(status=STATUS.sent, last_updated__lt=cutoff)
-    ids = list(old.order_by().values_list("pk", flat=True)[: BATCH_SIZE * 10])
-    if not ids:
-        return 0
-    _total, per_model = old.filter(pk__in=ids).delete()
-    return per_model.get(Email._meta.label, 0)
-
-
 def expire_invitations() -> int:
     """Mark sent invitations past their expiry as expired; return how many."""
     now = timezone.now()
@@ -506,45 +447,6 @@ def expire_invitations() -> int:
     return expired
 
 
-def work_waiting() -> bool:
-    """Return True if invitations, forgot-password or new-invitation requests, or post_office
-    mail are due now."""
-    from post_office.mail import get_queued
-
-    return (
-        Invitation.objects.due().exists()
-        or ForgotPasswordRequest.objects.exists()
-        or NewInvitationRequest.objects.exists()
-        or get_queued().exists()
-    )
-
-
-def run_once() -> dict[str, Any]:
-    """One pass of the worker: a batch of each queue, and the upkeep.
-
-    A failing step is logged and the others still run. `result["waiting"]` says whether
-    due email remains, for the worker to go on at once rather than sleep.
-    """
-    result: dict[str, Any] = {}
-    for name, job in (
-        # Before the invitations step, so an invitation asked for goes out in the same pass.
-        ("new_invitation_requests", process_new_invitation_requests),
-        ("invitations", deliver_invitations),
-        # Before the mail step, so a reset email goes out in the same pass.
-        ("password_resets", process_reset_requests),
-        ("mail", send_post_office_mail),
-        ("mail_blanked", blank_sent_mail_bodies),
-        ("expired", expire_invitations),
-        ("mail_deleted", delete_old_sent_mail),
-    ):
-        try:
-            result[name] = job()
-        except Exception:  # the worker outlives a down database or server
-            logger.exception("Worker step %s failed", name)
-            result[name] = None
-    try:
-        result["waiting"] = work_waiting()
-    except Exception:  # the database is down: sleep, then try again
-        logger.warning("Worker cannot read the queues", exc_info=True)
-        result["waiting"] = False
-    return result
+def invitations_waiting() -> bool:
+    """Return True if invitations are due now (the worker then goes on at once)."""
+    return bool(Invitation.objects.due().exists())

@@ -35,14 +35,14 @@ from careportal.accounts.security import set_security_answer
 from careportal.accounts.services import set_password
 from careportal.agencies.models import StaffMembership
 from careportal.audit.events import client_ip, record
-from careportal.invitations.emails import queue_email
+from careportal.emails.delivery import wake_worker
+from careportal.emails.queue import queue_email
 from careportal.invitations.models import (
     PENDING_STATES,
     Invitation,
     InvitationState,
     NewInvitationRequest,
 )
-from careportal.invitations.wakeup import wake_worker
 from careportal.people.models import (
     Client,
     Community,
@@ -196,10 +196,8 @@ def queue_invitation(
 
 def _notify(*, to: str, template: str, user: Any, agency: Any, context: dict[str, Any]) -> None:
     queue_email(
+        name=template,
         to=to,
-        subject_template=f"emails/{template}_subject.txt",
-        text_template=f"emails/{template}.txt",
-        html_template=f"emails/{template}.html",
         context={
             "user": user,
             "sign_in_url": settings.SITE_URL + reverse("accounts:login"),

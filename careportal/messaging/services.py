@@ -16,8 +16,8 @@ from careportal.accounts.limits import Limit
 from careportal.accounts.models import User
 from careportal.agencies.models import StaffRole
 from careportal.audit.events import record
-from careportal.invitations.emails import queue_email
-from careportal.invitations.models import EmailKind
+from careportal.emails.models import EmailKind
+from careportal.emails.queue import queue_email
 from careportal.messaging.models import Message
 from careportal.people import access
 from careportal.people.models import Relationship
@@ -157,10 +157,8 @@ def send_message_to_owner(
         )
         record("message.sent", request=request, actor=user, agency=agency, obj=message)
         message.email = queue_email(
+            name="owner_message",
             to=message.recipient,
-            subject_template="emails/messaging/owner_message_subject.txt",
-            text_template="emails/messaging/owner_message.txt",
-            html_template="emails/messaging/owner_message.html",
             context={"message": message},
             reply_to=one_line(message.sender_email) or None,
             language=owner_language(agency),

@@ -12,6 +12,11 @@ nobody in the portal.
 | invoices  | billed to self| billed to those     | billed to the payer / community    |
 | plans     | own           | never               | never                              |
 
+The client narrows each emergency contact (My privacy): no calendar (`sees_calendar`), no
+invoices (`sees_invoices`), or nothing after a last day (`access_ends_on`, the agency's
+date). The contact still lists that client (and may narrow a page to them), so the pages
+can say the client chose it; the visits and invoices are left out here.
+
 How it stays fast: the viewer's relationships are resolved first into short lists of ids
 (one flat query on the indexed link tables, and a second one for a payer's or community's
 linked clients), and the big tables (visits, invoices, plans) are filtered by those literal
@@ -114,11 +119,25 @@ class Relationships:
     # The clients of `care_client_ids` with their names alone (as `.only(...)` loads
     # them), by last then first name: what the frame's "Showing" select lists.
     care_clients: tuple[Client, ...] = ()
+    # The contacts' clients whose calendar, or invoices, the client has kept from the
+    # login today (My privacy); a login that is also that client's own is never narrowed.
+    calendar_withheld_ids: tuple[int, ...] = ()
+    invoices_withheld_ids: tuple[int, ...] = ()
 
     @property
     def care_client_ids(self) -> tuple[int, ...]:
         """Return the clients the login sees as the client or an emergency contact."""
         return tuple(dict.fromkeys(self.own_client_ids + self.contact_client_ids))
+
+    @property
+    def care_calendar_ids(self) -> tuple[int, ...]:
+        """Return the care clients whose visits the login sees (the client's choice kept)."""
+        return tuple(pk for pk in self.care_client_ids if pk not in self.calendar_withheld_ids)
+
+    @property
+    def care_invoice_ids(self) -> tuple[int, ...]:
+        """Return the care clients whose invoices the login sees (the client's choice kept)."""
+        return tuple(pk for pk in self.care_client_ids if pk not in self.invoices_withheld_ids)
 
 
 # The columns of a client read with the login's relationships, in the query's order.
@@ -139,17 +158,21 @@ def _relationships_sql() -> str:
     payer_person = PayerPerson._meta.db_table
     community_person = CommunityPerson._meta.db_table
     names = "c.first_name, c.last_name, c.preferred_name"
+    # None: no names (the parties' rows), or no choices (all but a contact's rows).
     none = "NULL, NULL, NULL"
+    # A contact's row carries the client's choices too (My privacy).
+    choice = "e.sees_calendar, e.sees_invoices, e.access_ends_on"
     return (
-        f"SELECT c.id, 'own', {names} FROM {client} c "  # noqa: S608 - names from the models
+        f"SELECT c.id, 'own', {names}, {none} FROM {client} c "  # noqa: S608 - names from the models
         "WHERE c.agency_id = %(agency)s AND c.user_id = %(user)s AND c.status <> %(gone)s "
-        f"UNION ALL SELECT e.client_id, 'contact', {names} FROM {contact} e "
+        f"UNION ALL SELECT e.client_id, 'contact', {names}, {choice} FROM {contact} e "
         f"JOIN {client} c ON c.id = e.client_id "
         "WHERE e.agency_id = %(agency)s AND e.user_id = %(user)s AND c.status <> %(gone)s "
         "AND c.agency_id = %(agency)s "
-        f"UNION ALL SELECT p.payer_id, 'payer', {none} FROM {payer_person} p "
+        f"UNION ALL SELECT p.payer_id, 'payer', {none}, {none} FROM {payer_person} p "
         "WHERE p.agency_id = %(agency)s AND p.user_id = %(user)s "
-        f"UNION ALL SELECT m.community_id, 'community', {none} FROM {community_person} m "
+        f"UNION ALL SELECT m.community_id, 'community', {none}, {none} "
+        f"FROM {community_person} m "
         "WHERE m.agency_id = %(agency)s AND m.user_id = %(user)s "
         "ORDER BY 4, 3"
     )
@@ -164,24 +187,48 @@ def relationship_ids(user: Any) -> Relationships:
         found: dict[str, set[int]] = {"own": set(), "contact": set(), "payer": set()}
         found["community"] = set()
         clients: dict[int, Client] = {}
+        # Per contact's client: (sees the calendar, sees invoices) by any of its rows.
+        allowed: dict[int, tuple[bool, bool]] = {}
+        today: datetime.date | None = None
         params = {"agency": user.agency_id, "user": user.pk, "gone": ClientStatus.DISCHARGED}
         with connection.cursor() as cursor:
             cursor.execute(_relationships_sql(), params)
-            for pk, kind, *names in cursor.fetchall():
+            for pk, kind, first, last, preferred, calendar, invoices, ends in cursor.fetchall():
                 found[kind].add(pk)
                 if kind in ("own", "contact") and pk not in clients:
                     clients[pk] = Client.from_db(
-                        connection.alias, _CLIENT_NAMES, [pk, user.agency_id, *names]
+                        connection.alias,
+                        _CLIENT_NAMES,
+                        [pk, user.agency_id, first, last, preferred],
                     )
+                if kind == "contact":
+                    if ends is not None:
+                        today = today or _today(user)
+                        if _as_date(ends) < today:
+                            calendar = invoices = False
+                    was = allowed.get(pk, (False, False))
+                    allowed[pk] = (was[0] or bool(calendar), was[1] or bool(invoices))
+        own = found["own"]
         return Relationships(
-            own_client_ids=tuple(sorted(found["own"])),
+            own_client_ids=tuple(sorted(own)),
             contact_client_ids=tuple(sorted(found["contact"])),
             payer_ids=tuple(sorted(found["payer"])),
             community_ids=tuple(sorted(found["community"])),
             care_clients=tuple(clients.values()),
+            calendar_withheld_ids=tuple(
+                sorted(pk for pk, (sees, _) in allowed.items() if not sees and pk not in own)
+            ),
+            invoices_withheld_ids=tuple(
+                sorted(pk for pk, (_, sees) in allowed.items() if not sees and pk not in own)
+            ),
         )
 
     return _remembered(("relationships", user.pk), compute)
+
+
+def _as_date(value: Any) -> datetime.date:
+    # SQLite answers a raw query's date as text.
+    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value)
 
 
 def _today(user: Any) -> datetime.date:
@@ -263,7 +310,7 @@ def calendar_client_ids(user: Any) -> list[int]:
         return []
     rels = relationship_ids(user)
     linked = _linked(user, rels, None)
-    return sorted(set(rels.care_client_ids) | set(linked.as_payer) | set(linked.as_community))
+    return sorted(set(rels.care_calendar_ids) | set(linked.as_payer) | set(linked.as_community))
 
 
 def own_client(user: Any) -> QuerySet[Client]:
@@ -322,24 +369,30 @@ def calendar_clients(user: Any) -> QuerySet[Client]:
     return _clients(user).filter(pk__in=calendar_client_ids(user))
 
 
+def billed_parties(user: Any) -> dict[str, tuple[int, ...]]:
+    """Return, by bill-to column of Invoice, the parties whose invoices the login sees.
+
+    The clients it cares for (the invoices each client keeps from a contact left out), its
+    payers and its communities. `invoice_filter` is built from these, and the payer's and
+    community's Dashboard sums what they owe by the same ids.
+    """
+    if not is_portal_login(user):
+        return {"bill_to_client": (), "bill_to_payer": (), "bill_to_community": ()}
+    rels = relationship_ids(user)
+    return {
+        "bill_to_client": rels.care_invoice_ids,
+        "bill_to_payer": rels.payer_ids,
+        "bill_to_community": rels.community_ids,
+    }
+
+
 def invoice_filter(user: Any) -> Q:
     """Return a filter on Invoice for every invoice billed to the login's parties.
 
     Literal id lists, one per bill-to column, each served by an index that leads with the
     agency and that column.
     """
-    if not is_portal_login(user):
-        return Q(pk__in=[])
-    rels = relationship_ids(user)
-    parts = [
-        Q(**{f"{column}__in": ids})
-        for column, ids in (
-            ("bill_to_client", rels.care_client_ids),
-            ("bill_to_payer", rels.payer_ids),
-            ("bill_to_community", rels.community_ids),
-        )
-        if ids
-    ]
+    parts = [Q(**{f"{column}__in": ids}) for column, ids in billed_parties(user).items() if ids]
     if not parts:
         return Q(pk__in=[])
     combined = parts[0]
@@ -374,7 +427,8 @@ def narrowable_client_ids(user: Any) -> list[int]:
     only for a client it was linked to), then checked on the invoices of those few
     clients: never a pass over every invoice of a large payer.
     """
-    calendar = calendar_client_ids(user)
+    # A contact's clients stay listed when the client keeps their calendar from the contact.
+    calendar = sorted(set(calendar_client_ids(user)) | set(relationship_ids(user).care_client_ids))
     if not invoices_reach_beyond_calendar(user):
         return calendar
 
@@ -423,13 +477,15 @@ def narrowable_clients(user: Any) -> QuerySet[Client]:
 def narrowable_client(user: Any, client_id: int) -> Client | None:
     """Return the client a page may be narrowed to by this id, or None: one query.
 
-    A calendar client is fetched by its id; any other id is accepted only when an invoice
-    the login sees covers that client (an EXISTS on the invoice's agency and client).
+    A calendar client, or the login's own or a contact's client (even one whose calendar
+    the client keeps from it), is fetched by its id; any other id is accepted only when an
+    invoice the login sees covers that client (an EXISTS on the invoice's agency and client).
     """
     if not is_portal_login(user):
         return None
     candidates = _clients(user).filter(pk=client_id)
-    if client_id not in calendar_client_ids(user):
+    listed = client_id in relationship_ids(user).care_client_ids
+    if not listed and client_id not in calendar_client_ids(user):
         if not invoices_reach_beyond_calendar(user):
             return None
         candidates = candidates.filter(Exists(_invoiced(user).filter(client_id=OuterRef("pk"))))

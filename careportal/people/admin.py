@@ -19,6 +19,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from careportal.accounts.admin import PeopleUnlockMixin, UnlockMixin
+from careportal.audit.events import record
 from careportal.backoffice.scoping import (
     AgencyAutocompleteFilter,
     AgencyScopedAdmin,
@@ -148,7 +149,12 @@ class ClientAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
                 for model, party in ((ClientPayer, "payer"), (Residence, "community"))
                 if self.admin_site._registry[model].has_module_permission(request)
             ]
-        return super().change_view(request, object_id, form_url, extra_context)
+        response = super().change_view(request, object_id, form_url, extra_context)
+        # A look at the client's details, listed on the client's My privacy page.
+        original = (getattr(response, "context_data", None) or {}).get("original")
+        if request.method == "GET" and response.status_code == 200 and original is not None:
+            record("client.viewed", request=request, obj=original, place="backoffice")
+        return response
 
     def _links_of_client(
         self, request: HttpRequest, client_id: int, model: type[models.Model], party: str

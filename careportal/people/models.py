@@ -14,7 +14,15 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from careportal.agencies.models import AgencyScoped
+from careportal.agencies.models import (
+    AgencyScoped,
+    external_id_field,
+    external_id_unique,
+    updated_at_field,
+    updated_index,
+)
+
+# An external id names one record of its kind in the agency (the integration API).
 
 
 class ClientStatus(models.TextChoices):
@@ -75,6 +83,10 @@ class Client(AgencyScoped):
 
     objects = ClientQuerySet.as_manager()
 
+    # The agency's own id for the record, from its other systems (the integration API).
+    external_id = external_id_field()
+    updated_at = updated_at_field()
+
     class Meta:
         verbose_name = _("client")
         verbose_name_plural = _("clients")
@@ -84,6 +96,10 @@ class Client(AgencyScoped):
             models.Index(fields=["agency", "user"]),
             # Lists by name (the back office, a payer's clients a page at a time).
             models.Index(fields=["agency", "last_name", "first_name"]),
+            updated_index("people_client_updated"),
+        ]
+        constraints = [
+            external_id_unique("people_client_external_id_unique"),
         ]
 
     def __str__(self) -> str:
@@ -148,6 +164,19 @@ class EmergencyContact(AgencyScoped):
         related_name="emergency_contact_records",
         verbose_name=_("portal login"),
     )
+    # What the client lets this contact see (My privacy); people.access honours them.
+    sees_calendar = models.BooleanField(_("sees the calendar"), default=True)
+    sees_invoices = models.BooleanField(_("sees invoices"), default=True)
+    access_ends_on = models.DateField(
+        _("access ends on"),
+        null=True,
+        blank=True,
+        help_text=_("The last day this contact sees anything. Empty: no end."),
+    )
+
+    # The agency's own id for the record, from its other systems (the integration API).
+    external_id = external_id_field()
+    updated_at = updated_at_field()
 
     class Meta:
         verbose_name = _("emergency contact")
@@ -158,6 +187,10 @@ class EmergencyContact(AgencyScoped):
             models.Index(fields=["agency", "client"]),
             # The back office's list of contacts, by name.
             models.Index(fields=["agency", "name"]),
+            updated_index("people_contact_updated"),
+        ]
+        constraints = [
+            external_id_unique("people_emergencycontact_external_id_unique"),
         ]
 
     def __str__(self) -> str:
@@ -196,11 +229,21 @@ class Payer(AgencyScoped):
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     address = models.TextField(_("address"), blank=True)
 
+    # The agency's own id for the record, from its other systems (the integration API).
+    external_id = external_id_field()
+    updated_at = updated_at_field()
+
     class Meta:
         verbose_name = _("payer")
         verbose_name_plural = _("payers")
         ordering = ["name"]
-        indexes = [models.Index(fields=["agency", "name"])]
+        indexes = [
+            models.Index(fields=["agency", "name"]),
+            updated_index("people_payer_updated"),
+        ]
+        constraints = [
+            external_id_unique("people_payer_external_id_unique"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -223,11 +266,21 @@ class Community(AgencyScoped):
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     address = models.TextField(_("address"), blank=True)
 
+    # The agency's own id for the record, from its other systems (the integration API).
+    external_id = external_id_field()
+    updated_at = updated_at_field()
+
     class Meta:
         verbose_name = _("community")
         verbose_name_plural = _("communities")
         ordering = ["name"]
-        indexes = [models.Index(fields=["agency", "name"])]
+        indexes = [
+            models.Index(fields=["agency", "name"]),
+            updated_index("people_community_updated"),
+        ]
+        constraints = [
+            external_id_unique("people_community_external_id_unique"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -250,10 +303,20 @@ class PayerPerson(AgencyScoped):
         verbose_name=_("portal login"),
     )
 
+    # The agency's own id for the record, from its other systems (the integration API).
+    external_id = external_id_field()
+    updated_at = updated_at_field()
+
     class Meta:
         verbose_name = _("payer portal user")
         verbose_name_plural = _("payer portal users")
-        indexes = [models.Index(fields=["agency", "user"])]
+        indexes = [
+            models.Index(fields=["agency", "user"]),
+            updated_index("people_payerperson_updated"),
+        ]
+        constraints = [
+            external_id_unique("people_payerperson_external_id_unique"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.payer})"
@@ -276,10 +339,20 @@ class CommunityPerson(AgencyScoped):
         verbose_name=_("portal login"),
     )
 
+    # The agency's own id for the record, from its other systems (the integration API).
+    external_id = external_id_field()
+    updated_at = updated_at_field()
+
     class Meta:
         verbose_name = _("community portal user")
         verbose_name_plural = _("community portal users")
-        indexes = [models.Index(fields=["agency", "user"])]
+        indexes = [
+            models.Index(fields=["agency", "user"]),
+            updated_index("people_commperson_updated"),
+        ]
+        constraints = [
+            external_id_unique("people_communityperson_external_id_unique"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.community})"
@@ -305,17 +378,25 @@ class ClientPayer(AgencyScoped):
 
     objects = LinkQuerySet.as_manager()
 
+    # The agency's own id for the record, from its other systems (the integration API).
+    external_id = external_id_field()
+    updated_at = updated_at_field()
+
     class Meta:
         verbose_name = _("client's payer")
         verbose_name_plural = _("client's payers")
         # The portal's path (people.access): a payer's links in force on a day, by agency,
         # payer and the dates the rule compares, with the client to read.
-        indexes = [models.Index(fields=["agency", "payer", "start_date", "end_date", "client"])]
+        indexes = [
+            models.Index(fields=["agency", "payer", "start_date", "end_date", "client"]),
+            updated_index("people_clientpayer_updated"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
                 name="people_clientpayer_ends_after_start",
-            )
+            ),
+            external_id_unique("people_clientpayer_external_id_unique"),
         ]
 
     def __str__(self) -> str:
@@ -337,16 +418,24 @@ class Residence(AgencyScoped):
 
     objects = LinkQuerySet.as_manager()
 
+    # The agency's own id for the record, from its other systems (the integration API).
+    external_id = external_id_field()
+    updated_at = updated_at_field()
+
     class Meta:
         verbose_name = _("residence")
         verbose_name_plural = _("residences")
         # The portal's path: a community's residences in force today (see ClientPayer).
-        indexes = [models.Index(fields=["agency", "community", "start_date", "end_date", "client"])]
+        indexes = [
+            models.Index(fields=["agency", "community", "start_date", "end_date", "client"]),
+            updated_index("people_residence_updated"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
                 name="people_residence_ends_after_start",
-            )
+            ),
+            external_id_unique("people_residence_external_id_unique"),
         ]
 
     def __str__(self) -> str:

@@ -109,6 +109,8 @@ def _changed_fields(stored: Party, party: Party) -> list[str]:
         field.name
         for field in party._meta.concrete_fields
         if field.attname != "user_id"
+        # The clock of the last change (updated_at) changes on every save.
+        and not getattr(field, "auto_now", False)
         and getattr(stored, field.attname) != getattr(party, field.attname)
     ]
 

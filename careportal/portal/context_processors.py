@@ -31,6 +31,7 @@ def _reversed_links(prefix: str, urlconf: str | None) -> dict[str, str]:
         "invoices": reverse("billing:invoice_list"),
         "calendar": reverse("scheduling:calendar"),
         "care_plan": reverse("careplans:care_plan"),
+        "my_privacy": reverse("privacy:my_privacy"),
         "compose": reverse("messaging:compose"),
         "account": reverse("accounts:settings"),
     }

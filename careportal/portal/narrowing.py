@@ -78,7 +78,9 @@ class ClientChoice:
     @cached_property
     def _few(self) -> list[Client] | None:
         user = self.request.user
-        client_ids = access.calendar_client_ids(user)
+        # The login's own and contacts' clients count even when a client keeps the calendar.
+        rels = access.relationship_ids(user)
+        client_ids = set(access.calendar_client_ids(user)) | set(rels.care_client_ids)
         if len(client_ids) > SELECT_LIMIT:
             return None
         if not access.invoices_reach_beyond_calendar(user):

@@ -31,7 +31,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from careportal.audit.events import record
+from careportal.audit.events import record_for_clients
 from careportal.billing.models import (
     Invoice,
     InvoiceQuerySet,
@@ -379,7 +379,6 @@ def _party_section(
     links: QuerySet,
     in_force_ids: tuple[int, ...],
     party_column: str,
-    party_ids: list[int],
     client_id: int | None,
     search: str,
     section_id: str,
@@ -397,9 +396,10 @@ def _party_section(
     when the party has no client at all (and nothing is searched).
     """
     user = request.user
-    # `party_ids` are the login's own payers or communities (from people.access), which
-    # is what Invoice.objects.visible_to grants for them; filtered plainly, on the index
-    # that leads with agency and party and carries status, client, balance and total.
+    # The login's own payers or communities, as people.access grants their invoices
+    # (`billed_parties`, the ids of Invoice.objects.visible_to); filtered plainly, on the
+    # index that leads with agency and party and carries status, client, balance and total.
+    party_ids = list(access.billed_parties(user)[party_column])
     billed = Invoice.objects.filter(
         **{f"{party_column}__in": party_ids},
         agency_id=user.agency_id,
@@ -424,7 +424,7 @@ def _party_section(
     page_ids = [client.pk for client in clients]
     # What the page's clients owe, and (all clients listed) the party's stored total.
     narrowed = bool(client_id or search)
-    owed, total_owed = _owed(user, party_column, party_ids, page_ids, total=not narrowed)
+    owed, total_owed = _owed(user, f"{party_column}_id", party_ids, page_ids, total=not narrowed)
     # The next visit of each client of the page, on the (agency, client, start) index; then
     # only those the login may see (a client whose link has ended shows none).
     next_visit = (
@@ -485,8 +485,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             request,
             links=ClientPayer.objects.filter(agency_id=user.agency_id, payer_id__in=payer_ids),
             in_force_ids=access.linked_client_ids(user).as_payer,
-            party_column="bill_to_payer_id",
-            party_ids=payer_ids,
+            party_column="bill_to_payer",
             client_id=client_id,
             search=search,
             section_id="as-payer",
@@ -504,8 +503,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 agency_id=user.agency_id, community_id__in=community_ids
             ),
             in_force_ids=access.linked_client_ids(user).as_community,
-            party_column="bill_to_community_id",
-            party_ids=community_ids,
+            party_column="bill_to_community",
             client_id=client_id,
             search=search,
             section_id="as-community",
@@ -521,10 +519,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     shown = {visit.client_id for visit in care["visits"]} if care else set()
     for section in party_sections:
         shown |= {row.client.pk for row in section.rows}
-    record(
+    selected = selected_client(request)
+    # Each client whose visits or invoices the page shows: their My privacy lists the view.
+    seen = shown | {invoice.client_id for invoice in care["invoices"]} if care else shown
+    record_for_clients(
         "dashboard.viewed",
+        client_ids=[selected.pk] if selected is not None else sorted(seen),
         request=request,
-        client=selected_client(request),
         clients=sorted(shown),
     )
     context = {"care": care, "party_sections": party_sections, "search": search}

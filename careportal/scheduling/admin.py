@@ -3,6 +3,9 @@ calendar feeds. Visits and schedules are audited wherever staff read them (the c
 
 Visits run to hundreds of thousands of rows: they are searched through their clients
 (people.admin.clients_named), on the (agency, client, start) index.
+
+Caregivers and visits are saved through scheduling.services, the one door the API and the
+import use too; these classes only hand it the records their forms built.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils import timezone
@@ -34,6 +38,7 @@ from careportal.scheduling.models import (
     Caregiver,
     Visit,
     VisitSchedule,
+    visit_status_move_problem,
 )
 
 
@@ -42,6 +47,8 @@ class CaregiverAdmin(AgencyScopedAdmin):
     list_display = ("first_name", "last_name", "is_active", "show_photo_to_families")
     list_filter = ("is_active",)
     search_fields = ("^first_name", "^last_name")
+    # Set by the agency's integration (the API, the import), never typed in.
+    readonly_fields = ("external_id",)
 
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         """The photo goes through agencies.images, as the logo does: checked, re-encoded,
@@ -50,10 +57,25 @@ class CaregiverAdmin(AgencyScopedAdmin):
             kwargs["form_class"] = ImageUploadField
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        scheduling_services.save_caregiver(caregiver=obj, actor=request.user, request=request)
+
+
+class VisitForm(forms.ModelForm):
+    def clean_status(self) -> str:
+        """Refuse a move of status the visit may not make (a completed visit stays so)."""
+        status = str(self.cleaned_data["status"])
+        if self.instance.pk is not None:
+            problem = visit_status_move_problem(str(self.initial.get("status")), status)
+            if problem:
+                raise forms.ValidationError(problem)
+        return status
+
 
 @admin.register(Visit, site=backoffice_site)
 class VisitAdmin(AuditedViewMixin, AgencyScopedAdmin):
     viewed_action = "calendar.viewed"
+    form = VisitForm
     list_display = ("start", "end", "client", "caregiver", "service", "status")
     # No date_hierarchy: its year and month links aggregate over every visit. The start
     # filter's choices (today, past 7 days, this month, this year) are fixed.
@@ -72,8 +94,8 @@ class VisitAdmin(AuditedViewMixin, AgencyScopedAdmin):
     # A raw id box, as schedulers type caregivers' numbers; its label is scoped too.
     raw_id_fields = ("caregiver",)
     list_select_related = ("client", "caregiver")
-    # Set by the schedule's "Create visits" action, never typed in.
-    readonly_fields = ("schedule",)
+    # Set by the schedule's "Create visits" action and by the agency's integration.
+    readonly_fields = ("schedule", "external_id")
 
     def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str):
         """Find visits by their client's name (clients_named), through the clients.
@@ -85,6 +107,9 @@ class VisitAdmin(AuditedViewMixin, AgencyScopedAdmin):
             return queryset, False
         clients = first_ids(clients_named(request, search_term))
         return scope_to_agency(queryset.filter(client__in=clients), request), False
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        scheduling_services.save_visit(visit=obj, actor=request.user, request=request)
 
 
 @admin.register(VisitSchedule, site=backoffice_site)

@@ -6,12 +6,19 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from careportal.agencies.models import AgencyScoped
+from careportal.agencies.models import (
+    AgencyScoped,
+    external_id_field,
+    external_id_unique,
+    updated_at_field,
+    updated_index,
+)
 
 
 class Caregiver(AgencyScoped):
@@ -20,12 +27,20 @@ class Caregiver(AgencyScoped):
     photo = models.ImageField(_("photo"), upload_to="caregivers/", blank=True)
     show_photo_to_families = models.BooleanField(_("families may see the photo"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
+    external_id = external_id_field()
+    updated_at = updated_at_field()
 
     class Meta:
         verbose_name = _("caregiver")
         verbose_name_plural = _("caregivers")
         ordering = ["first_name", "last_name"]
-        indexes = [models.Index(fields=["agency", "last_name"])]
+        indexes = [
+            models.Index(fields=["agency", "last_name"]),
+            updated_index("scheduling_caregiver_updated"),
+        ]
+        constraints = [
+            external_id_unique("scheduling_caregiver_ext_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name}"
@@ -74,6 +89,29 @@ class VisitStatus(models.TextChoices):
     MISSED = "missed", _("Missed")
 
 
+# The moves of a visit's status (scheduling.services). A scheduled visit starts, or is
+# recorded afterwards as completed (a caregiver's system may report only the end), missed
+# or cancelled. A visit under way is completed, or missed when the caregiver had to leave
+# before giving care; it is never cancelled, since it has begun. The other three are final:
+# a visit cancelled by mistake is made again, so that the trail keeps both.
+VISIT_STATUS_MOVES: dict[str, frozenset[str]] = {
+    VisitStatus.SCHEDULED: frozenset(
+        {VisitStatus.IN_PROGRESS, VisitStatus.COMPLETED, VisitStatus.MISSED, VisitStatus.CANCELLED}
+    ),
+    VisitStatus.IN_PROGRESS: frozenset({VisitStatus.COMPLETED, VisitStatus.MISSED}),
+}
+
+
+def visit_status_move_problem(previous: str, status: str) -> str | None:
+    """Return why a visit may not move from `previous` to `status`, or None when it may."""
+    if status == previous or status in VISIT_STATUS_MOVES.get(previous, frozenset()):
+        return None
+    return _("A visit that is %(previous)s cannot become %(status)s.") % {
+        "previous": VisitStatus(previous).label.lower(),
+        "status": VisitStatus(status).label.lower() if status in VisitStatus.values else status,
+    }
+
+
 class Visit(AgencyScoped):
     client = models.ForeignKey(
         "people.Client",
@@ -105,6 +143,8 @@ class Visit(AgencyScoped):
         verbose_name=_("recurring schedule"),
         help_text=_("The recurring schedule that created this visit, if any."),
     )
+    external_id = external_id_field()
+    updated_at = updated_at_field()
 
     objects = VisitQuerySet.as_manager()
 
@@ -125,6 +165,7 @@ class Visit(AgencyScoped):
             models.Index(fields=["agency", "start"]),
             models.Index(fields=["agency", "status", "start"]),
             models.Index(fields=["agency", "caregiver", "start"]),
+            updated_index("scheduling_visit_updated"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -136,10 +177,16 @@ class Visit(AgencyScoped):
                 condition=Q(schedule__isnull=False),
                 name="scheduling_visit_once_per_schedule_start",
             ),
+            external_id_unique("scheduling_visit_external_id"),
         ]
 
     def __str__(self) -> str:
         return f"{self.service} – {self.client} – {self.start:%Y-%m-%d %H:%M}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValidationError({"end": _("The visit must end after it starts.")})
 
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

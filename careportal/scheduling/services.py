@@ -1,4 +1,13 @@
-"""Writes for the calendar: visits from recurring schedules, and the calendar feed."""
+"""Writes for the calendar: caregivers and visits, visits from recurring schedules, and the
+calendar feed.
+
+`save_caregiver`, `save_visit` and `change_visit_status` are the one door for caregivers and
+visits: the back office, the API, the import and `seed_demo` call them. Each checks the
+record (`full_clean`: a bad value raises ValidationError naming the field, and nothing is
+written), saves it in its agency and records one audit event, in one transaction. The
+agency is the one passed (`agency=`, the API, which has no user) or the actor's. A visit is
+never deleted through them: it is cancelled (issue 13: no hard delete of care records).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +15,228 @@ import datetime
 import hashlib
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import transaction
+from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
+from django.db import models, transaction
 from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from careportal.audit.events import record
-from careportal.scheduling.models import CalendarFeed, CalendarFeedClient, Visit, VisitSchedule
+from careportal.audit.events import record, record_for_clients
+from careportal.scheduling.models import (
+    CalendarFeed,
+    CalendarFeedClient,
+    Caregiver,
+    Visit,
+    VisitSchedule,
+    VisitStatus,
+    visit_status_move_problem,
+)
+
+
+@transaction.atomic
+def save_caregiver(
+    *,
+    caregiver: Caregiver,
+    actor: Any,
+    request: HttpRequest | None = None,
+    agency: Any = None,
+) -> Caregiver:
+    """Create or change a caregiver of the agency; return it, saved and audited."""
+    agency = agency_of(actor=actor, agency=agency)
+    stored = stored_row(caregiver, agency)
+    caregiver.agency = agency
+    full_clean(caregiver)
+    caregiver.save()
+    record_saved("caregiver", caregiver, stored, actor=actor, request=request, agency=agency)
+    return caregiver
+
+
+@transaction.atomic
+def save_visit(
+    *,
+    visit: Visit,
+    actor: Any,
+    request: HttpRequest | None = None,
+    agency: Any = None,
+) -> Visit:
+    """Create or change a visit of the agency; return it, saved and audited.
+
+    Checked with `full_clean`: the client and the caregiver must be the agency's, and the
+    visit must end after it starts. A new visit may have any status (an integration sends
+    past visits completed); a change of status follows the moves `change_visit_status`
+    allows, and the event records the status it had.
+    """
+    agency = agency_of(actor=actor, agency=agency)
+    stored = stored_row(visit, agency)
+    visit.agency = agency
+    moved: dict[str, str] = {}
+    if stored is not None and stored.status != visit.status:
+        problem = visit_status_move_problem(stored.status, visit.status)
+        if problem:
+            raise ValidationError({"status": problem})
+        moved = {"previous_status": stored.status, "status": visit.status}
+    full_clean(visit)
+    visit.save()
+    record_saved("visit", visit, stored, actor=actor, request=request, agency=agency, **moved)
+    return visit
+
+
+@transaction.atomic
+def change_visit_status(
+    *,
+    visit: Visit,
+    status: str,
+    actor: Any,
+    request: HttpRequest | None = None,
+    agency: Any = None,
+    reason: str = "",
+) -> Visit:
+    """Move a saved visit to another status, if the move is allowed; return it, audited.
+
+    The moves (scheduling.models.VISIT_STATUS_MOVES): scheduled to in progress, completed,
+    missed or cancelled; in progress to completed or missed; the other three are final. A
+    wrong move raises ValidationError on `status` and changes nothing. Only the status is
+    written (other unsaved changes on `visit` are left alone); the reason, if any, goes in
+    the event. Moving to the status it has changes and records nothing.
+    """
+    agency = agency_of(actor=actor, agency=agency)
+    stored = stored_row(visit, agency)
+    if stored is None:
+        raise ValueError("Save the visit before changing its status.")
+    if status not in VisitStatus.values:
+        raise ValidationError({"status": _("Choose a status from the list.")})
+    problem = visit_status_move_problem(stored.status, status)
+    if problem:
+        raise ValidationError({"status": problem})
+    previous = stored.status
+    visit.status = status
+    if status == previous:
+        return visit
+    stored.status = status
+    stored.save(update_fields=["status", "updated_at"])
+    visit.updated_at = stored.updated_at
+    record(
+        "visit.status_changed",
+        request=request,
+        actor=actor,
+        obj=stored,
+        agency=agency,
+        previous_status=previous,
+        status=status,
+        reason=reason,
+    )
+    return visit
+
+
+# What every door shares (the care plans' and billing's services use them too).
+
+M = TypeVar("M", bound=models.Model)
+
+
+def agency_of(*, actor: Any, agency: Any) -> Any:
+    """Return the agency a write happens in: the one passed, else the actor's.
+
+    The API passes its key's agency and no actor; the back office its staff member. An
+    actor of another agency than the one passed is refused.
+    """
+    if agency is None:
+        agency = getattr(actor, "agency", None)
+    if agency is None:
+        raise ValueError("Name the agency: agency=, or an actor of an agency.")
+    actor_agency_id = getattr(actor, "agency_id", None)
+    if actor_agency_id is not None and actor_agency_id != agency.pk:
+        raise ValueError("The actor belongs to another agency.")
+    return agency
+
+
+def stored_row(record: M, agency: Any) -> M | None:
+    """Return the record's row as stored, locked, or None for a new record.
+
+    A record of another agency (or one deleted meanwhile) raises the model's DoesNotExist,
+    as a missing one would: not yours and does not exist look the same.
+    """
+    if record.pk is None:
+        return None
+    stored = (
+        type(record)
+        ._default_manager.select_for_update()
+        .filter(pk=record.pk, agency=agency)
+        .first()
+    )
+    if stored is None:
+        # The model's own DoesNotExist (an ObjectDoesNotExist), which the stubs do not know.
+        missing: type[ObjectDoesNotExist] = type(record).DoesNotExist  # type: ignore[attr-defined]
+        raise missing(f"No {record._meta.model_name} {record.pk} here.")
+    return stored
+
+
+def full_clean(record: models.Model, exclude: list[str] | None = None) -> None:
+    """Check the record as `Model.full_clean` does, naming the field of every error.
+
+    Django reports a value taken within the agency (a unique constraint on the agency and
+    one field: an invoice number, an external id) for the whole record: it is named on its
+    field here, so the API can say which field is wrong.
+    """
+    try:
+        record.full_clean(exclude=exclude)
+    except ValidationError as error:
+        errors: dict[str, list[Any]] = error.update_error_dict({})
+        for whole in errors.pop(NON_FIELD_ERRORS, []):
+            field = _field_taken(whole)
+            errors.setdefault(field or NON_FIELD_ERRORS, []).append(whole)
+        raise ValidationError(errors) from None
+
+
+def _field_taken(error: ValidationError) -> str | None:
+    """Return the field a per-agency uniqueness error is about, or None for another error."""
+    if getattr(error, "code", None) == "external_id_taken":
+        return "external_id"
+    unique_check = (getattr(error, "params", None) or {}).get("unique_check", ())
+    if len(unique_check) == 2 and unique_check[0] == "agency":
+        return str(unique_check[1])
+    return None
+
+
+def changed_fields(stored: models.Model, record: models.Model) -> list[str]:
+    """Return the names of the fields whose stored value the record changes (never values)."""
+    return [
+        field.name
+        for field in record._meta.concrete_fields
+        if field.name != "updated_at"
+        and getattr(stored, field.attname) != getattr(record, field.attname)
+    ]
+
+
+def record_saved(
+    kind: str,
+    record_: models.Model,
+    stored: models.Model | None,
+    *,
+    actor: Any,
+    request: HttpRequest | None,
+    agency: Any,
+    **detail: Any,
+) -> None:
+    """Record `<kind>.created`, or `<kind>.changed` with the fields that changed (if any)."""
+    if stored is None:
+        record(
+            f"{kind}.created", request=request, actor=actor, obj=record_, agency=agency, **detail
+        )
+        return
+    fields = changed_fields(stored, record_)
+    if fields:
+        record(
+            f"{kind}.changed",
+            request=request,
+            actor=actor,
+            obj=record_,
+            agency=agency,
+            fields=fields,
+            **detail,
+        )
 
 
 def generate_visits(
@@ -216,6 +437,18 @@ def feed_for_token(token: str) -> CalendarFeed | None:
     )
 
 
+def _feed_client_ids(feed: CalendarFeed) -> list[int]:
+    """Return the clients whose visits the feed carries for its owner today."""
+    from careportal.people import access
+
+    shown = access.calendar_client_ids(feed.user)
+    among = feed.carried_among()
+    if among is None:
+        return shown
+    chosen = set(among)
+    return [pk for pk in shown if pk in chosen]
+
+
 def record_feed_fetch(*, feed: CalendarFeed, request: HttpRequest | None) -> None:
     """Count a fetch; the first fetch of a day writes one audit event for the feed.
 
@@ -238,8 +471,10 @@ def record_feed_fetch(*, feed: CalendarFeed, request: HttpRequest | None) -> Non
             return
         previous_day, previous_count = locked.last_fetched_on, locked.fetches_on_last_day
         CalendarFeed.objects.filter(pk=feed.pk).update(last_fetched_on=today, fetches_on_last_day=1)
-        record(
+        record_for_clients(
             "calendar_feed.fetched",
+            # The clients the feed carries today: each one's My privacy lists the fetches.
+            client_ids=_feed_client_ids(feed),
             request=request,
             actor=feed.user,
             # The feed is made in its owner's agency; the owner's is loaded already.

@@ -20,7 +20,7 @@ from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_safe
 
-from careportal.audit.events import record
+from careportal.audit.events import record_for_clients
 from careportal.people import access
 from careportal.people.models import Client
 from careportal.portal.narrowing import selected_client
@@ -178,11 +178,13 @@ def calendar(request: HttpRequest) -> HttpResponse:
             query["clients_page"] = page_number
         return f"{reverse('scheduling:calendar')}?{urlencode(query)}"
 
-    record(
+    # The clients whose calendar was open (at most a page of them): each one's My privacy
+    # lists the view.
+    record_for_clients(
         "calendar.viewed",
+        client_ids=among if among is not None else client_ids,
         request=request,
         agency=agency,
-        client=selected,
         view=view,
         first=period.first.isoformat(),
         last=period.last.isoformat(),

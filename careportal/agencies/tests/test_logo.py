@@ -4,7 +4,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
-from careportal.invitations.emails import agency_logo_url
+from careportal.emails.queue import agency_logo_url
 from careportal.testing import TINY_PNG
 
 

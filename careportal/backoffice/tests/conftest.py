@@ -16,6 +16,8 @@ from post_office.models import STATUS, Email
 
 from careportal import testing
 from careportal.agencies.models import Agency, StaffMembership
+from careportal.api.models import ApiKey
+from careportal.api.services import create_api_key
 from careportal.audit.models import AuditEvent
 from careportal.billing.models import Invoice, InvoiceLine, Payment
 from careportal.careplans.models import Goal, PlanTask, ServicePlan
@@ -140,6 +142,8 @@ def _agency_records(agency: Agency, client: Client, caregiver: Caregiver, owner:
         Payment: invoice.payments.first(),
         Message: message,
         AuditEvent: event,
+        # The integration API's keys (careportal/api): the owner's alone.
+        ApiKey: create_api_key(agency=agency, name=f"{word} system", scopes=["people:read"])[0],
     }
     try:
         from careportal.invitations.models import Invitation
@@ -148,7 +152,7 @@ def _agency_records(agency: Agency, client: Client, caregiver: Caregiver, owner:
     records[Invitation] = Invitation.objects.create(
         agency=agency, user=client.user, email=client.user.email
     )
-    from careportal.invitations.models import AgencyEmail
+    from careportal.emails.models import AgencyEmail
 
     email = Email.objects.create(
         from_email="portal@mail.example",

@@ -15,13 +15,13 @@ from django.forms.renderers import DjangoTemplates
 from django.urls import reverse
 from django.utils import timezone
 
-from careportal.backoffice.rendering import BackOfficeFormRenderer
 from careportal.backoffice.site import backoffice_site
 from careportal.backoffice.templatetags import backoffice_list
 from careportal.backoffice.tests.conftest import sign_in
 from careportal.backoffice.tests.test_lists import _add_rows, _list_url
 from careportal.billing.models import Invoice
 from careportal.people.models import Client, ClientPayer, Payer
+from careportal.renderers import FormRenderer
 from careportal.testing import make_visit
 
 
@@ -175,7 +175,7 @@ class EveryInput(forms.Form):
 def test_it_writes_the_inputs_as_djangos_templates_do(bound, auto_id):
     data = {"name": "<script>", "email": "bad", "count": "x", "born": "1940-05-01"}
     args = (data,) if bound else ()
-    ours = EveryInput(*args, auto_id=auto_id, renderer=BackOfficeFormRenderer())
+    ours = EveryInput(*args, auto_id=auto_id, renderer=FormRenderer())
     theirs = EveryInput(*args, auto_id=auto_id, renderer=DjangoTemplates())
     # The whole form: labels, error lists (empty or not) and every widget.
     assert str(ours) == str(theirs)

@@ -7,12 +7,9 @@ import threading
 import pytest
 from aiosmtpd.controller import Controller
 from django.core import mail
-from django.core.management import call_command
 from django.utils import timezone
-from post_office.models import STATUS, Email
 
 from careportal.audit.models import AuditEvent
-from careportal.invitations.emails import queue_email
 from careportal.invitations.models import OTP_ALPHABET, Invitation, InvitationState
 from careportal.invitations.outbox import deliver_invitations, expire_invitations
 from careportal.invitations.services import sync_portal_account
@@ -158,129 +155,6 @@ def smtp(settings):
         controller.stop()
 
 
-def _due_again():
-    now = timezone.now()
-    Invitation.objects.update(next_attempt_at=now)
-    Email.objects.update(scheduled_time=now)
-
-
-@pytest.mark.django_db(transaction=True)
-def test_it_delivers_every_email_once_through_a_down_then_refusing_smtp_server(cast, smtp):
-    mailbox, controller = smtp
-    invitation = _invite(cast, email="june@mail.example")
-    queue_email(
-        to="owner@sunrise.example",
-        subject_template="emails/email_changed_old_subject.txt",
-        text_template="emails/email_changed_old.txt",
-        html_template="emails/email_changed_old.html",
-        context={"party_name": "June Park"},
-        agency=cast.sunrise,
-    )
-
-    # 1. The server is down: nothing goes, the worker carries on.
-    call_command("run_worker", "--once")
-    invitation.refresh_from_db()
-    assert invitation.state == InvitationState.RETRYING
-    assert Email.objects.get().status == STATUS.requeued
-
-    # 2. The server answers but refuses.
-    controller.start()
-    _due_again()
-    call_command("run_worker", "--once")
-    invitation.refresh_from_db()
-    assert invitation.state == InvitationState.RETRYING and invitation.attempts == 2
-    assert Email.objects.get().status == STATUS.requeued
-    assert mailbox.received == []
-
-    # 3. The server accepts: each email goes once.
-    mailbox.refusing = False
-    _due_again()
-    call_command("run_worker", "--once")
-    _due_again()
-    call_command("run_worker", "--once")
-
-    recipients = sorted(rcpt for rcpts, _content in mailbox.received for rcpt in rcpts)
-    assert recipients == ["june@mail.example", "owner@sunrise.example"]
-    invitation.refresh_from_db()
-    assert invitation.state == InvitationState.SENT and invitation.attempts == 3
-    assert Email.objects.get().status == STATUS.sent
-    invitation_mail = next(c for r, c in mailbox.received if r == ["june@mail.example"])
-    assert "One-time password:" in invitation_mail
-
-
-def test_it_keeps_working_when_one_step_fails(cast, monkeypatch, sent_invitation):
-    def broken():
-        raise ConnectionError("database went away")
-
-    invitation = _invite(cast)
-    sent_invitation()
-    Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now())
-    monkeypatch.setattr("careportal.invitations.outbox.deliver_invitations", broken)
-    from careportal.invitations.outbox import run_once
-
-    result = run_once()
-
-    assert result["invitations"] is None
-    assert result["expired"] == 1
-    assert Invitation.objects.get(pk=invitation.pk).state == InvitationState.EXPIRED
-
-
-def test_it_sends_post_office_mail_once(cast):
-    from careportal.invitations.outbox import send_post_office_mail
-
-    queue_email(
-        to="someone@mail.example",
-        subject_template="emails/email_changed_old_subject.txt",
-        text_template="emails/email_changed_old.txt",
-        html_template="emails/email_changed_old.html",
-        context={"party_name": "June Park"},
-        reply_to="owner@sunrise.example",
-        agency=cast.sunrise,
-    )
-
-    assert send_post_office_mail() == (1, 0, 0)
-    assert send_post_office_mail() == (0, 0, 0)
-    assert len(mail.outbox) == 1
-    message = mail.outbox[0]
-    assert message.to == ["someone@mail.example"]
-    assert message.extra_headers.get("Reply-To") == "owner@sunrise.example" or (
-        message.reply_to == ["owner@sunrise.example"]
-    )
-    assert "June Park" in message.body
-
-
-def test_it_deletes_sent_mail_after_the_retention_days_and_keeps_the_rest(cast, settings):
-    from careportal.invitations.outbox import delete_old_sent_mail, run_once
-
-    settings.SENT_EMAIL_RETENTION_DAYS = 7
-    now = timezone.now()
-
-    def email(status, days_ago):
-        row = Email.objects.create(
-            from_email="no-reply@careportal.example",
-            to=["someone@mail.example"],
-            subject="Reset your password",
-            message="https://careportal.example/accounts/password/reset/x/y/",
-            status=status,
-        )
-        # auto_now fields: set the age with an update.
-        age = now - datetime.timedelta(days=days_ago)
-        Email.objects.filter(pk=row.pk).update(created=age, last_updated=age)
-        return row.pk
-
-    old_sent = email(STATUS.sent, 8)
-    recent_sent = email(STATUS.sent, 6)
-    old_failed = email(STATUS.failed, 30)
-
-    assert run_once()["mail_deleted"] == 1
-    assert not Email.objects.filter(pk=old_sent).exists()
-    assert set(Email.objects.values_list("pk", flat=True)) == {recent_sent, old_failed}
-
-    old_queued = email(STATUS.queued, 30)
-    assert delete_old_sent_mail() == 0
-    assert Email.objects.filter(pk=old_queued, status=STATUS.queued).exists()
-
-
 class Picky(Mailbox):
     """Refuse one recipient with 550; count the connections."""
 
@@ -329,19 +203,6 @@ def test_it_fails_only_the_refused_recipient_over_one_connection(cast, smtp):
     assert set(Invitation.objects.exclude(pk=refused.pk).values_list("state", flat=True)) == {
         InvitationState.SENT
     }
-
-
-def test_it_takes_the_next_batch_at_once_while_work_waits(cast, monkeypatch):
-    from careportal.invitations import outbox
-
-    monkeypatch.setattr(outbox, "BATCH_SIZE", 2)
-    for n in range(5):
-        _invite(cast, email=f"p{n}@mail.example")
-
-    assert outbox.run_once()["waiting"] is True
-    assert outbox.run_once()["waiting"] is True
-    assert outbox.run_once()["waiting"] is False
-    assert len(mail.outbox) == 5
 
 
 def test_it_gives_each_email_of_a_batch_its_own_login_and_password(cast):

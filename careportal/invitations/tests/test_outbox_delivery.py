@@ -1,32 +1,19 @@
-"""Fast delivery: an idle worker woken by what is queued, and one SMTP connection a batch."""
+"""Fast delivery: one SMTP connection a batch, its MIME form made once (the worker's
+wake-up: emails/tests/test_worker.py)."""
 
-import os
 import re
 import socket
-import subprocess
-import sys
 import threading
-import time
-from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 from django.db import connection, transaction
 from django.utils import timezone
 
-from careportal.accounts.emails import queue_account_email
 from careportal.invitations.models import Invitation, InvitationState
-from careportal.invitations.outbox import (
-    _message,
-    _mime,
-    deliver_invitations,
-    send_post_office_mail,
-)
+from careportal.invitations.outbox import _message, _mime, deliver_invitations
 from careportal.invitations.services import sync_portal_account
-from careportal.invitations.wakeup import CHANNEL, wait_for_work, wake_worker
 from careportal.people.models import Client
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 class Mailbox:
@@ -96,23 +83,6 @@ def test_it_sends_a_batch_of_invitations_over_one_connection(cast, smtp):
     )
 
 
-def test_it_sends_queued_account_emails_over_one_connection(cast, smtp):
-    mailbox, _port = smtp
-    for n in range(5):
-        queue_account_email(
-            to=f"june{n}@mail.example",
-            template="password_changed",
-            context={},
-            user=cast.ellen,
-        )
-
-    sent, failed, _requeued = send_post_office_mail()
-
-    assert (sent, failed) == (5, 0)
-    assert sorted(mailbox.recipients()) == [f"june{n}@mail.example" for n in range(5)]
-    assert len(mailbox.connections()) == 1
-
-
 def _comparable(data):
     """Return an email's bytes without what differs between two sendings of it."""
     boundary = re.search(rb'boundary="([^"]+)"', data).group(1)
@@ -153,89 +123,6 @@ def test_it_leaves_an_address_django_must_encode_or_fold_to_django(cast, email):
     invitation = Invitation.objects.select_related("user", "agency").get(pk=invitation.pk)
 
     assert _mime(invitation, "ABCDEFGHJKLMNP", {}) is None
-
-
-def _start_worker(port, log):
-    """Start `manage.py run_worker` on the test database, waiting 30 seconds when idle."""
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    if db["PASSWORD"]:
-        url = url.replace(f"{db['USER']}@", f"{db['USER']}:{db['PASSWORD']}@")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": url,
-        "EMAIL_URL": f"smtp://127.0.0.1:{port}",
-        "PYTHONPATH": str(ROOT),
-    }
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "run_worker", "--interval", "30", "--verbosity", "2"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-
-
-def _wait(condition, timeout):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"not reached in {timeout} seconds"
-        time.sleep(0.05)
-
-
-@pytest.mark.django_db(transaction=True)
-def test_it_wakes_an_idle_worker_when_an_invitation_is_queued(cast, smtp, tmp_path):
-    mailbox, port = smtp
-    if connection.vendor != "postgresql":
-        # No LISTEN/NOTIFY on SQLite: nothing is sent and the worker sleeps its interval.
-        wake_worker()
-        started = time.monotonic()
-        assert wait_for_work(0.2) is False
-        assert time.monotonic() - started >= 0.2
-        return
-
-    log_path = tmp_path / "worker.log"
-    with log_path.open("wb") as log:
-        worker = _start_worker(port, log)
-    try:
-        # Idle: its first pass is done and nothing else is due for 30 seconds.
-        _wait(lambda: "Worker pass" in log_path.read_text(), timeout=60)
-        time.sleep(0.5)
-        assert "june@mail.example" not in mailbox.recipients()
-
-        started = time.monotonic()
-        invitation = _invite(cast, "june@mail.example")
-        _wait(lambda: "june@mail.example" in mailbox.recipients(), timeout=20)
-
-        assert time.monotonic() - started < 3, log_path.read_text()
-        invitation.refresh_from_db()
-        assert invitation.state == InvitationState.SENT
-        assert worker.poll() is None
-    finally:
-        worker.terminate()
-        worker.wait(timeout=20)
-
-
-@pytest.mark.django_db(transaction=True)
-def test_it_wakes_no_one_when_the_write_is_rolled_back(db):
-    if connection.vendor != "postgresql":
-        assert wait_for_work(0) is False
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(f"LISTEN {CHANNEL}")
-    try:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            wake_worker()
-            raise RuntimeError("the save failed")
-        assert wait_for_work(0.3) is False
-
-        with transaction.atomic():
-            wake_worker()
-        assert wait_for_work(2) is True
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"UNLISTEN {CHANNEL}")
 
 
 def test_it_stores_the_times_of_a_sent_invitation_as_the_orm_does(cast, sent_invitation):

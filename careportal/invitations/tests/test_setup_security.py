@@ -15,7 +15,7 @@ from django.urls import reverse
 from careportal.accounts import throttle
 from careportal.accounts.models import User
 from careportal.audit.models import AuditEvent
-from careportal.invitations import outbox
+from careportal.emails import delivery
 from careportal.invitations.models import (
     WRONG_TRIES_LIMIT,
     Invitation,
@@ -140,9 +140,9 @@ def test_it_records_a_new_invitation_request_and_the_worker_sends_it(client, cas
     assert response.status_code == 200
     assert NewInvitationRequest.objects.get().typed == username.upper()
     assert not Invitation.objects.filter(state=InvitationState.QUEUED).exists()
-    assert outbox.work_waiting()
+    assert delivery.work_waiting()
 
-    result = outbox.run_once()
+    result = delivery.run_once()
 
     assert result["new_invitation_requests"] == 1
     assert not NewInvitationRequest.objects.exists()
@@ -155,7 +155,7 @@ def test_it_records_a_new_invitation_request_and_the_worker_sends_it(client, cas
 def test_it_forgets_a_request_for_a_name_that_does_not_exist(client, cast):
     client.post(NEW_INVITATION, {"username": "nobody.here"})
 
-    assert outbox.run_once()["new_invitation_requests"] == 0
+    assert delivery.run_once()["new_invitation_requests"] == 0
     assert not NewInvitationRequest.objects.exists()
     assert not Invitation.objects.exists()
 

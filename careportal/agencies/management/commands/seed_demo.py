@@ -29,8 +29,14 @@ from careportal.accounts.sessions import end_sessions
 from careportal.agencies.models import Agency, StaffMembership, StaffRole
 from careportal.audit.events import record
 from careportal.billing.models import Invoice, InvoiceLine, InvoiceStatus, Payment
-from careportal.billing.services import recompute_invoice_money
+from careportal.billing.services import (
+    create_invoice,
+    issue_invoice,
+    record_payment,
+    void_invoice,
+)
 from careportal.careplans.models import Goal, PlanStatus, PlanTask, ServicePlan
+from careportal.careplans.services import save_service_plan
 from careportal.invitations.models import Invitation, InvitationState
 from careportal.invitations.outbox import send_invitation
 from careportal.invitations.services import queue_invitation, setup_url_for
@@ -72,6 +78,9 @@ SIGN_INS = [
 # authenticator app, add it by hand as DEMO_TOTP_KEY_BASE32.
 DEMO_TOTP_KEY = "3132333435363738393031323334353637383930"
 DEMO_TOTP_KEY_BASE32 = base64.b32encode(unhexlify(DEMO_TOTP_KEY)).decode()
+# The demo agency's integration API key, a known value for the README's examples; every
+# area, read and write. Demo only: a real key is made by the owner and shown once.
+DEMO_API_KEY = "cpk_demo-sunrise-integration-key-0123456789abcdef"
 
 
 def ensure_demo_totp_device(user: Any, key_hex: str = DEMO_TOTP_KEY) -> TOTPDevice:
@@ -139,11 +148,30 @@ class Command(BaseCommand):
         # Afresh on every run, so the first sign-in can always be tried.
         invitation = self._demo_invitation()
         self._print_sign_ins(totp_key, invitation)
+        self._demo_api_key()
 
     def _demo_two_factor(self) -> str:
         for user in User.objects.filter(kind=UserKind.STAFF, username__in=_usernames()):
             ensure_demo_totp_device(user, DEMO_TOTP_KEY)
         return DEMO_TOTP_KEY_BASE32
+
+    def _demo_api_key(self) -> None:
+        """Give Sunrise the demo API key (once), and print it with a first call to try."""
+        from careportal.api.models import ApiKey, Scope
+        from careportal.api.services import create_api_key, hash_key
+
+        if not ApiKey.objects.filter(hashed_key=hash_key(DEMO_API_KEY)).exists():
+            create_api_key(
+                agency=Agency.objects.get(name=SUNRISE),
+                name="Demo integration",
+                scopes=[scope.value for scope in Scope],
+                key=DEMO_API_KEY,
+            )
+        self.stdout.write(f"Integration API key (Sunrise, every area): {DEMO_API_KEY}")
+        self.stdout.write(
+            f"  curl -H 'Authorization: Bearer {DEMO_API_KEY}' {settings.SITE_URL}/api/v1/clients"
+        )
+        self.stdout.write("")
 
     def _demo_invitation(self) -> tuple[str, str]:
         nina = Client.objects.get(agency__name=SUNRISE, email=NEW_CLIENT_EMAIL)
@@ -319,6 +347,9 @@ class Demo:
                 )
                 number += 1
             day += datetime.timedelta(days=1)
+        # In one INSERT, not through scheduling.services.save_visit: a visit has no side
+        # effect but its audit event, and saving the demo's hundreds of visits one by one
+        # made seed_demo (and so `make run`) half as slow again.
         Visit.objects.bulk_create(visits)
 
     def plan(
@@ -333,28 +364,26 @@ class Demo:
         goals: list[str],
         tasks: list[tuple[str, str, str]],
     ) -> ServicePlan:
-        plan = ServicePlan.objects.create(
+        # Through the one door, as the back office and the API save a plan.
+        return save_service_plan(
+            plan=ServicePlan(
+                client=client,
+                title=title,
+                status=status,
+                start_date=start,
+                end_date=end,
+                authorized_hours_per_week=Decimal(hours),
+                coordinator_name="Adam Alvarez",
+                coordinator_phone="+1 617 555 0101",
+            ),
+            goals=[Goal(description=goal) for goal in goals],
+            tasks=[
+                PlanTask(activity=activity, frequency=frequency, instructions=instructions)
+                for activity, frequency, instructions in tasks
+            ],
+            actor=None,
             agency=self.agency,
-            client=client,
-            title=title,
-            status=status,
-            start_date=start,
-            end_date=end,
-            authorized_hours_per_week=Decimal(hours),
-            coordinator_name="Adam Alvarez",
-            coordinator_phone="+1 617 555 0101",
         )
-        for goal in goals:
-            Goal.objects.create(agency=self.agency, plan=plan, description=goal)
-        for activity, frequency, instructions in tasks:
-            PlanTask.objects.create(
-                agency=self.agency,
-                plan=plan,
-                activity=activity,
-                frequency=frequency,
-                instructions=instructions,
-            )
-        return plan
 
     # Money ----------------------------------------------------------------------------
 
@@ -384,41 +413,49 @@ class Demo:
         self.invoice_count += 1
         prefix = self.agency.name[:3].upper()
         field = {Client: "bill_to_client", Payer: "bill_to_payer", Community: "bill_to_community"}
-        invoice = Invoice.objects.create(
+        # Through the one door, as the back office and the API make an invoice: a draft
+        # with its lines, then issued or voided, then paid.
+        invoice = create_invoice(
+            invoice=Invoice(
+                number=f"{prefix}-{first:%Y}-{self.invoice_count:04d}",
+                client=client,
+                issue_date=issue,
+                due_date=due,
+                period_start=first,
+                period_end=last,
+                **{field[type(bill_to)]: bill_to},
+            ),
+            lines=[
+                InvoiceLine(
+                    date=first + datetime.timedelta(days=7 * week + 2),
+                    service="Personal care",
+                    caregiver=caregiver,
+                    hours=Decimal("6.00"),
+                    rate=Decimal(rate),
+                )
+                for week in range(4)
+            ],
+            actor=None,
             agency=self.agency,
-            number=f"{prefix}-{first:%Y}-{self.invoice_count:04d}",
-            client=client,
-            issue_date=issue,
-            due_date=due,
-            period_start=first,
-            period_end=last,
-            status=status,
-            **{field[type(bill_to)]: bill_to},
         )
-        for week in range(4):
-            InvoiceLine.objects.create(
-                agency=self.agency,
-                invoice=invoice,
-                date=first + datetime.timedelta(days=7 * week + 2),
-                service="Personal care",
-                caregiver=caregiver,
-                hours=Decimal("6.00"),
-                rate=Decimal(rate),
-            )
-        # Like every write path: the invoice stores the money its lines and payments give.
-        recompute_invoice_money(invoice=invoice)
+        if status == InvoiceStatus.ISSUED:
+            issue_invoice(invoice=invoice, actor=None)
+        elif status == InvoiceStatus.VOID:
+            void_invoice(invoice=invoice, actor=None)
         if paid == "all":
             paid = str(invoice.total)
         if paid:
-            Payment.objects.create(
+            record_payment(
+                payment=Payment(
+                    invoice=invoice,
+                    date=min(issue + datetime.timedelta(days=10), self.today),
+                    amount=Decimal(paid),
+                    method="Check",
+                    reference=f"CHQ {1000 + self.invoice_count}",
+                ),
+                actor=None,
                 agency=self.agency,
-                invoice=invoice,
-                date=min(issue + datetime.timedelta(days=10), self.today),
-                amount=Decimal(paid),
-                method="Check",
-                reference=f"CHQ {1000 + self.invoice_count}",
             )
-            recompute_invoice_money(invoice=invoice)
         return invoice
 
     # The agencies -----------------------------------------------------------------------

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class ApiConfig(AppConfig):
+    name = "careportal.api"
+    label = "api"
+
+    def ready(self) -> None:
+        # Kept answers to idempotent creates go once their 24 hours are over, in each pass
+        # of the worker (emails.delivery): one DELETE on the created_at index.
+        from careportal.api.services import purge_idempotent_requests
+        from careportal.emails.delivery import register_step
+
+        register_step("idempotent_requests", purge_idempotent_requests)

@@ -1,0 +1,88 @@
+"""Schemathesis against the API on a real server: every operation, with a real key.
+
+The server is the journeys' (tests/journeys/server.py): `runserver` on a fresh SQLite file
+with the shared cast, on a free loopback port. Schemathesis reads `/api/v1/openapi.json`,
+calls every operation with data made from the schema (valid and not), and checks each
+answer: no server error, and status, content type, headers and body as the schema says.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.journeys.server import JourneyServer
+
+CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+)
+# One schemathesis process per group of operations, side by side: its own threads trip over
+# each other in hypothesis (CPython 3.11's ast is not thread-safe), processes do not.
+GROUPS = (
+    "clients|emergency-contacts",
+    "payers|payer-people",
+    "communities|community-people",
+    "client-payers|residences",
+    "caregivers|visits",
+)
+MAKE_KEY = (
+    "from careportal.agencies.models import Agency; "
+    "from careportal.api.services import create_api_key; "
+    "agency = Agency.objects.get(name='Sunrise Home Care'); "
+    "scopes = ['people:write', 'scheduling:write', 'careplans:write', 'billing:write']; "
+    "print('KEY', create_api_key(agency=agency, name='Fuzz', scopes=scopes)[1])"
+)
+
+
+class ApiServer(JourneyServer):
+    @property
+    def env(self) -> dict[str, str]:
+        # Schemathesis calls far faster than any integration: no rate limit in its way.
+        return {**super().env, "API_RATE_LIMIT_PER_MINUTE": "1000000"}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ApiServer]:
+    with ApiServer(data="cast") as running:
+        yield running
+
+
+def _schemathesis(server: ApiServer, key: str, group: str, report: Path) -> subprocess.Popen:
+    return subprocess.Popen(  # noqa: S603 (our own test tool, arguments from our code)
+        [
+            str(Path(sys.executable).with_name("st")), "run",
+            f"{server.url}/api/v1/openapi.json",
+            "--header", f"Authorization: Bearer {key}",
+            "--include-path-regex", f"^/api/v1/({group})(/|$)",
+            "--checks", ",".join(CHECKS),
+            "--phases", "examples,coverage,fuzzing",
+            "--max-examples", "10",
+            "--workers", "1",
+            "--seed", "20261202",
+            "--suppress-health-check", "all",
+            "--request-timeout", "30",
+            "--report", "junit", "--report-dir", str(report),
+        ],
+        # Its working files (.hypothesis, .schemathesis) go to the test's folder, not the tree.
+        cwd=report.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+def test_it_finds_no_server_error_and_no_answer_outside_the_schema(server, tmp_path: Path):
+    output = server.manage("shell", "-c", MAKE_KEY)
+    key = next(line for line in output.splitlines() if line.startswith("KEY "))[4:]
+
+    runs = [_schemathesis(server, key, group, tmp_path / str(n)) for n, group in enumerate(GROUPS)]
+    results = [(run.communicate(timeout=600)[0], run.returncode) for run in runs]
+
+    for text, returncode in results:
+        assert returncode == 0, text[-12000:] + "\n" + server.log("server", tail=4000)
+        assert "passed" in text and "Tested: 12" in text, text[-3000:]

@@ -1,0 +1,306 @@
+"""Who viewed my information: a client's views, read from the audit trail.
+
+Every event that names the client (`client_id`) and is a view of their information: the
+care plan, an invoice or its PDF, the calendar, the calendar feed (one event per feed per
+day, with the day's count), a copy of the record. Read newest first, a page at a time, on
+the index (agency, client_id, created_at); the names on a page are read in a few queries
+bounded by the page, never by the trail.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from careportal.accounts.models import User, UserKind
+from careportal.agencies.models import StaffMembership
+from careportal.audit.models import AuditEvent
+from careportal.people.models import (
+    Client,
+    ClientPayer,
+    CommunityPerson,
+    EmergencyContact,
+    PayerPerson,
+    Residence,
+)
+from careportal.scheduling.models import CalendarFeed
+
+PER_PAGE = 25
+# The months offered by the filter, counting back from this one.
+MONTHS_OFFERED = 24
+
+FEED_ACTIONS = ("calendar_feed.fetched", "calendar_feed.fetched_for_client")
+# What each view is called in the list; "%(number)s" is the invoice's number.
+VIEW_ACTIONS: dict[str, Any] = {
+    "client.viewed": gettext_lazy("Your details"),
+    "dashboard.viewed": gettext_lazy("Dashboard: next visits and amounts due"),
+    "dashboard.viewed_for_client": gettext_lazy("Dashboard: next visits and amounts due"),
+    "service_plan.viewed": gettext_lazy("Care plan"),
+    "invoice.list_viewed": gettext_lazy("Invoices (the list)"),
+    "invoice.list_viewed_for_client": gettext_lazy("Invoices (the list)"),
+    "invoice.viewed": gettext_lazy("Invoice %(number)s"),
+    "invoice.pdf_downloaded": gettext_lazy("Invoice %(number)s, as a PDF"),
+    "calendar.viewed": gettext_lazy("Calendar"),
+    "calendar.viewed_for_client": gettext_lazy("Calendar"),
+    "calendar_feed.fetched": gettext_lazy("Calendar feed"),
+    "calendar_feed.fetched_for_client": gettext_lazy("Calendar feed"),
+    # A copy of the record (privacy.record), when its download is recorded under this name.
+    "record_copy.downloaded": gettext_lazy("A copy of your record"),
+}
+STAFF = "staff"
+
+
+@dataclass
+class ViewRow:
+    """One line of the list: when, who, what, and where from."""
+
+    when: datetime.datetime
+    who: str
+    what: str
+    place: str
+
+
+@dataclass
+class Viewer:
+    """A person the filter offers: a user id (or STAFF) and how they are named."""
+
+    value: str
+    label: str
+
+
+@dataclass
+class ViewFilter:
+    """The list's filters, checked: who (a Viewer's value), a month, the client's own views."""
+
+    who: str = ""
+    month: datetime.date | None = None
+    include_own: bool = False
+    viewers: list[Viewer] = field(default_factory=list)
+    months: list[datetime.date] = field(default_factory=list)
+
+
+def months_offered(today: datetime.date) -> list[datetime.date]:
+    """Return the first days of this month and the MONTHS_OFFERED - 1 before it."""
+    months = []
+    year, month = today.year, today.month
+    for _i in range(MONTHS_OFFERED):
+        months.append(datetime.date(year, month, 1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months
+
+
+def viewers_of(client: Client) -> list[Viewer]:
+    """Return the people the "who" filter offers: the client's contacts, the people of
+    their payers and communities (with portal logins), and the agency's staff as one."""
+    agency_id = client.agency_id
+    contacts = EmergencyContact.objects.filter(agency_id=agency_id, client=client).exclude(
+        user=None
+    )
+    payer_ids = ClientPayer.objects.filter(agency_id=agency_id, client=client).values("payer_id")
+    community_ids = Residence.objects.filter(agency_id=agency_id, client=client).values(
+        "community_id"
+    )
+    payer_people = PayerPerson.objects.filter(agency_id=agency_id, payer_id__in=payer_ids).exclude(
+        user=None
+    )
+    community_people = CommunityPerson.objects.filter(
+        agency_id=agency_id, community_id__in=community_ids
+    ).exclude(user=None)
+    found: dict[int | None, str] = {}
+    for contact in contacts.order_by("name"):
+        found.setdefault(contact.user_id, f"{contact.name}, {contact.relationship_name}")
+    for person in payer_people.select_related("payer").order_by("name"):
+        found.setdefault(person.user_id, f"{person.name}, {person.payer.name}")
+    for member in community_people.select_related("community").order_by("name"):
+        found.setdefault(member.user_id, f"{member.name}, {member.community.name}")
+    viewers = [Viewer(str(pk), label) for pk, label in found.items()]
+    staff = _("%(agency)s staff") % {"agency": client.agency.name}
+    return [*viewers, Viewer(STAFF, staff)]
+
+
+def view_events(client: Client, user: Any, chosen: ViewFilter) -> QuerySet[AuditEvent]:
+    """Return the events of views of the client's information, newest first, filtered."""
+    events = AuditEvent.objects.filter(
+        agency_id=client.agency_id, client_id=client.pk, action__in=list(VIEW_ACTIONS)
+    )
+    if not chosen.include_own:
+        events = events.exclude(actor_id=user.pk)
+    if chosen.who == STAFF:
+        # The agency's staff logins, a short list: the client's events stay on their index.
+        staff = StaffMembership.objects.filter(agency_id=client.agency_id).values_list(
+            "user_id", flat=True
+        )
+        events = events.filter(actor_id__in=list(staff))
+    elif chosen.who:
+        events = events.filter(actor_id=int(chosen.who))
+    if chosen.month is not None:
+        tz = client.agency.tz
+        first = chosen.month
+        following = (first + datetime.timedelta(days=32)).replace(day=1)
+        start = datetime.datetime.combine(first, datetime.time(), tzinfo=tz)
+        end = datetime.datetime.combine(following, datetime.time(), tzinfo=tz)
+        events = events.filter(created_at__gte=start, created_at__lt=end)
+    return events.only(
+        "created_at", "actor_id", "actor_label", "action", "object_id", "object_label", "detail"
+    ).order_by("-created_at", "-id")
+
+
+class _Names:
+    """How each actor of a page is named for this client, read in a few queries."""
+
+    def __init__(self, client: Client, actor_ids: set[int], viewer: Any) -> None:
+        self.client = client
+        self.viewer = viewer
+        agency_id = client.agency_id
+        ids = sorted(actor_ids - {viewer.pk})
+        self.users = {
+            u.pk: u
+            for u in User.objects.filter(pk__in=ids).only(
+                "first_name", "last_name", "username", "kind", "agency_id"
+            )
+        }
+        portal = [pk for pk, u in self.users.items() if u.kind == UserKind.PORTAL]
+        staff = [pk for pk, u in self.users.items() if u.kind == UserKind.STAFF]
+        self.labels: dict[int | None, str] = {}
+        if portal:
+            for contact in EmergencyContact.objects.filter(
+                agency_id=agency_id, client=client, user_id__in=portal
+            ):
+                self.labels.setdefault(
+                    contact.user_id, f"{contact.name}, {contact.relationship_name}"
+                )
+            left = [pk for pk in portal if pk not in self.labels]
+            if left:
+                for person in PayerPerson.objects.filter(
+                    agency_id=agency_id, user_id__in=left
+                ).select_related("payer"):
+                    self.labels.setdefault(
+                        person.user_id,
+                        _("%(name)s, for %(payer)s (payer)")
+                        % {"name": person.name, "payer": person.payer.name},
+                    )
+                for member in CommunityPerson.objects.filter(
+                    agency_id=agency_id, user_id__in=left
+                ).select_related("community"):
+                    self.labels.setdefault(
+                        member.user_id,
+                        _("%(name)s, for %(community)s (community)")
+                        % {"name": member.name, "community": member.community.name},
+                    )
+        if staff:
+            for membership in StaffMembership.objects.filter(user_id__in=staff):
+                user = self.users[membership.user_id]
+                self.labels[user.pk] = _("%(agency)s staff: %(name)s, %(role)s") % {
+                    "agency": client.agency.name,
+                    "name": user.first_name or user.username,
+                    "role": membership.get_role_display(),
+                }
+
+    def name(self, actor_id: int | None) -> str:
+        if actor_id is not None and actor_id == self.viewer.pk:
+            return _("You")
+        if actor_id in self.labels:
+            return self.labels[actor_id]
+        user = self.users.get(actor_id) if actor_id is not None else None
+        if user is not None and user.kind == UserKind.STAFF:
+            return _("%(agency)s staff") % {"agency": self.client.agency.name}
+        if user is not None:
+            # Someone whose link to the client has since ended.
+            return user.get_full_name() or user.username
+        return _("Someone whose account no longer exists")
+
+
+def _feed_counts(client: Client, events: list[AuditEvent]) -> dict[int, int]:
+    """Return how many times the feed was fetched on each feed event's day, by event id.
+
+    A feed's event is written at its first fetch of a day; the day's count is carried by
+    its next event (`previous_day_fetches`), or is still on the feed for its last day. The
+    next event of a feed's newest on this page is looked up (one query per feed on the
+    page); the others' next events are on the page.
+    """
+    feeds: dict[str, list[AuditEvent]] = {}
+    for event in events:
+        if event.action in FEED_ACTIONS:
+            feeds.setdefault(event.object_id, []).append(event)
+    counts: dict[int, int] = {}
+    if not feeds:
+        return counts
+    state = {
+        str(feed.pk): feed
+        for feed in CalendarFeed.objects.filter(
+            agency_id=client.agency_id, pk__in=[int(pk) for pk in feeds if pk.isdigit()]
+        ).only("last_fetched_on", "fetches_on_last_day")
+    }
+    for feed_id, shown in feeds.items():
+        newest = shown[0]
+        following = (
+            AuditEvent.objects.filter(
+                agency_id=client.agency_id,
+                client_id=client.pk,
+                action__in=FEED_ACTIONS,
+                object_id=feed_id,
+                created_at__gt=newest.created_at,
+            )
+            .only("detail")
+            .order_by("created_at", "id")
+            .first()
+        )
+        # Each shown event with the next newer one: the one before it on the page.
+        for index, event in enumerate(shown):
+            later = shown[index - 1] if index else following
+            day = event.detail.get("day")
+            if later is not None and later.detail.get("previous_day") == day:
+                counts[event.pk] = int(later.detail.get("previous_day_fetches") or 0)
+            elif later is None and feed_id in state:
+                feed = state[feed_id]
+                if feed.last_fetched_on and feed.last_fetched_on.isoformat() == day:
+                    counts[event.pk] = feed.fetches_on_last_day
+    return counts
+
+
+def _what(event: AuditEvent, counts: dict[int, int]) -> str:
+    label = VIEW_ACTIONS.get(event.action, event.action)
+    if event.action in ("invoice.viewed", "invoice.pdf_downloaded"):
+        return str(label) % {"number": event.object_label}
+    if event.action in FEED_ACTIONS and event.pk in counts:
+        count = counts[event.pk]
+        return ngettext("Calendar feed, once", "Calendar feed, %(count)d times", count) % {
+            "count": count
+        }
+    return str(label)
+
+
+def _place(event: AuditEvent) -> str:
+    if event.detail.get("place") == "backoffice":
+        return _("Back office")
+    if event.action in FEED_ACTIONS:
+        return _("Calendar app")
+    return _("Portal")
+
+
+def page_of_views(
+    client: Client, user: Any, chosen: ViewFilter, number: str | int | None
+) -> tuple[Page[AuditEvent], list[ViewRow]]:
+    """Return one page of the client's views (PER_PAGE, newest first) and its rows."""
+    page = Paginator(view_events(client, user, chosen), PER_PAGE).get_page(number)
+    events = list(page.object_list)
+    names = _Names(client, {e.actor_id for e in events if e.actor_id is not None}, user)
+    counts = _feed_counts(client, events)
+    tz = client.agency.tz
+    rows = [
+        ViewRow(
+            when=timezone.localtime(event.created_at, tz),
+            who=names.name(event.actor_id),
+            what=_what(event, counts),
+            place=_place(event),
+        )
+        for event in events
+    ]
+    return page, rows
