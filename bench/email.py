@@ -118,7 +118,36 @@ def _inner(database_url: str) -> dict[str, Any]:
     figures.update(_measure_creation(agency))
     figures.update(_measure_delivery(database_url))
     figures.update(_measure_sign_in(agency))
+    figures.update(_measure_import())
     return figures
+
+
+IMPORT_AGENCY_NAME = "Import Bench Home Care"
+IMPORTED_CLIENTS = 5_000
+
+
+def _measure_import() -> dict[str, Any]:
+    """Time a CSV import of 5,000 clients with two emergency contacts each (issue 13), in
+    an agency of its own made anew: the preview, then the import with its logins and
+    invitations queued, as the worker runs it."""
+    from careportal.accounts.models import User
+    from careportal.agencies.models import Agency
+    from careportal.imports.timing import time_client_import
+    from careportal.invitations.models import Invitation
+
+    for old in Agency.objects.filter(name=IMPORT_AGENCY_NAME):
+        Invitation.objects.filter(agency=old).delete()
+        User.objects.filter(agency=old).delete()
+        old.delete()
+    agency = Agency.objects.create(name=IMPORT_AGENCY_NAME)
+    timed = time_client_import(agency=agency, count=IMPORTED_CLIENTS)
+    return {
+        "import_clients": timed["clients"],
+        "import_contacts": timed["contacts"],
+        "import_preview_seconds": timed["preview_seconds"],
+        "import_seconds": timed["import_seconds"],
+        "import_invitations_queued": timed["invitations_queued"],
+    }
 
 
 def _fresh_agency() -> Any:

@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "careportal.billing",
     "careportal.messaging",
     "careportal.api",
+    "careportal.imports",
     "careportal.privacy",
     "careportal.portal",
     "careportal.backoffice",

@@ -11,6 +11,9 @@ For a resource (clients, emergency contacts, ...) under `/api/v1/<path>`:
 
 No DELETE: a client is discharged, a link ended, by an update. Another agency's record
 answers 404 like a missing one. Each call is one audit event (`api.<name>.<verb>`).
+
+A record may carry lists of its own rows (a plan's goals, an invoice's lines: `nested`),
+sent whole and matched to the stored rows by `nested_rows`, saved by the same service.
 """
 
 import base64
@@ -61,10 +64,15 @@ class Resource:
     area: str  # the scope's area: "people"
     out: type[Schema]
     create: type[Schema]
-    # Saves the record in the agency through its app's service (one transaction).
-    write: Callable[[Any, Any, HttpRequest], Any]
+    # Saves the record in the agency through its app's service (one transaction):
+    # write(obj, agency, request), and the nested rows' lists too when `nested` is set.
+    write: Callable[..., Any]
     # Foreign keys given by id, each `<name>_id` in the schemas.
     foreign_keys: tuple[str, ...] = ()
+    # Lists of rows saved with the record ("goals", "tasks"): left out of the record's own
+    # fields and passed to `write` as a fourth argument, {name: [row, ...]} (only the lists
+    # the request sent); read back through the relation of the same name, prefetched.
+    nested: tuple[str, ...] = ()
 
     @property
     def title(self) -> str:
@@ -165,6 +173,8 @@ def add_resource(router: Router, res: Resource) -> None:
     def save(request: HttpRequest, obj: Any, data: dict[str, Any]) -> Any:
         """Check the foreign keys against the agency, set the values, save through the app."""
         agency = key_of(request).agency
+        data = dict(data)
+        children = {name: data.pop(name) for name in res.nested if name in data}
         errors: dict[str, list[str]] = {}
         for name in res.foreign_keys:
             value = data.get(f"{name}_id")
@@ -186,6 +196,8 @@ def add_resource(router: Router, res: Resource) -> None:
         for name, value in data.items():
             setattr(obj, name, value)
         try:
+            if res.nested:
+                return res.write(obj, agency, request, children)
             return res.write(obj, agency, request)
         except ValidationError as error:
             if not hasattr(error, "error_dict"):
@@ -207,7 +219,7 @@ def add_resource(router: Router, res: Resource) -> None:
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE,
     ) -> dict[str, Any]:
         agency = key_of(request).agency
-        records = res.model._default_manager.filter(agency=agency)
+        records = res.model._default_manager.filter(agency=agency).prefetch_related(*res.nested)
         if updated_since is not None:
             records = records.filter(updated_at__gte=updated_since)
         if cursor:
@@ -362,6 +374,54 @@ def add_resource(router: Router, res: Resource) -> None:
         url_name=f"{res.name}_upsert_by_external_id",
         summary=f"Create or change a {title} by its external id",
     )(upsert_by_external_id)  # fmt: skip
+
+
+def nested_rows(
+    parent: Any, parent_field: str, model: Any, name: str, items: list[dict[str, Any]] | None
+) -> tuple[list[Any], list[Any]]:
+    """Return the rows to save and the rows to remove for a list the request sent whole.
+
+    A row is the parent's row with its `id`, else the parent's row with its `external_id`,
+    else a new one; the parent's rows not sent are removed. None (the list not sent) keeps
+    every row as it is. An id of no row of the parent, or an external id sent twice,
+    raises ValidationError naming `<name>.<index>.<field>`.
+    """
+    if items is None:
+        return [], []
+    stored = (
+        {row.pk: row for row in model._default_manager.filter(**{parent_field: parent.pk})}
+        if parent.pk is not None
+        else {}
+    )
+    by_external_id = {row.external_id: row for row in stored.values() if row.external_id}
+    errors: dict[str, list[str]] = {}
+    rows: list[Any] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        values = dict(item)
+        pk = values.pop("id", None)
+        external_id = values.get("external_id", "")
+        if pk is not None:
+            row = stored.get(pk)
+            if row is None:
+                errors[f"{name}.{index}.id"] = [_("Choose a row of this record, or leave it out.")]
+                continue
+        else:
+            row = by_external_id.get(external_id) or model()
+        if row.pk is not None and any(row is other for other in rows):
+            errors[f"{name}.{index}.id"] = [_("This row is sent twice.")]
+            continue
+        external_id = values.get("external_id", row.external_id)
+        if external_id and external_id in seen:
+            errors[f"{name}.{index}.external_id"] = [_("Another row here has this external id.")]
+        seen.add(external_id)
+        for field, value in values.items():
+            setattr(row, field, value)
+        rows.append(row)
+    if errors:
+        raise ValidationError(errors)
+    kept = {row.pk for row in rows if row.pk is not None}
+    return rows, [row for pk, row in stored.items() if pk not in kept]
 
 
 def _valid_external_id(value: str) -> bool:

@@ -17,7 +17,7 @@ from ninja import NinjaAPI
 from ninja.openapi.schema import OpenAPISchema
 from ninja.openapi.views import openapi_json
 
-from careportal.api import people, scheduling
+from careportal.api import billing, careplans, people, scheduling
 from careportal.api.problems import PROBLEM_TYPE, install_handlers
 from careportal.backoffice import roles
 
@@ -71,6 +71,8 @@ api = CarePortalApi(
 install_handlers(api)
 api.add_router("/", people.router)
 api.add_router("/", scheduling.router)
+api.add_router("/", careplans.router)
+api.add_router("/", billing.router)
 
 
 def _public(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | URLResolver]:

@@ -6,6 +6,7 @@ an offset, ids only as JSON integers, emails as emails, and no text a database r
 """
 
 import datetime
+import decimal
 import re
 from typing import Annotated, Any
 
@@ -99,3 +100,49 @@ RecordId = Annotated[int, Strict(), Field(ge=1, le=MAX_ID)]
 PathId = Annotated[int, Field(ge=1, le=MAX_ID)]
 ExternalId = Text100
 ExternalIdInPath = Annotated[str, Path(..., min_length=1, max_length=100)]
+Text300 = Annotated[str, StringConstraints(max_length=300), AfterValidator(storable)]
+
+
+def _decimal_text(digits: int, places: int, *, signed: bool = False) -> tuple[Any, Any]:
+    """Return the validator and schema of a decimal given as a JSON string ("125.50").
+
+    At most `digits` digits before the point and `places` after it, as its column stores;
+    a float or a number in JSON is refused (it may not be exact).
+    """
+    pattern = rf"{'-?' if signed else ''}\d{{1,{digits}}}(\.\d{{1,{places}}})?"
+    compiled = re.compile(pattern)
+
+    def parse(value: Any) -> decimal.Decimal:
+        if not isinstance(value, str) or not compiled.fullmatch(value):
+            raise ValueError(f"must be a decimal number as text with at most {places} decimals")
+        return decimal.Decimal(value)
+
+    return BeforeValidator(parse), WithJsonSchema({"type": "string", "pattern": f"^{pattern}$"})
+
+
+def _decimal_out(places: int) -> tuple[Any, Any]:
+    """Return the converter and schema of a stored decimal in an answer: text, `places`
+    decimals."""
+    exponent = decimal.Decimal(1).scaleb(-places)
+
+    def show(value: Any) -> Any:
+        if isinstance(value, decimal.Decimal | int):
+            return str(decimal.Decimal(value).quantize(exponent, rounding=decimal.ROUND_HALF_UP))
+        return value
+
+    return BeforeValidator(show), WithJsonSchema(
+        {"type": "string", "pattern": rf"^-?\d+\.\d{{{places}}}$"}
+    )
+
+
+# Decimals in as text ("125.50"), never a float, by the column that stores them.
+Money = Annotated[decimal.Decimal, *_decimal_text(10, 2)]
+SignedMoney = Annotated[decimal.Decimal, *_decimal_text(10, 2, signed=True)]
+Rate = Annotated[decimal.Decimal, *_decimal_text(8, 2)]
+Hours = Annotated[decimal.Decimal, *_decimal_text(4, 2)]
+WeeklyHours = Annotated[decimal.Decimal, *_decimal_text(3, 2)]
+Percent = Annotated[decimal.Decimal, *_decimal_text(2, 3)]
+# Decimals out as text: money with two decimals ("125.50"), a tax rate with three.
+MoneyOut = Annotated[str, *_decimal_out(2)]
+PercentOut = Annotated[str, *_decimal_out(3)]
+HoursOut = MoneyOut

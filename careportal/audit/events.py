@@ -102,14 +102,16 @@ def record_for_clients(
 
     The event names the client when there is exactly one; with several, one more event
     `<action>_for_client` per client names each of them (My privacy lists a client's
-    events by their client id), with the same detail.
+    events by their client id), with the detail's single values (the lists, of every
+    client's invoices or ids, stay on the first event alone).
     """
     one = _ClientRef(client_ids[0]) if len(client_ids) == 1 else None
     where = {"request": request, "actor": actor, "agency": agency, "obj": obj}
     events = [audit_event(action, client=one, **where, **detail)]
     if len(client_ids) > 1:
+        single = {k: v for k, v in detail.items() if not isinstance(v, (list, tuple, set))}
         events += [
-            audit_event(f"{action}_for_client", client=_ClientRef(pk), **where, **detail)
+            audit_event(f"{action}_for_client", client=_ClientRef(pk), **where, **single)
             for pk in client_ids
         ]
     record_many(events)

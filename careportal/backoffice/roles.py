@@ -38,6 +38,8 @@ INVITATIONS = ("invitations.invitation",)
 # The agency's other emails (resets, notices, messages) and their delivery: read only.
 EMAILS = ("emails.agencyemail",)
 AGENCY_SETTINGS = ("agencies.agency",)
+# Importing clients from CSV (and exporting them): "change" is Import all.
+IMPORTS = ("imports.clientimport",)
 
 
 def _grant(actions: frozenset[str], *groups: tuple[str, ...]) -> dict[str, frozenset[str]]:
@@ -53,6 +55,7 @@ CAPABILITIES: dict[str, dict[str, frozenset[str]]] = {
         **_grant(FULL | {"unlock", "reset_two_factor", "require_password_change"}, PEOPLE, STAFF),
         **_grant(READ, CALENDAR_FEEDS, MESSAGES, AUDIT, EMAILS),
         **_grant(EDIT, AGENCY_SETTINGS, INVITATIONS),
+        **_grant(EDIT | {"add"}, IMPORTS),
     },
     # Everything but the agency's settings (issue 2). Administrators add staff and change
     # their name and role, but never give or take the owner role, touch an owner's row or
@@ -62,7 +65,7 @@ CAPABILITIES: dict[str, dict[str, frozenset[str]]] = {
         **_grant(FULL, PEOPLE, SCHEDULING, CARE_PLANS, BILLING),
         **_grant(READ, CALENDAR_FEEDS, MESSAGES, EMAILS),
         **_grant(EDIT, INVITATIONS),
-        **_grant(EDIT | {"add"}, STAFF),
+        **_grant(EDIT | {"add"}, STAFF, IMPORTS),
     },
     # Schedulers read the clients they plan for; they never see money nor family messages.
     StaffRole.SCHEDULER: {

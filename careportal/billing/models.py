@@ -20,6 +20,7 @@ from careportal.agencies.models import (
     external_id_field,
     external_id_unique,
     updated_at_field,
+    updated_index,
 )
 
 CENT = Decimal("0.01")
@@ -368,6 +369,8 @@ class Invoice(AgencyScoped):
                 include=OWING_INCLUDED,
                 name="billing_inv_community_owing",
             ),
+            # The API's list, by the time an invoice changed.
+            updated_index("billing_invoice_updated"),
         ]
 
     def __str__(self) -> str:
@@ -481,6 +484,8 @@ class Payment(AgencyScoped):
             models.Index(fields=["agency", "invoice"]),
             # The back office's list of payments, by date.
             models.Index(fields=["agency", "date", "id"]),
+            # The API's list, by the time a payment changed.
+            updated_index("billing_payment_updated"),
         ]
         constraints = [
             external_id_unique("billing_payment_external_id"),

@@ -15,6 +15,7 @@ from careportal.agencies.models import (
     external_id_field,
     external_id_unique,
     updated_at_field,
+    updated_index,
 )
 
 
@@ -72,7 +73,11 @@ class ServicePlan(AgencyScoped):
         verbose_name = _("care plan")
         verbose_name_plural = _("care plans")
         ordering = ["-start_date"]
-        indexes = [models.Index(fields=["agency", "client", "status"])]
+        indexes = [
+            models.Index(fields=["agency", "client", "status"]),
+            # The API's list, by the time a plan changed.
+            updated_index("careplans_plan_updated"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),

@@ -15,7 +15,9 @@ from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -24,11 +26,9 @@ from careportal.agencies.models import StaffMembership
 from careportal.audit.models import AuditEvent
 from careportal.people.models import (
     Client,
-    ClientPayer,
     CommunityPerson,
     EmergencyContact,
     PayerPerson,
-    Residence,
 )
 from careportal.scheduling.models import CalendarFeed
 
@@ -96,17 +96,16 @@ def months_offered(today: datetime.date) -> list[datetime.date]:
     return months
 
 
-def viewers_of(client: Client) -> list[Viewer]:
-    """Return the people the "who" filter offers: the client's contacts, the people of
-    their payers and communities (with portal logins), and the agency's staff as one."""
+def viewers_of(
+    client: Client,
+    contacts: list[EmergencyContact],
+    payer_ids: list[int],
+    community_ids: list[int],
+) -> list[Viewer]:
+    """Return the people the "who" filter offers: the client's contacts (given, as the page
+    has read them), the people of their payers and communities (with portal logins), and
+    the agency's staff as one."""
     agency_id = client.agency_id
-    contacts = EmergencyContact.objects.filter(agency_id=agency_id, client=client).exclude(
-        user=None
-    )
-    payer_ids = ClientPayer.objects.filter(agency_id=agency_id, client=client).values("payer_id")
-    community_ids = Residence.objects.filter(agency_id=agency_id, client=client).values(
-        "community_id"
-    )
     payer_people = PayerPerson.objects.filter(agency_id=agency_id, payer_id__in=payer_ids).exclude(
         user=None
     )
@@ -114,8 +113,9 @@ def viewers_of(client: Client) -> list[Viewer]:
         agency_id=agency_id, community_id__in=community_ids
     ).exclude(user=None)
     found: dict[int | None, str] = {}
-    for contact in contacts.order_by("name"):
-        found.setdefault(contact.user_id, f"{contact.name}, {contact.relationship_name}")
+    for contact in sorted(contacts, key=lambda c: c.name):
+        if contact.user_id is not None:
+            found.setdefault(contact.user_id, f"{contact.name}, {contact.relationship_name}")
     for person in payer_people.select_related("payer").order_by("name"):
         found.setdefault(person.user_id, f"{person.name}, {person.payer.name}")
     for member in community_people.select_related("community").order_by("name"):
@@ -155,7 +155,9 @@ def view_events(client: Client, user: Any, chosen: ViewFilter) -> QuerySet[Audit
 class _Names:
     """How each actor of a page is named for this client, read in a few queries."""
 
-    def __init__(self, client: Client, actor_ids: set[int], viewer: Any) -> None:
+    def __init__(
+        self, client: Client, actor_ids: set[int], viewer: Any, contacts: list[EmergencyContact]
+    ) -> None:
         self.client = client
         self.viewer = viewer
         agency_id = client.agency_id
@@ -170,12 +172,11 @@ class _Names:
         staff = [pk for pk, u in self.users.items() if u.kind == UserKind.STAFF]
         self.labels: dict[int | None, str] = {}
         if portal:
-            for contact in EmergencyContact.objects.filter(
-                agency_id=agency_id, client=client, user_id__in=portal
-            ):
-                self.labels.setdefault(
-                    contact.user_id, f"{contact.name}, {contact.relationship_name}"
-                )
+            for contact in contacts:
+                if contact.user_id in portal:
+                    self.labels.setdefault(
+                        contact.user_id, f"{contact.name}, {contact.relationship_name}"
+                    )
             left = [pk for pk in portal if pk not in self.labels]
             if left:
                 for person in PayerPerson.objects.filter(
@@ -285,13 +286,51 @@ def _place(event: AuditEvent) -> str:
     return _("Portal")
 
 
+def table_body(rows: list[ViewRow]) -> SafeString:
+    """Return the list's rows as the table's HTML, each value escaped as a template would.
+
+    Written here rather than by the template: a page of twenty-five rows, each with its
+    time formatted and the labels the narrow layout shows, cost more than the rest.
+    """
+    who, what, where = (conditional_escape(_(label)) for label in ("Who", "What", "Where"))
+    shown: dict[datetime.datetime, str] = {}
+    html = []
+    for row in rows:
+        if row.when not in shown:
+            shown[row.when] = formats.date_format(row.when, "DATETIME_FORMAT")
+        html.append(
+            f'<tr>\n      <th scope="row">{conditional_escape(shown[row.when])}</th>\n'
+            f'      <td data-label="{who}">{conditional_escape(row.who)}</td>\n'
+            f'      <td data-label="{what}">{conditional_escape(row.what)}</td>\n'
+            f'      <td data-label="{where}">{conditional_escape(row.place)}</td>\n    </tr>'
+        )
+    return mark_safe("\n    ".join(html))  # every value is escaped above
+
+
+def month_options(chosen: ViewFilter) -> list[tuple[str, str, bool]]:
+    """Return the month filter's options: (value, "March 2026", chosen)."""
+    return [
+        (month.strftime("%Y-%m"), formats.date_format(month, "F Y"), month == chosen.month)
+        for month in chosen.months
+    ]
+
+
 def page_of_views(
-    client: Client, user: Any, chosen: ViewFilter, number: str | int | None
+    client: Client,
+    user: Any,
+    chosen: ViewFilter,
+    number: str | int | None,
+    *,
+    contacts: list[EmergencyContact],
 ) -> tuple[Page[AuditEvent], list[ViewRow]]:
-    """Return one page of the client's views (PER_PAGE, newest first) and its rows."""
+    """Return one page of the client's views (PER_PAGE, newest first) and its rows.
+
+    `contacts` are the client's emergency contacts, as the page has read them.
+    """
     page = Paginator(view_events(client, user, chosen), PER_PAGE).get_page(number)
     events = list(page.object_list)
-    names = _Names(client, {e.actor_id for e in events if e.actor_id is not None}, user)
+    actors = {e.actor_id for e in events if e.actor_id is not None}
+    names = _Names(client, actors, user, contacts)
     counts = _feed_counts(client, events)
     tz = client.agency.tz
     rows = [

@@ -43,9 +43,16 @@ def _contact_form(contact: EmergencyContact, today: datetime.date, data: Any = N
     return ContactAccessForm(data, initial=initial, prefix=f"contact-{contact.pk}", today=today)
 
 
-def _view_filter(request: HttpRequest, client: Client, today: datetime.date) -> viewers.ViewFilter:
+def _view_filter(
+    request: HttpRequest,
+    client: Client,
+    today: datetime.date,
+    contacts: list[EmergencyContact],
+    payer_ids: list[int],
+    community_ids: list[int],
+) -> viewers.ViewFilter:
     """Return the list's filters from the query: unknown values are ignored."""
-    offered = viewers.viewers_of(client)
+    offered = viewers.viewers_of(client, contacts, payer_ids, community_ids)
     months = viewers.months_offered(today)
     who = request.GET.get("who", "")
     month_text = request.GET.get("month", "")
@@ -108,27 +115,40 @@ def my_privacy(request: HttpRequest) -> HttpResponse:
             return redirect(f"{reverse('privacy:my_privacy')}#contact-{contact.pk}")
         forms[contact.pk] = form
         status = 400
-    chosen = _view_filter(request, client, today)
-    page, rows = viewers.page_of_views(client, request.user, chosen, request.GET.get("page"))
-    payer_links = (
+    payer_links = list(
         ClientPayer.objects.filter(agency_id=agency.pk, client=client)
         .select_related("payer")
         .order_by("-start_date", "pk")
     )
-    community_links = (
+    community_links = list(
         Residence.objects.filter(agency_id=agency.pk, client=client)
         .select_related("community")
         .order_by("-start_date", "pk")
+    )
+    # The contacts and links read above name the people in the list and its filter too.
+    chosen = _view_filter(
+        request,
+        client,
+        today,
+        contacts,
+        [link.payer_id for link in payer_links],
+        [link.community_id for link in community_links],
+    )
+    page, rows = viewers.page_of_views(
+        client, request.user, chosen, request.GET.get("page"), contacts=contacts
     )
     context = {
         "client": client,
         "agency": agency,
         "today": today,
         "contacts": [(c, forms[c.pk], _access_line(c, today)) for c in contacts],
-        "payer_links": list(payer_links),
-        "community_links": list(community_links),
+        "payer_links": payer_links,
+        "community_links": community_links,
         "chosen": chosen,
         "page": page,
         "rows": rows,
+        "table_body": viewers.table_body(rows),
+        "month_options": viewers.month_options(chosen),
+        "record_copy": client.record_copies.first(),
     }
     return render(request, "privacy/my_privacy.html", context, status=status)

@@ -21,6 +21,7 @@ from careportal.api.services import create_api_key
 from careportal.audit.models import AuditEvent
 from careportal.billing.models import Invoice, InvoiceLine, Payment
 from careportal.careplans.models import Goal, PlanTask, ServicePlan
+from careportal.imports.models import ClientImport
 from careportal.messaging.models import Message
 from careportal.people.models import (
     Client,
@@ -144,6 +145,10 @@ def _agency_records(agency: Agency, client: Client, caregiver: Caregiver, owner:
         AuditEvent: event,
         # The integration API's keys (careportal/api): the owner's alone.
         ApiKey: create_api_key(agency=agency, name=f"{word} system", scopes=["people:read"])[0],
+        # The CSV imports of clients (careportal/imports): the owner's and administrators'.
+        ClientImport: ClientImport.objects.create(
+            agency=agency, uploaded_by=owner, file_name=f"{word.lower()}-clients.csv"
+        ),
     }
     try:
         from careportal.invitations.models import Invitation

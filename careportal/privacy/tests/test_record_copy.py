@@ -184,13 +184,13 @@ def test_it_shows_the_section_of_my_privacy(margaret):
     request = RequestFactory().get("/my-privacy/")
     request.user = margaret.user
 
-    body = render_to_string("privacy/_record_copy.html", {"request": request})
+    body = render_to_string("privacy/_record_copy.html", {"request": request, "record_copy": None})
     assert "You have not asked for a copy yet." in body
     assert "Ask for a copy of my record" in body
     assert "hx-trigger" not in body
 
     copy = RecordCopy.objects.create(agency=margaret.agency, client=margaret)
-    body = render_to_string("privacy/_record_copy.html", {"request": request})
+    body = render_to_string("privacy/_record_copy.html", {"request": request, "record_copy": copy})
     progress = reverse("privacy:record_progress", args=[copy.pk])
     assert f'hx-get="{progress}?seen=queued-0"' in body
     assert 'hx-trigger="every 2s"' in body

@@ -1,0 +1,207 @@
+"""Import clients in the back office: upload, preview, import all with progress; export.
+
+The list is the agency's imports. "Import clients" (the add page) takes a CSV file and
+shows its preview (the change page); "Import all" queues the import; the page then polls
+its state every 2 seconds. The owner and administrators have the module (backoffice.roles).
+"""
+
+from __future__ import annotations
+
+import csv
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from careportal.backoffice.scoping import AgencyScopedAdmin, staff_agency
+from careportal.backoffice.site import backoffice_site
+from careportal.imports import clients
+from careportal.imports.models import ClientImport
+from careportal.imports.services import (
+    MAX_ERRORS,
+    ImportNotReady,
+    describe,
+    export_client_rows,
+    preview_client_import,
+    start_client_import,
+)
+
+TEMPLATE_FILE_NAME = "clients-template.csv"
+EXPORT_FILE_NAME = "clients.csv"
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file of clients"),
+        help_text=_("One row for each client, with the columns of the template. Up to 10 MB."),
+    )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > clients.MAX_BYTES:
+            raise forms.ValidationError(clients.too_large())
+        return upload
+
+
+class Echo:
+    """A file-like object whose write returns what it was given (csv.writer into a stream)."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+@admin.register(ClientImport, site=backoffice_site)
+class ClientImportAdmin(AgencyScopedAdmin):
+    list_display = ("file_name", "uploaded_at", "uploaded_by", "state", "row_count", "created",
+                    "updated", "invitations_queued")  # fmt: skip
+    fields = ("file_name", "state")
+    readonly_fields = ("file_name", "state")
+    change_list_template = "admin/imports/clientimport/change_list.html"
+    actions = None
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).select_related("uploaded_by").defer("rows")
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("template/", wrap(self.template_view), name="imports_clientimport_template"),
+            path("export/", wrap(self.export_view), name="imports_clientimport_export"),
+            path(
+                "<path:object_id>/import/",
+                wrap(require_POST(self.import_view)),
+                name="imports_clientimport_import",
+            ),  # fmt: skip
+            path(
+                "<path:object_id>/progress/",
+                wrap(self.progress_view),
+                name="imports_clientimport_progress",
+            ),  # fmt: skip
+            *super().get_urls(),
+        ]
+
+    def _require_import(self, request: HttpRequest) -> None:
+        """404 for a role without the module, as the back office answers; 403 without "add"."""
+        self._require_module(request)
+        if not self.has_add_permission(request):
+            raise Http404
+
+    def _own_import(self, request: HttpRequest, object_id: str) -> ClientImport:
+        obj: ClientImport | None = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        return obj
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> Any:
+        """The upload page: a file in, its preview out (nothing saved but the preview)."""
+        self._require_module(request)
+        if not self.has_add_permission(request):
+            return super().add_view(request, form_url, extra_context)  # Django's 403
+        posted = request.method == "POST"
+        form = UploadForm(request.POST, request.FILES) if posted else UploadForm()
+        if posted and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                client_import = preview_client_import(
+                    agency=staff_agency(request),
+                    data=upload.read(),
+                    file_name=upload.name or "",
+                    actor=request.user,
+                )
+            except clients.FileRefused as exc:
+                form.add_error("file", str(exc))
+            else:
+                return redirect("backoffice:imports_clientimport_change", client_import.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Import clients"),
+            "opts": self.opts,
+            "form": form,
+            "columns": clients.COLUMNS,
+            "max_mb": clients.MAX_BYTES // (1024 * 1024),
+        }
+        return TemplateResponse(request, "admin/imports/clientimport/upload.html", context)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: Any = None) -> Any:  # fmt: skip
+        """The preview of an uploaded file, then its progress and its summary."""
+        self._require_module(request)
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(  # type: ignore[attr-defined]
+                request, self.opts, object_id
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Preview of %(file)s") % {"file": obj.file_name},
+            "opts": self.opts,
+            "original": obj,
+            "client_import": obj,
+            "errors": [describe(error) for error in obj.errors],
+            "errors_capped": len(obj.errors) >= MAX_ERRORS,
+            "may_import": self.has_change_permission(request, obj),
+        }
+        return TemplateResponse(request, "admin/imports/clientimport/preview.html", context)
+
+    def import_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Import all: queue the import of exactly the rows the preview showed."""
+        self._require_import(request)
+        obj = self._own_import(request, object_id)
+        if not self.has_change_permission(request, obj):
+            raise Http404
+        try:
+            start_client_import(client_import=obj)
+        except ImportNotReady:
+            messages.error(request, _("This file cannot be imported (again)."))
+        return redirect("backoffice:imports_clientimport_change", obj.pk)
+
+    def progress_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The state fragment the page polls: empty (204) while nothing has changed."""
+        self._require_module(request)
+        obj = self._own_import(request, object_id)
+        if obj.is_under_way and request.GET.get("seen") == obj.poll_key:
+            return HttpResponse(status=204)
+        return TemplateResponse(
+            request,
+            "admin/imports/clientimport/_state.html",
+            {"client_import": obj, "polled": True},
+        )
+
+    def template_view(self, request: HttpRequest) -> HttpResponse:
+        """Download the template: the header and one example row."""
+        self._require_import(request)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{TEMPLATE_FILE_NAME}"'
+        response.write("\ufeff")
+        writer = csv.writer(response)
+        writer.writerows(clients.template_rows())
+        return response
+
+    def export_view(self, request: HttpRequest) -> StreamingHttpResponse:
+        """Export clients: every client of the agency with contacts, streamed as CSV."""
+        self._require_import(request)
+        rows = export_client_rows(agency=staff_agency(request), actor=request.user, request=request)
+        writer = csv.writer(Echo())
+
+        def lines() -> Any:
+            yield "\ufeff"
+            for row in rows:
+                yield writer.writerow(row)
+
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{EXPORT_FILE_NAME}"'
+        return response
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        extra_context = {**(extra_context or {}), "may_import": self.has_add_permission(request)}
+        return super().changelist_view(request, extra_context)
