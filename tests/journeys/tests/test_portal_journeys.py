@@ -46,6 +46,9 @@ def open_invoice_pop_up(page: Page, number: str) -> None:
     """Open Invoices, click the number, read the pop-up, close it: focus returns to the number."""
     page.locator("nav").get_by_role("link", name="Invoices").click()
     expect(page.get_by_role("heading", level=1, name="Invoices")).to_be_visible()
+    # The heading shows while the page is still arriving; the pop-up needs its scripts, which
+    # run once the whole page is in (before that, the link opens the invoice as a page).
+    page.wait_for_load_state("load")
     link = page.get_by_role("link", name=number, exact=True)
     link.click()
     dialog = page.get_by_role("dialog")
