@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from careportal.backoffice.scoping import AgencyScopedAdmin, staff_agency
 from careportal.backoffice.site import backoffice_site
-from careportal.imports import clients
+from careportal.imports import cells, clients
 from careportal.imports.models import ClientImport
 from careportal.imports.services import (
     MAX_ERRORS,
@@ -45,8 +45,8 @@ class UploadForm(forms.Form):
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
-        if upload.size > clients.MAX_BYTES:
-            raise forms.ValidationError(clients.too_large())
+        if upload.size > cells.MAX_BYTES:
+            raise forms.ValidationError(cells.too_large())
         return upload
 
 
@@ -118,7 +118,7 @@ class ClientImportAdmin(AgencyScopedAdmin):
                     file_name=upload.name or "",
                     actor=request.user,
                 )
-            except clients.FileRefused as exc:
+            except cells.FileRefused as exc:
                 form.add_error("file", str(exc))
             else:
                 return redirect("backoffice:imports_clientimport_change", client_import.pk)
@@ -128,7 +128,7 @@ class ClientImportAdmin(AgencyScopedAdmin):
             "opts": self.opts,
             "form": form,
             "columns": clients.COLUMNS,
-            "max_mb": clients.MAX_BYTES // (1024 * 1024),
+            "max_mb": cells.MAX_BYTES // (1024 * 1024),
         }
         return TemplateResponse(request, "admin/imports/clientimport/upload.html", context)
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from careportal.audit.events import audit_event, record, record_many
-from careportal.imports import clients
+from careportal.imports import cells, clients
 from careportal.imports.models import ClientImport, ImportState
 from careportal.invitations.models import Invitation
 from careportal.invitations.services import invite_parties
@@ -45,14 +45,14 @@ class ImportNotReady(Exception):
 class RowRefused(Exception):
     """A row cannot be saved at import time; nothing of the file is saved."""
 
-    def __init__(self, error: clients.RowError) -> None:
+    def __init__(self, error: cells.RowError) -> None:
         super().__init__(error.message)
         self.error = error
 
 
-def describe(error: dict[str, Any] | clients.RowError) -> str:
+def describe(error: dict[str, Any] | cells.RowError) -> str:
     """Return an error as the preview names it: "Line 14, date_of_birth: ..."."""
-    if isinstance(error, clients.RowError):
+    if isinstance(error, cells.RowError):
         error = error.as_dict()
     if error["column"]:
         return _("Line %(line)d, %(column)s: %(message)s") % error
@@ -64,7 +64,7 @@ def preview_client_import(
 ) -> ClientImport:
     """Read and check the file; keep its rows, errors and counts. Nothing else is saved.
 
-    Raise clients.FileRefused if the file as a whole cannot be read (too large, not text,
+    Raise cells.FileRefused if the file as a whole cannot be read (too large, not text,
     wrong columns): then nothing at all is kept.
     """
     rows = clients.read_rows(data)
@@ -230,7 +230,7 @@ def _save_row(row: clients.PlannedRow, *, agency: Any, actor: Any) -> None:
     except ValidationError as exc:
         name, messages = next(iter(exc.message_dict.items()))
         raise RowRefused(
-            clients.RowError(
+            cells.RowError(
                 row.line, column + name if name != "__all__" else column.rstrip("_"), messages[0]
             )
         ) from exc

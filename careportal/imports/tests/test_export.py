@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from careportal.audit.models import AuditEvent
 from careportal.backoffice.tests.conftest import sign_in
-from careportal.imports import clients, services
+from careportal.imports import cells, clients, services
 from careportal.imports.models import ImportState
 from careportal.people.models import Client, EmergencyContact, Relationship
 
@@ -55,7 +55,7 @@ def test_it_exports_the_agencys_clients_with_their_contacts(client, cast):
     ],
 )
 def test_it_neutralises_formulas(value, expected):
-    assert clients.neutralise(value) == expected
+    assert cells.neutralise(value) == expected
 
 
 def test_it_round_trips_through_the_import(client, cast):

@@ -13,7 +13,7 @@ from django_tasks_db.models import DBTaskResult
 from careportal.audit.models import AuditEvent
 from careportal.backoffice.tests.conftest import sign_in
 from careportal.emails.delivery import run_due_tasks
-from careportal.imports import clients, services, tasks
+from careportal.imports import cells, clients, services, tasks
 from careportal.imports.models import ClientImport, ImportState
 from careportal.invitations.models import Invitation
 from careportal.people.models import Client, EmergencyContact, Relationship
@@ -193,7 +193,7 @@ def test_it_refuses_a_row_repeated_in_the_file(client, cast):
         ),
         pytest.param(bytes(range(256)) * 40, "This file is not a CSV text file", id="garbage"),
         pytest.param(b"", "The submitted file is empty.", id="empty"),
-        pytest.param(_csv([]), "This file has the column names but no clients.", id="no-rows"),
+        pytest.param(_csv([]), "This file has the column names but no rows.", id="no-rows"),
     ],
 )
 def test_it_refuses_a_bad_file_with_a_clear_message(client, cast, content, message):
@@ -207,13 +207,13 @@ def test_it_refuses_a_bad_file_with_a_clear_message(client, cast, content, messa
 
 
 def test_it_refuses_a_file_that_is_too_large(client, cast, monkeypatch):
-    monkeypatch.setattr(clients, "MAX_BYTES", 1000)
+    monkeypatch.setattr(cells, "MAX_BYTES", 1000)
     sign_in(client, cast.owner)
     response = _upload(client, _csv([_row(n) for n in range(20)]))
     assert "This file is too large." in response.content.decode()
     assert not ClientImport.objects.exists()
     # Past the form, the reader refuses it as well.
-    with pytest.raises(clients.FileRefused, match="too large"):
+    with pytest.raises(cells.FileRefused, match="too large"):
         clients.read_rows(b"x" * 1001)
 
 

@@ -1,0 +1,254 @@
+"""What every CSV file of an import shares: reading the file, checking cells, naming errors.
+
+Each kind of file (clients.py and the others) has its columns and its planning; the file's
+encoding, delimiter and size limits, formula injection, dates, the errors "line, column,
+message", and the export's neutralised cells are the same for all and live here.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext as _
+
+from careportal.people.models import (
+    Client,
+    Community,
+    CommunityPerson,
+    EmergencyContact,
+    Payer,
+    PayerPerson,
+)
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 20_000
+# Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A phone number in international form is not a formula, though it starts with "+".
+INTERNATIONAL_PHONE = re.compile(r"^\+[\d\s().-]+$")
+# Bytes that never appear in a text file (all control characters but tab, LF and CR).
+CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CHUNK = 500
+StoredRow = TypeVar("StoredRow", bound=models.Model)
+
+
+class FileRefused(Exception):
+    """The file as a whole cannot be read as our CSV; the message says why, in plain words."""
+
+
+@dataclass
+class RowError:
+    line: int
+    column: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "column": self.column, "message": self.message}
+
+
+def too_large() -> str:
+    return _(
+        "This file is too large. A file can be up to %(mb)d MB: split it into smaller files."
+    ) % {"mb": MAX_BYTES // (1024 * 1024)}
+
+
+# Reading ---------------------------------------------------------------------------------
+
+
+def read_rows(data: bytes, columns: Sequence[str]) -> list[dict[str, Any]]:
+    """Return the file's rows as dicts of the columns, each with its "line"; or FileRefused.
+
+    UTF-8 with or without a byte order mark, or Windows-1252 (Excel's "CSV (Comma
+    delimited)"); comma or semicolon, whichever the header line uses. The header must
+    name exactly `columns`, in any order.
+    """
+    if len(data) > MAX_BYTES:
+        raise FileRefused(too_large())
+    if not data.strip():
+        raise FileRefused(_("This file is empty."))
+    if CONTROL_BYTES.search(data):
+        raise FileRefused(
+            _(
+                "This file is not a CSV text file. In your spreadsheet, choose File, Save as, "
+                "and the type CSV."
+            )
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            raise FileRefused(
+                _("This file's characters cannot be read. Save it as CSV UTF-8.")
+            ) from None
+    header_line = text.lstrip("\ufeff").splitlines()[0]
+    delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = [name.strip().lower() for name in next(reader)]
+        check_columns(header, columns)
+        rows: list[dict[str, Any]] = []
+        line = reader.line_num + 1
+        for cells in reader:
+            if any(cell.strip() for cell in cells):
+                if len(rows) >= MAX_ROWS:
+                    raise FileRefused(
+                        _("This file has more than %(max)d rows: split it into smaller files.")
+                        % {"max": MAX_ROWS}
+                    )
+                row: dict[str, Any] = {"line": line}
+                for index, name in enumerate(header):
+                    row[name] = cells[index] if index < len(cells) else ""
+                if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
+                    row["_extra_cells"] = True
+                rows.append(row)
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise FileRefused(
+            _("Line %(line)d cannot be read: %(reason)s") % {"line": reader.line_num, "reason": exc}
+        ) from None
+    if not rows:
+        raise FileRefused(_("This file has the column names but no rows."))
+    return rows
+
+
+def check_columns(header: list[str], columns: Sequence[str]) -> None:
+    missing = [name for name in columns if name not in header]
+    unknown = [name for name in header if name not in columns]
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    problems = []
+    if missing:
+        problems.append(_("These columns are missing: %(names)s.") % {"names": ", ".join(missing)})
+    if unknown:
+        problems.append(_("These columns are not ours: %(names)s.") % {"names": ", ".join(unknown)})
+    if repeated:
+        problems.append(
+            _("These columns appear twice: %(names)s.") % {"names": ", ".join(repeated)}
+        )
+    if problems:
+        problems.append(_("Please start from the template, which has the right columns."))
+        raise FileRefused(" ".join(problems))
+
+
+# Checking cells --------------------------------------------------------------------------
+
+
+def model_errors(
+    obj: models.Model, line: int, prefix: str, *, exclude: list[str]
+) -> list[RowError]:
+    """Return the record's field errors as the row's, each column named `prefix + field`."""
+    try:
+        # The constraints are the database's (and the services' full_clean) at import time.
+        obj.full_clean(exclude=exclude, validate_constraints=False)
+    except ValidationError as exc:
+        return [
+            RowError(line, prefix + name if name != "__all__" else "", str(message))
+            for name, messages in exc.message_dict.items()
+            for message in messages
+        ]
+    return []
+
+
+def clean_cell(column: str, value: Any) -> tuple[str, str]:
+    """Return the cell's text, stripped, and a message if it is refused (a formula)."""
+    text = str(value if value is not None else "")
+    if text[:1] == "'" and text[1:2] in FORMULA_STARTS and text[1:2]:
+        # Our export's neutralised cell: its apostrophe is not part of the value.
+        return text[1:].strip(), ""
+    if text[:1] in FORMULA_STARTS and text[:1]:
+        if column.endswith("phone") and INTERNATIONAL_PHONE.match(text.strip()):
+            return text.strip(), ""
+        return text.strip(), _(
+            "%(value)s starts with %(char)s, which a spreadsheet runs as a formula. "
+            "Remove it, or put an apostrophe (') before it."
+        ) % {"value": text.strip()[:40], "char": repr(text[0])}
+    return text.strip(), ""
+
+
+def parse_date(value: str) -> tuple[datetime.date | None, str]:
+    """Return the cell's date (2026-03-18 or 03/18/2026), or a message naming the cell."""
+    if not value:
+        return None, ""
+    for pattern in ("%Y-%m-%d", "%m/%d/%Y"):
+        try:
+            return datetime.datetime.strptime(value, pattern).date(), ""
+        except ValueError:
+            continue
+    return None, _("%(value)s is not a date (write it as 1942-03-18).") % {"value": value}
+
+
+def foreign_emails(agency: Any, emails: Iterable[str]) -> set[str]:
+    """Return those of the (lower-case) emails that a person of another agency has."""
+    found: set[str] = set()
+    user_model = get_user_model()
+    for chunk in chunks(sorted(emails)):
+        for model in (
+            user_model,
+            Client,
+            EmergencyContact,
+            Payer,
+            PayerPerson,
+            Community,
+            CommunityPerson,
+        ):
+            found.update(
+                model._default_manager.annotate(lower_email=Lower("email"))
+                .filter(lower_email__in=chunk, agency__isnull=False)
+                .exclude(agency=agency)
+                .values_list("lower_email", flat=True)
+            )
+    return found
+
+
+def values_of(obj: Any, names: Iterable[str]) -> tuple[Any, ...]:
+    return tuple(getattr(obj, name) for name in names)
+
+
+def copy_of(obj: StoredRow) -> StoredRow:
+    """Return a fresh instance of a stored row (a matcher's own stays as it was)."""
+    copy = type(obj)(**{f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields})
+    copy._state.adding = False
+    copy._state.db = obj._state.db
+    return copy
+
+
+def cell(row: dict[str, Any], name: str) -> str:
+    """Return a row's cell as matching reads it: stripped, an export's apostrophe removed."""
+    value = str(row.get(name) or "").strip()
+    return value[1:] if value[:1] == "'" and value[1:2] in FORMULA_STARTS else value
+
+
+def unique(errors: list[RowError]) -> list[RowError]:
+    """Return the errors with repeats (the same column and message) left out."""
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for error in errors:
+        if (error.column, error.message) not in seen:
+            seen.add((error.column, error.message))
+            kept.append(error)
+    return kept
+
+
+def chunks(values: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+# Export ----------------------------------------------------------------------------------
+
+
+def neutralise(value: Any) -> str:
+    """Return the cell's text with a leading apostrophe if a spreadsheet would run it."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in FORMULA_STARTS and text else text
