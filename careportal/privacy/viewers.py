@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import formats, timezone
 from django.utils.html import conditional_escape
@@ -26,9 +27,13 @@ from careportal.agencies.models import StaffMembership
 from careportal.audit.models import AuditEvent
 from careportal.people.models import (
     Client,
+    ClientPayer,
+    Community,
     CommunityPerson,
     EmergencyContact,
+    Payer,
     PayerPerson,
+    Residence,
 )
 from careportal.scheduling.models import CalendarFeed
 
@@ -96,30 +101,99 @@ def months_offered(today: datetime.date) -> list[datetime.date]:
     return months
 
 
-def viewers_of(
-    client: Client,
-    contacts: list[EmergencyContact],
-    payer_ids: list[int],
-    community_ids: list[int],
-) -> list[Viewer]:
+@dataclass
+class Link:
+    """A payer or community of the client, with the dates of the link."""
+
+    name: str
+    start_date: datetime.date
+    end_date: datetime.date | None
+
+
+@dataclass
+class Related:
+    """The client's payers and communities, and their people with portal logins."""
+
+    payer_links: list[Link] = field(default_factory=list)
+    community_links: list[Link] = field(default_factory=list)
+    # (user id, "Name, Payer's name"), by name: whom the "who" filter offers.
+    people: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _related_sql() -> str:
+    """Return the query of `related_of`: links and people in one round trip, on the
+    (agency, client) and (agency, payer/community) indexes."""
+    link = ClientPayer._meta.db_table
+    residence = Residence._meta.db_table
+    payer = Payer._meta.db_table
+    community = Community._meta.db_table
+    payer_person = PayerPerson._meta.db_table
+    member = CommunityPerson._meta.db_table
+    return f"""
+        SELECT 'payer', o.name, l.start_date, l.end_date, CAST(NULL AS bigint), l.id
+        FROM {link} l JOIN {payer} o ON o.id = l.payer_id
+        WHERE l.agency_id = %(agency)s AND l.client_id = %(client)s
+        UNION ALL
+        SELECT 'community', o.name, l.start_date, l.end_date, CAST(NULL AS bigint), l.id
+        FROM {residence} l JOIN {community} o ON o.id = l.community_id
+        WHERE l.agency_id = %(agency)s AND l.client_id = %(client)s
+        UNION ALL
+        SELECT 'payer_person', p.name || ', ' || o.name, CAST(NULL AS date), CAST(NULL AS date), p.user_id, p.id
+        FROM {payer_person} p JOIN {payer} o ON o.id = p.payer_id
+        WHERE p.agency_id = %(agency)s AND p.user_id IS NOT NULL AND p.payer_id IN (
+            SELECT payer_id FROM {link} WHERE agency_id = %(agency)s AND client_id = %(client)s)
+        UNION ALL
+        SELECT 'community_person', p.name || ', ' || o.name, CAST(NULL AS date), CAST(NULL AS date), p.user_id, p.id
+        FROM {member} p JOIN {community} o ON o.id = p.community_id
+        WHERE p.agency_id = %(agency)s AND p.user_id IS NOT NULL AND p.community_id IN (
+            SELECT community_id FROM {residence}
+            WHERE agency_id = %(agency)s AND client_id = %(client)s)
+    """  # noqa: S608 (table names are the models' own; the values are parameters)
+
+
+def related_of(client: Client) -> Related:
+    """Return the client's payer and community links (newest first) and their people."""
+    related = Related()
+    people: list[tuple[str, int, int]] = []
+    with connection.cursor() as cursor:
+        cursor.execute(_related_sql(), {"agency": client.agency_id, "client": client.pk})
+        rows = cursor.fetchall()
+    payer_links: list[tuple[Any, int, Link]] = []
+    community_links: list[tuple[Any, int, Link]] = []
+    for kind, name, start, end, user_id, pk in rows:
+        if kind in ("payer", "community"):
+            start = _as_date(start)
+            links = payer_links if kind == "payer" else community_links
+            links.append((start, pk, Link(name, start, _as_date(end) if end else None)))
+        else:
+            people.append((name, pk if kind == "payer_person" else -pk, user_id))
+    # Newest link first (then by id), as the back office lists them; people by name.
+    related.payer_links = [link for _s, _p, link in sorted(payer_links, key=_newest_first)]
+    related.community_links = [link for _s, _p, link in sorted(community_links, key=_newest_first)]
+    related.people = [(user_id, label) for label, _pk, user_id in sorted(people)]
+    return related
+
+
+def _newest_first(item: tuple[Any, int, Link]) -> tuple[int, int]:
+    start, pk, _link = item
+    return (-start.toordinal(), pk)
+
+
+def _as_date(value: Any) -> datetime.date:
+    """Return a date column's value as a date (SQLite's driver gives the text)."""
+    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value)
+
+
+def viewers_of(client: Client, contacts: list[EmergencyContact], related: Related) -> list[Viewer]:
     """Return the people the "who" filter offers: the client's contacts (given, as the page
     has read them), the people of their payers and communities (with portal logins), and
     the agency's staff as one."""
-    agency_id = client.agency_id
-    payer_people = PayerPerson.objects.filter(agency_id=agency_id, payer_id__in=payer_ids).exclude(
-        user=None
-    )
-    community_people = CommunityPerson.objects.filter(
-        agency_id=agency_id, community_id__in=community_ids
-    ).exclude(user=None)
     found: dict[int | None, str] = {}
     for contact in sorted(contacts, key=lambda c: c.name):
         if contact.user_id is not None:
             found.setdefault(contact.user_id, f"{contact.name}, {contact.relationship_name}")
-    for person in payer_people.select_related("payer").order_by("name"):
-        found.setdefault(person.user_id, f"{person.name}, {person.payer.name}")
-    for member in community_people.select_related("community").order_by("name"):
-        found.setdefault(member.user_id, f"{member.name}, {member.community.name}")
+    for user_id, label in related.people:
+        found.setdefault(user_id, label)
     viewers = [Viewer(str(pk), label) for pk, label in found.items()]
     staff = _("%(agency)s staff") % {"agency": client.agency.name}
     return [*viewers, Viewer(STAFF, staff)]
@@ -162,10 +236,19 @@ class _Names:
         self.viewer = viewer
         agency_id = client.agency_id
         ids = sorted(actor_ids - {viewer.pk})
+        # With their staff membership (a staff login's role), in the same query.
         self.users = {
             u.pk: u
-            for u in User.objects.filter(pk__in=ids).only(
-                "first_name", "last_name", "username", "kind", "agency_id"
+            for u in User.objects.filter(pk__in=ids)
+            .select_related("staff_membership")
+            .only(
+                "first_name",
+                "last_name",
+                "username",
+                "kind",
+                "agency_id",
+                "staff_membership__role",
+                "staff_membership__user_id",
             )
         }
         portal = [pk for pk, u in self.users.items() if u.kind == UserKind.PORTAL]
@@ -195,10 +278,11 @@ class _Names:
                         _("%(name)s, for %(community)s (community)")
                         % {"name": member.name, "community": member.community.name},
                     )
-        if staff:
-            for membership in StaffMembership.objects.filter(user_id__in=staff):
-                user = self.users[membership.user_id]
-                self.labels[user.pk] = _("%(agency)s staff: %(name)s, %(role)s") % {
+        for pk in staff:
+            user = self.users[pk]
+            membership = getattr(user, "staff_membership", None)
+            if membership is not None:
+                self.labels[pk] = _("%(agency)s staff: %(name)s, %(role)s") % {
                     "agency": client.agency.name,
                     "name": user.first_name or user.username,
                     "role": membership.get_role_display(),

@@ -10,6 +10,7 @@ import datetime
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,20 +19,27 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from careportal.people import access
-from careportal.people.models import Client, ClientPayer, EmergencyContact, Residence
+from careportal.people.models import Client, EmergencyContact
 from careportal.privacy import services, viewers
 from careportal.privacy.forms import ContactAccessForm
+from careportal.privacy.models import RecordCopy
 
 
-def _own_client(request: HttpRequest) -> Client:
-    """Return the client the login stands for, with the agency, or answer 404."""
+def _own_client(request: HttpRequest) -> tuple[Client, bool]:
+    """Return the client the login stands for, with the agency, and whether a copy of
+    their record is kept; or answer 404."""
     # The login's relationships (read once per request) say whether it is a client.
     if not access.has_care_plan(request.user):
         raise Http404
-    client = access.own_client(request.user).select_related("agency").first()
+    client = (
+        access.own_client(request.user)
+        .select_related("agency")
+        .annotate(has_record_copy=Exists(RecordCopy.objects.filter(client=OuterRef("pk"))))
+        .first()
+    )
     if client is None:
         raise Http404
-    return client
+    return client, bool(getattr(client, "has_record_copy", False))
 
 
 def _contact_form(contact: EmergencyContact, today: datetime.date, data: Any = None) -> Any:
@@ -48,11 +56,10 @@ def _view_filter(
     client: Client,
     today: datetime.date,
     contacts: list[EmergencyContact],
-    payer_ids: list[int],
-    community_ids: list[int],
+    related: viewers.Related,
 ) -> viewers.ViewFilter:
     """Return the list's filters from the query: unknown values are ignored."""
-    offered = viewers.viewers_of(client, contacts, payer_ids, community_ids)
+    offered = viewers.viewers_of(client, contacts, related)
     months = viewers.months_offered(today)
     who = request.GET.get("who", "")
     month_text = request.GET.get("month", "")
@@ -81,7 +88,7 @@ def _access_line(contact: EmergencyContact, today: datetime.date) -> str:
 
 @require_http_methods(["GET", "POST"])
 def my_privacy(request: HttpRequest) -> HttpResponse:
-    client = _own_client(request)
+    client, has_record_copy = _own_client(request)
     agency = client.agency
     today = timezone.localdate(timezone=agency.tz)
     contacts = list(
@@ -115,25 +122,9 @@ def my_privacy(request: HttpRequest) -> HttpResponse:
             return redirect(f"{reverse('privacy:my_privacy')}#contact-{contact.pk}")
         forms[contact.pk] = form
         status = 400
-    payer_links = list(
-        ClientPayer.objects.filter(agency_id=agency.pk, client=client)
-        .select_related("payer")
-        .order_by("-start_date", "pk")
-    )
-    community_links = list(
-        Residence.objects.filter(agency_id=agency.pk, client=client)
-        .select_related("community")
-        .order_by("-start_date", "pk")
-    )
-    # The contacts and links read above name the people in the list and its filter too.
-    chosen = _view_filter(
-        request,
-        client,
-        today,
-        contacts,
-        [link.payer_id for link in payer_links],
-        [link.community_id for link in community_links],
-    )
+    # The links and their people name the people in the list and its filter too.
+    related = viewers.related_of(client)
+    chosen = _view_filter(request, client, today, contacts, related)
     page, rows = viewers.page_of_views(
         client, request.user, chosen, request.GET.get("page"), contacts=contacts
     )
@@ -142,13 +133,14 @@ def my_privacy(request: HttpRequest) -> HttpResponse:
         "agency": agency,
         "today": today,
         "contacts": [(c, forms[c.pk], _access_line(c, today)) for c in contacts],
-        "payer_links": payer_links,
-        "community_links": community_links,
+        "payer_links": related.payer_links,
+        "community_links": related.community_links,
         "chosen": chosen,
         "page": page,
         "rows": rows,
         "table_body": viewers.table_body(rows),
         "month_options": viewers.month_options(chosen),
-        "record_copy": client.record_copies.first(),
+        # Copies last 7 days: most clients have none, and then no query is spent on it.
+        "record_copy": client.record_copies.first() if has_record_copy else None,
     }
     return render(request, "privacy/my_privacy.html", context, status=status)
