@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db import connections
@@ -20,8 +20,16 @@ from django.db.models import QuerySet
 from django.utils.formats import number_format
 from django.utils.translation import gettext
 
+if TYPE_CHECKING:
+    from django.core.paginator import _SupportsPagination
 
-def planner_estimate(queryset: QuerySet) -> int | None:
+    # Django's paginator, for the rows of any model's list.
+    _Paginator = Paginator[Any]
+else:
+    _Paginator = Paginator
+
+
+def planner_estimate(queryset: QuerySet[Any]) -> int | None:
     """Return PostgreSQL's estimate of the queryset's row count, or None on other databases.
 
     The estimate comes from the table's statistics through `EXPLAIN`, so it costs a plan,
@@ -39,7 +47,7 @@ def planner_estimate(queryset: QuerySet) -> int | None:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-class EstimatedCountPaginator(Paginator):
+class EstimatedCountPaginator(_Paginator):
     """A paginator whose count reads at most `count_limit` + 1 rows.
 
     Up to the limit the count is exact. Past it, `is_estimate` is true and the count is the
@@ -49,7 +57,9 @@ class EstimatedCountPaginator(Paginator):
 
     count_limit = 1_000
 
-    def __init__(self, object_list: Any, per_page: int, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, object_list: _SupportsPagination[Any], per_page: int | str, *args: Any, **kwargs: Any
+    ) -> None:
         super().__init__(object_list, per_page, *args, **kwargs)
         self.is_estimate = False
 
@@ -81,24 +91,26 @@ class EstimatedCountPaginator(Paginator):
             "count": number_format(self.count_limit, force_grouping=True)
         }
 
-    def validate_number(self, number: Any) -> int:
+    def validate_number(self, number: int | float | str) -> int:
         if self.count <= self.count_limit:
             return super().validate_number(number)
         # Past the limit the last page is not known exactly: any page from 1 on is fine.
         try:
-            number = int(number)
+            whole = int(number)
         except (TypeError, ValueError):
             raise PageNotAnInteger(gettext("That page number is not an integer")) from None
-        if number < 1:
+        if whole < 1:
             raise EmptyPage(gettext("That page number is less than 1"))
-        return number
+        return whole
 
-    def page(self, number: Any) -> Page:
+    def page(self, number: int | str) -> Page[Any]:
         number = self.validate_number(number)
         if not self.is_estimate:
             return super().page(number)
         bottom = (number - 1) * self.per_page
-        return self._get_page(self.object_list[bottom : bottom + self.per_page], number, self)
+        rows = self.object_list[bottom : bottom + self.per_page]
+        page: Page[Any] = self._get_page(rows, number, self)  # type: ignore[attr-defined]  # not in django-stubs
+        return page
 
 
 def _round_for_reading(count: int) -> int:

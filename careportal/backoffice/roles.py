@@ -6,9 +6,15 @@ agency (StaffMembership.role) is the whole answer, read from the map below.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from careportal.agencies.models import StaffRole
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from careportal.accounts.models import User
+    from careportal.agencies.models import StaffMembership
 
 FULL = frozenset({"view", "add", "change", "delete"})
 READ = frozenset({"view"})
@@ -82,7 +88,7 @@ CAPABILITIES: dict[str, dict[str, frozenset[str]]] = {
 }
 
 
-def membership_of(user: Any) -> Any:
+def membership_of(user: User | AnonymousUser | None) -> StaffMembership | None:
     """Return the user's staff membership, or None for anyone who is not agency staff."""
     if user is None or not user.is_authenticated or not user.is_active:
         return None
@@ -91,7 +97,7 @@ def membership_of(user: Any) -> Any:
     return getattr(user, "staff_membership", None)
 
 
-def capabilities(user: Any, model_label: str) -> frozenset[str]:
+def capabilities(user: User | AnonymousUser | None, model_label: str) -> frozenset[str]:
     """Return what the user may do with the model ("view", "add", "change", "delete")."""
     membership = membership_of(user)
     if membership is None:
@@ -99,7 +105,7 @@ def capabilities(user: Any, model_label: str) -> frozenset[str]:
     return CAPABILITIES.get(membership.role, {}).get(model_label, frozenset())
 
 
-def can(user: Any, action: str, model_label: str) -> bool:
+def can(user: User | AnonymousUser | None, action: str, model_label: str) -> bool:
     return action in capabilities(user, model_label)
 
 
@@ -109,30 +115,30 @@ def can(user: Any, action: str, model_label: str) -> bool:
 # or removes themselves (an owner cannot leave the agency without one).
 
 
-def is_owner(user: Any) -> bool:
+def is_owner(user: User | AnonymousUser | None) -> bool:
     """Return whether the user is an active staff login and their agency's owner."""
     membership = membership_of(user)
     return membership is not None and membership.role == StaffRole.OWNER
 
 
-def may_change_staff_row(user: Any, membership: Any) -> bool:
+def may_change_staff_row(user: User | AnonymousUser | None, membership: StaffMembership) -> bool:
     """Return whether the user may edit this staff row: an owner's row is the owner's alone
     (an administrator reads it). The role map still decides whether staff rows change."""
     return membership.role != StaffRole.OWNER or is_owner(user)
 
 
-def may_remove_staff_row(user: Any, membership: Any) -> bool:
+def may_remove_staff_row(user: User | AnonymousUser, membership: StaffMembership) -> bool:
     """Return whether the user may remove this staff row: never their own, and an owner's
     only if they are the owner. The role map still decides whether staff rows go."""
     return membership.user_id != user.pk and may_change_staff_row(user, membership)
 
 
-def may_change_role_of(user: Any, membership: Any) -> bool:
+def may_change_role_of(user: User | AnonymousUser, membership: StaffMembership) -> bool:
     """Return whether the user may change this staff row's role: anyone's but their own."""
     return membership.user_id != user.pk
 
 
-def may_give_role(user: Any, role: str) -> bool:
+def may_give_role(user: User | AnonymousUser | None, role: str) -> bool:
     """Return whether the user may give a staff member this role: the owner role is the
     owner's to give."""
     return role != StaffRole.OWNER or is_owner(user)

@@ -10,9 +10,9 @@ What a role may do comes from `roles.py`, never from Django's permission tables.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django import forms
 from django.contrib import admin
@@ -22,7 +22,7 @@ from django.contrib.admin.options import ShowFacets
 from django.contrib.admin.widgets import AutocompleteSelect, ForeignKeyRawIdWidget
 from django.db import models
 from django.forms.utils import flatatt
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
@@ -30,18 +30,46 @@ from django.utils.translation import gettext as _
 from careportal.backoffice import roles
 from careportal.backoffice.paging import EstimatedCountPaginator
 
+if TYPE_CHECKING:
+    from django.contrib.admin.filters import _ListFilterChoices
+    from django.contrib.admin.options import _ListFilterT
+    from django.contrib.admin.views.main import ChangeList
+    from django.db.models.fields.related import RelatedField
+    from django.forms.models import BaseInlineFormSet
+    from django_stubs_ext import StrOrPromise
+
+    from careportal.agencies.models import Agency
+
+    # The mixins below are used only with these classes: typed as their subclasses.
+    _FormBase = forms.ModelForm[Any]
+    _AdminBase = admin.options.BaseModelAdmin[Any]
+    _FormSetBase = BaseInlineFormSet[Any, Any, Any]
+    _InlineBase = admin.options.InlineModelAdmin[Any, Any]
+    # Django's classes, for rows of any model.
+    _ModelAdmin = admin.ModelAdmin[Any]
+    _TabularInline = admin.TabularInline[Any, Any]
+    _StackedInline = admin.StackedInline[Any, Any]
+else:
+    _FormBase = _AdminBase = _FormSetBase = _InlineBase = object
+    _ModelAdmin = admin.ModelAdmin
+    _TabularInline = admin.TabularInline
+    _StackedInline = admin.StackedInline
+
+_M = TypeVar("_M", bound=models.Model)
+_ChoiceField = TypeVar("_ChoiceField", bound="forms.ModelChoiceField[Any]")
+
 
 def has_agency_column(model: type[models.Model]) -> bool:
     return any(f.name == "agency" and f.many_to_one for f in model._meta.concrete_fields)
 
 
-def staff_agency(request: HttpRequest) -> Any:
+def staff_agency(request: HttpRequest) -> Agency | None:
     """Return the agency of the signed-in staff member, or None."""
     membership = roles.membership_of(getattr(request, "user", None))
     return membership.agency if membership is not None else None
 
 
-def scope_to_agency(queryset: models.QuerySet, request: HttpRequest) -> models.QuerySet:
+def scope_to_agency(queryset: models.QuerySet[_M], request: HttpRequest) -> models.QuerySet[_M]:
     """Return the rows of the queryset that belong to the staff member's agency."""
     agency = staff_agency(request)
     if agency is None:
@@ -58,7 +86,7 @@ class AgencyRawIdWidget(ForeignKeyRawIdWidget):
     box, which would show another agency's client to anyone who types its id.
     """
 
-    def __init__(self, *args: Any, agency: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, agency: Agency | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.agency = agency
 
@@ -78,16 +106,24 @@ class AgencyRawIdWidget(ForeignKeyRawIdWidget):
 class AgencyRelatedFieldListFilter(admin.RelatedFieldListFilter):
     """A sidebar filter on a foreign key that lists only the agency's records."""
 
-    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list:
+    def field_choices(
+        self,
+        field: RelatedField[Any, Any],
+        request: HttpRequest,
+        model_admin: admin.ModelAdmin[Any],
+    ) -> list[tuple[str, StrOrPromise]]:
         ordering = self.field_admin_ordering(field, request, model_admin)
         if not has_agency_column(field.related_model):
-            return field.get_choices(include_blank=False, ordering=ordering)
-        agency = staff_agency(request)
-        return field.get_choices(
-            include_blank=False,
-            ordering=ordering,
-            limit_choices_to={"agency": agency} if agency is not None else {"pk__in": []},
-        )
+            choices = field.get_choices(include_blank=False, ordering=ordering)
+        else:
+            agency = staff_agency(request)
+            choices = field.get_choices(
+                include_blank=False,
+                ordering=ordering,
+                limit_choices_to={"agency": agency} if agency is not None else {"pk__in": []},
+            )
+        # Without a blank choice, a list of (id, label) pairs, as Django's filter uses it.
+        return cast("list[tuple[str, StrOrPromise]]", choices)
 
 
 class AgencyAutocompleteFilter(admin.RelatedFieldListFilter):
@@ -102,8 +138,9 @@ class AgencyAutocompleteFilter(admin.RelatedFieldListFilter):
 
     template = "admin/backoffice/autocomplete_filter.html"
 
-    def __init__(self, field: Any, request: HttpRequest, params: dict, model: Any,
-                 model_admin: Any, field_path: str) -> None:  # fmt: skip
+    def __init__(self, field: models.Field[Any, Any], request: HttpRequest,
+                 params: dict[str, list[str]], model: type[models.Model],
+                 model_admin: admin.ModelAdmin[Any], field_path: str) -> None:  # fmt: skip
         self.agency = staff_agency(request)
         self.admin_site = model_admin.admin_site
         super().__init__(field, request, params, model, model_admin, field_path)
@@ -118,7 +155,12 @@ class AgencyAutocompleteFilter(admin.RelatedFieldListFilter):
     def _chosen_ids(self) -> list[int]:
         return [int(value) for value in (self.lookup_val or []) if str(value).isdigit()]
 
-    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list:
+    def field_choices(
+        self,
+        field: RelatedField[Any, Any],
+        request: HttpRequest,
+        model_admin: admin.ModelAdmin[Any],
+    ) -> list[tuple[str, StrOrPromise]]:
         chosen = self._chosen_ids()
         if self.agency is None or not chosen:
             return []
@@ -128,7 +170,7 @@ class AgencyAutocompleteFilter(admin.RelatedFieldListFilter):
     def has_output(self) -> bool:
         return True
 
-    def choices(self, changelist: Any):
+    def choices(self, changelist: ChangeList) -> Iterator[_ListFilterChoices]:
         # The form keeps the list's other filters, search and ordering, and goes to page 1.
         self.kept_parameters = [
             (name, value)
@@ -160,14 +202,14 @@ class AgencyAutocompleteFilter(admin.RelatedFieldListFilter):
         )
 
 
-class AgencyFormMixin:
+class AgencyFormMixin(_FormBase):
     """Put the agency on the form's instance before validation, and validate with it.
 
     ModelForm leaves fields that are not on the form out of model validation, which would
     skip constraints such as "invoice numbers are unique within an agency".
     """
 
-    backoffice_agency: Any = None
+    backoffice_agency: Agency | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -180,24 +222,29 @@ class AgencyFormMixin:
             instance.agency = self.backoffice_agency
 
     def _get_validation_exclusions(self) -> set[str]:
-        exclude = super()._get_validation_exclusions()
+        exclude: set[str] = super()._get_validation_exclusions()  # type: ignore[misc]  # private, not in django-stubs
         exclude.discard("agency")
         return exclude
 
 
-def scoped_form(form_class: type[forms.ModelForm], agency: Any) -> type[forms.ModelForm]:
+def scoped_form(
+    form_class: type[forms.ModelForm[_M]], agency: Agency | None
+) -> type[forms.ModelForm[_M]]:
     """Return a subclass of the admin's form that belongs to the agency."""
-    return type(
-        form_class.__name__,
-        (AgencyFormMixin, form_class),
-        {"backoffice_agency": agency, "__module__": form_class.__module__},
+    return cast(
+        "type[forms.ModelForm[_M]]",
+        type(
+            form_class.__name__,
+            (AgencyFormMixin, form_class),
+            {"backoffice_agency": agency, "__module__": form_class.__module__},
+        ),
     )
 
 
-class AgencyScopingMixin:
+class AgencyScopingMixin(_AdminBase):
     """What model admins and inlines share: rows, choices, the hidden agency and roles."""
 
-    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
         return scope_to_agency(super().get_queryset(request), request)
 
     def get_exclude(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -207,7 +254,9 @@ class AgencyScopingMixin:
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f for f in super().get_readonly_fields(request, obj) if f != "agency"]
 
-    def get_field_queryset(self, db: Any, db_field: Any, request: HttpRequest) -> Any:
+    def get_field_queryset(
+        self, db: str | None, db_field: RelatedField[Any, Any], request: HttpRequest
+    ) -> models.QuerySet[Any] | None:
         queryset = super().get_field_queryset(db, db_field, request)
         related = db_field.remote_field.model
         if not has_agency_column(related) and related._meta.label_lower != "agencies.agency":
@@ -216,13 +265,17 @@ class AgencyScopingMixin:
             queryset = related._default_manager.using(db).all()
         return scope_to_agency(queryset, request)
 
-    def _scope_formfield(self, formfield: Any, db_field: Any, request: HttpRequest) -> Any:
+    def _scope_formfield(
+        self, formfield: _ChoiceField | None, db_field: RelatedField[Any, Any], request: HttpRequest
+    ) -> _ChoiceField | None:
         # A second lock behind get_field_queryset: whatever the widget, the field only
         # accepts the agency's rows, so a submitted id of another agency is refused.
         if formfield is None or not hasattr(formfield, "queryset"):
             return formfield
         if has_agency_column(db_field.remote_field.model):
-            formfield.queryset = scope_to_agency(formfield.queryset, request)
+            # A model field's form field always has its queryset.
+            rows = cast("models.QuerySet[Any]", formfield.queryset)
+            formfield.queryset = scope_to_agency(rows, request)
         if isinstance(formfield.widget, ForeignKeyRawIdWidget) and not isinstance(
             formfield.widget, AgencyRawIdWidget
         ):
@@ -233,11 +286,15 @@ class AgencyScopingMixin:
             )  # fmt: skip
         return formfield
 
-    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+    def formfield_for_foreignkey(
+        self, db_field: models.ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> forms.ModelChoiceField[Any] | None:
         formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
         return self._scope_formfield(formfield, db_field, request)
 
-    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+    def formfield_for_manytomany(
+        self, db_field: models.ManyToManyField[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> forms.ModelMultipleChoiceField[Any] | None:
         formfield = super().formfield_for_manytomany(db_field, request, **kwargs)
         return self._scope_formfield(formfield, db_field, request)
 
@@ -269,10 +326,11 @@ class InlineAdminFormSet(helpers.InlineAdminFormSet):
 
     @property
     def media(self) -> forms.Media:
-        return self.opts.media + self.formset.media
+        media: forms.Media = self.opts.media + self.formset.media
+        return media
 
 
-class AgencyScopedAdmin(AgencyScopingMixin, admin.ModelAdmin):
+class AgencyScopedAdmin(AgencyScopingMixin, _ModelAdmin):
     """Base of every model admin on the back office site.
 
     Lists never count the whole table (see paging.py) nor compute filter counts (facets),
@@ -289,7 +347,7 @@ class AgencyScopedAdmin(AgencyScopingMixin, admin.ModelAdmin):
     # went to looking each cell up afresh).
     change_list_template = "admin/backoffice/change_list.html"
 
-    def action_checkbox(self, obj: Any) -> SafeString:
+    def action_checkbox(self, obj: models.Model) -> SafeString:
         """Return the row's checkbox for actions, the markup Django's widget renders.
 
         Written out rather than rendered through a widget template for each row, which
@@ -297,11 +355,11 @@ class AgencyScopedAdmin(AgencyScopingMixin, admin.ModelAdmin):
         """
         return self.action_checkboxes()(obj)
 
-    def action_checkboxes(self) -> Callable[[Any], SafeString]:
+    def action_checkboxes(self) -> Callable[[models.Model], SafeString]:
         """Return action_checkbox for a page of rows: its label translated once."""
         label = _("Select this object for an action - {}")
 
-        def checkbox(obj: Any) -> SafeString:
+        def checkbox(obj: models.Model) -> SafeString:
             return format_html(
                 '<input type="checkbox" name="{}" value="{}" class="action-select" '
                 'aria-label="{}">',
@@ -326,32 +384,41 @@ class AgencyScopedAdmin(AgencyScopingMixin, admin.ModelAdmin):
     def has_module_permission(self, request: HttpRequest) -> bool:
         return bool(roles.capabilities(request.user, self.opts.label_lower))
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs):
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm[Any]]:
         return scoped_form(super().get_form(request, obj, change, **kwargs), staff_agency(request))
 
-    def get_formsets_with_inlines(self, request: HttpRequest, obj: Any = None):
+    def get_formsets_with_inlines(
+        self, request: HttpRequest, obj: Any = None
+    ) -> Iterator[
+        tuple[type[BaseInlineFormSet[Any, Any, Any]], admin.options.InlineModelAdmin[Any, Any]]
+    ]:
         agency = staff_agency(request)
         for formset, inline in super().get_formsets_with_inlines(request, obj):
             formset.form = scoped_form(formset.form, agency)
             yield formset, inline
 
-    def get_inline_formsets(self, request: HttpRequest, formsets: Any, inline_instances: Any,
-                            obj: Any = None) -> list:  # fmt: skip
+    def get_inline_formsets(self, request: HttpRequest, formsets: list[Any],
+                            inline_instances: list[Any],
+                            obj: Any = None) -> list[helpers.InlineAdminFormSet]:  # fmt: skip
         inline_formsets = super().get_inline_formsets(request, formsets, inline_instances, obj)
         for inline_formset in inline_formsets:
             inline_formset.__class__ = InlineAdminFormSet
         return inline_formsets
 
-    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str):
+    def get_search_results(
+        self, request: HttpRequest, queryset: models.QuerySet[Any], search_term: str
+    ) -> tuple[models.QuerySet[Any], bool]:
         # The autocomplete view starts from get_queryset already; scope again in case a
         # caller hands us a queryset of its own.
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         return scope_to_agency(queryset, request), may_have_duplicates
 
-    def get_list_filter(self, request: HttpRequest) -> list:
+    def get_list_filter(self, request: HttpRequest) -> list[_ListFilterT]:
         return [self._scoped_filter(entry) for entry in super().get_list_filter(request)]
 
-    def _scoped_filter(self, entry: Any) -> Any:
+    def _scoped_filter(self, entry: _ListFilterT) -> _ListFilterT:
         if not isinstance(entry, str) or "__" in entry:
             return entry
         field = self.opts.get_field(entry)
@@ -364,29 +431,37 @@ class AgencyScopedAdmin(AgencyScopingMixin, admin.ModelAdmin):
         if not self.has_module_permission(request):
             raise Http404
 
-    def changelist_view(self, request: HttpRequest, extra_context: Any = None):
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         self._require_module(request)
         return super().changelist_view(request, extra_context)
 
-    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None):
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         self._require_module(request)
         return super().add_view(request, form_url, extra_context)
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: Any = None):  # fmt: skip
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:  # fmt: skip
         self._require_module(request)
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None):
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         self._require_module(request)
         return super().delete_view(request, object_id, extra_context)
 
-    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None):
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         self._require_module(request)
         return super().history_view(request, object_id, extra_context)
 
 
-class AgencyRowIdsMixin:
+class AgencyRowIdsMixin(_FormSetBase):
     """An inline formset whose hidden row ids accept only the agency's rows.
 
     Django checks a posted row id against the whole table, so another agency's id passed
@@ -394,12 +469,14 @@ class AgencyRowIdsMixin:
     (issue 11, item 11). Scoped, both are "not one of the available choices".
     """
 
-    backoffice_agency: Any = None
+    backoffice_agency: Agency | None = None
 
-    def add_fields(self, form: Any, index: Any) -> None:
+    def add_fields(self, form: forms.ModelForm[Any], index: int | None) -> None:
         super().add_fields(form, index)
-        field = form.fields.get(self._pk_field.name)
-        if field is None or not hasattr(field, "queryset") or not has_agency_column(self.model):
+        pk_name = self._pk_field.name  # type: ignore[attr-defined]  # private, not in django-stubs
+        field = form.fields.get(pk_name)
+        model = cast("type[models.Model]", self.model)  # set on every inline formset
+        if field is None or not hasattr(field, "queryset") or not has_agency_column(model):
             return
         agency = self.backoffice_agency
         field.queryset = (
@@ -407,19 +484,20 @@ class AgencyRowIdsMixin:
         )
 
     @cached_property
-    def empty_form(self) -> Any:
+    def empty_form(self) -> forms.ModelForm[Any]:
         # Built once per formset: the admin's page and its media ask for it many times.
-        return super().empty_form
+        form: forms.ModelForm[Any] = super().empty_form
+        return form
 
 
-class AgencyScopedInlineMixin(AgencyScopingMixin):
+class AgencyScopedInlineMixin(AgencyScopingMixin, _InlineBase):
     """Base of every inline on the back office site (with a Tabular or Stacked inline)."""
 
     # What each row shows besides its fields (its name, a read-only login), loaded with
     # the rows rather than by a query per row.
     row_select_related: tuple[str, ...] = ()
 
-    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
         queryset = super().get_queryset(request)
         return (
             queryset.select_related(*self.row_select_related)
@@ -427,20 +505,25 @@ class AgencyScopedInlineMixin(AgencyScopingMixin):
             else queryset
         )
 
-    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+    def get_formset(
+        self, request: HttpRequest, obj: Any = None, **kwargs: Any
+    ) -> type[BaseInlineFormSet[Any, Any, Any]]:
         formset = super().get_formset(request, obj, **kwargs)
-        return type(
-            formset.__name__,
-            (AgencyRowIdsMixin, formset),
-            {"backoffice_agency": staff_agency(request), "__module__": formset.__module__},
+        return cast(
+            "type[BaseInlineFormSet[Any, Any, Any]]",
+            type(
+                formset.__name__,
+                (AgencyRowIdsMixin, formset),
+                {"backoffice_agency": staff_agency(request), "__module__": formset.__module__},
+            ),
         )
 
 
-class AgencyScopedTabularInline(AgencyScopedInlineMixin, admin.TabularInline):
+class AgencyScopedTabularInline(AgencyScopedInlineMixin, _TabularInline):
     extra = 0
 
 
-class AgencyScopedStackedInline(AgencyScopedInlineMixin, admin.StackedInline):
+class AgencyScopedStackedInline(AgencyScopedInlineMixin, _StackedInline):
     extra = 0
 
 
@@ -463,7 +546,7 @@ class ReadOnlyMixin:
 # a text match over every row.
 
 
-def first_ids(queryset: models.QuerySet, limit: int = 2_000) -> list[int]:
+def first_ids(queryset: models.QuerySet[Any], limit: int = 2_000) -> list[int]:
     """Return the ids of the queryset's rows, at most `limit` of them.
 
     A short list of ids: the big table is then read through its index on each id, which a

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, resolve_url
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
@@ -26,8 +26,35 @@ from django.utils.translation import gettext_lazy as _
 
 from careportal.backoffice import roles
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+    from django.template.response import TemplateResponse
 
-class AccountPagesMixin:
+    from careportal.accounts.models import User
+
+    # The mixin below is used only with Django's admin site: typed as its subclass.
+    _SiteBase = admin.AdminSite
+    # Django's model admin, for other libraries' rows (untyped).
+    _ModelAdmin = admin.ModelAdmin[Any]
+else:
+    _SiteBase = object
+    _ModelAdmin = admin.ModelAdmin
+
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
+
+
+def staff_user(request: HttpRequest) -> User:
+    """Return the staff member of a back-office request: the site lets no one else in."""
+    return cast("User", request.user)
+
+
+def _is_verified(user: User | AnonymousUser) -> bool:
+    """Return whether the login passed two-factor sign-in (django-otp's middleware says)."""
+    is_verified = getattr(user, "is_verified", None)
+    return callable(is_verified) and bool(is_verified())
+
+
+class AccountPagesMixin(_SiteBase):
     """Sign-in and password change go to the accounts' own pages, never the admin's.
 
     Those pages keep the lockout, two-factor, password history, expiry clock, audit trail
@@ -37,7 +64,9 @@ class AccountPagesMixin:
     name: str
 
     @method_decorator(login_not_required)
-    def login(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+    def login(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         """Send sign-in to the one sign-in page (lockout, two-factor) rather than the admin's.
 
         Its `next` is the page first asked for: this login page's own `next`, unwrapped if
@@ -66,10 +95,15 @@ class AccountPagesMixin:
             return reverse(f"{self.name}:index")
         return wanted
 
-    def password_change(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+    # A redirect where Django's stubs expect the admin's own page (a TemplateResponse).
+    def password_change(  # type: ignore[override]
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         return redirect("accounts:password_change")
 
-    def password_change_done(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+    def password_change_done(  # type: ignore[override]
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         return redirect("accounts:settings")
 
 
@@ -89,14 +123,13 @@ class BackOfficeSite(AccountPagesMixin, admin.AdminSite):
             and getattr(user, "kind", None) == "staff"
             and roles.membership_of(user) is not None
             # Two-factor sign-in is required for every staff member (accounts.twofactor).
-            and callable(getattr(user, "is_verified", None))
-            and user.is_verified()
+            and _is_verified(user)
         )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._app_lists: dict[tuple, list[dict[str, Any]]] = {}
-        self._nav_sidebars: dict[tuple, str] = {}
+        self._app_lists: dict[tuple[object, ...], list[dict[str, Any]]] = {}
+        self._nav_sidebars: dict[tuple[object, ...], str] = {}
 
     def each_context(self, request: HttpRequest) -> dict[str, Any]:
         """Name the staff member's agency in the header, the index page and the page title."""
@@ -112,7 +145,7 @@ class BackOfficeSite(AccountPagesMixin, admin.AdminSite):
         context["backoffice_nav_sidebar"] = lambda: self.nav_sidebar(request, apps)
         return context
 
-    def _role_key(self, request: HttpRequest) -> tuple:
+    def _role_key(self, request: HttpRequest) -> tuple[str | None, str, str]:
         membership = roles.membership_of(getattr(request, "user", None))
         return (
             membership.role if membership is not None else None,
@@ -120,7 +153,9 @@ class BackOfficeSite(AccountPagesMixin, admin.AdminSite):
             get_script_prefix(),
         )
 
-    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list:
+    def get_app_list(
+        self, request: HttpRequest, app_label: str | None = None
+    ) -> list[dict[str, Any]]:
         """Return the modules the staff member's role may open, as Django's admin does.
 
         What a role may open comes from roles.py alone, so the list is built once per role
@@ -153,7 +188,9 @@ class BackOfficeSite(AccountPagesMixin, admin.AdminSite):
             )
         return mark_safe(self._nav_sidebars[key])
 
-    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+    def index(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> TemplateResponse:
         """Title the landing page with the agency's name rather than "Your agency"."""
         membership = roles.membership_of(getattr(request, "user", None))
         if membership is not None:
@@ -167,19 +204,22 @@ class BackOfficeSite(AccountPagesMixin, admin.AdminSite):
         except PermissionDenied:
             raise Http404 from None
 
-    def admin_view(self, view: Callable[..., HttpResponse], cacheable: bool = False):
+    def admin_view(self, view: _View, cacheable: bool = False) -> _View:
         """Wrap every back-office view so times are read and shown in the agency's zone."""
         inner = super().admin_view(view, cacheable)
 
         @wraps(inner)
-        def in_agency_time_zone(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def in_agency_time_zone(
+            request: HttpRequest, *args: object, **kwargs: object
+        ) -> HttpResponseBase:
             membership = roles.membership_of(getattr(request, "user", None))
             if membership is None:
                 return inner(request, *args, **kwargs)
-            if request.user.agency_id == membership.agency_id:
+            user = staff_user(request)
+            if user.agency_id == membership.agency_id:
                 # The same row as the membership's agency: the page's frame reads it from
                 # the login (portal_agency) without loading it a second time.
-                request.user.agency = membership.agency
+                user.agency = membership.agency
             with timezone.override(membership.agency.tz):
                 response = inner(request, *args, **kwargs)
                 # Template responses render after the view returns: render them while the
@@ -188,7 +228,7 @@ class BackOfficeSite(AccountPagesMixin, admin.AdminSite):
                     response.render()
                 return response
 
-        return in_agency_time_zone
+        return cast("_View", in_agency_time_zone)
 
 
 class OperatorAdminSite(AccountPagesMixin, admin.AdminSite):
@@ -205,8 +245,7 @@ class OperatorAdminSite(AccountPagesMixin, admin.AdminSite):
             and user.is_superuser
             and getattr(user, "kind", None) == "operator"
             # Two-factor sign-in is required for operators too (accounts.twofactor).
-            and callable(getattr(user, "is_verified", None))
-            and user.is_verified()
+            and _is_verified(user)
         )
 
 
@@ -232,7 +271,7 @@ OPERATOR_HIDDEN_MODELS = (
 )
 
 
-class AuditedReadOnlyAdmin(admin.ModelAdmin):
+class AuditedReadOnlyAdmin(_ModelAdmin):
     """An operator's read-only window on another library's rows; every look is audited.
 
     No add, change or delete; the fields shown are `fields` alone (never a body, a key
@@ -255,7 +294,9 @@ class AuditedReadOnlyAdmin(admin.ModelAdmin):
         # Not even "delete selected": the rows are evidence.
         return {}
 
-    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         from careportal.audit.events import record
 
         record(
@@ -267,7 +308,11 @@ class AuditedReadOnlyAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         from careportal.audit.events import record
 

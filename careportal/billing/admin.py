@@ -12,7 +12,9 @@ and records the audit events: these classes hand it what their forms built.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -31,7 +33,7 @@ from careportal.backoffice.scoping import (
     first_ids,
     scope_to_agency,
 )
-from careportal.backoffice.site import backoffice_site
+from careportal.backoffice.site import backoffice_site, staff_user
 from careportal.billing import services as billing_services
 from careportal.billing.models import (
     Invoice,
@@ -41,10 +43,24 @@ from careportal.billing.models import (
     validate_invoice_number,
 )
 from careportal.people.admin import clients_named
-from careportal.people.models import Community, Payer
+from careportal.people.models import Client, Community, Payer
+
+if TYPE_CHECKING:
+    from django.forms.models import BaseInlineFormSet
+    from django_stubs_ext import StrOrPromise
+
+    InvoiceModelForm = forms.ModelForm[Invoice]
+    # The mixin below is used only with model admins: typed as their subclass.
+    _AdminBase = admin.ModelAdmin[Any]
+else:
+    InvoiceModelForm = forms.ModelForm
+    _AdminBase = object
+
+# A line or a payment of an invoice.
+InvoiceRow = InvoiceLine | Payment
 
 
-def invoices_numbered(request: HttpRequest, search_term: str) -> models.QuerySet:
+def invoices_numbered(request: HttpRequest, search_term: str) -> models.QuerySet[Invoice]:
     """Return the agency's invoice with exactly this number (its unique index), if any."""
     number = search_term.strip()
     try:
@@ -61,7 +77,7 @@ class InvoiceLineInline(AgencyScopedTabularInline):
     autocomplete_fields = ("caregiver",)
 
     @admin.display(description=_("amount"))
-    def amount(self, line: InvoiceLine) -> Any:
+    def amount(self, line: InvoiceLine) -> Decimal:
         return line.amount
 
 
@@ -70,7 +86,7 @@ class PaymentInline(AgencyScopedTabularInline):
     fields = ("date", "amount", "method", "reference")
 
 
-class InvoiceForm(forms.ModelForm):
+class InvoiceForm(InvoiceModelForm):
     class Meta:
         model = Invoice
         fields = (
@@ -89,7 +105,8 @@ class InvoiceForm(forms.ModelForm):
         )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        # A form's own clean() returns its cleaned data.
+        cleaned = cast("dict[str, Any]", super().clean())
         parties = [
             f for f in ("bill_to_client", "bill_to_payer", "bill_to_community") if cleaned.get(f)
         ]
@@ -162,7 +179,7 @@ class InvoiceAdmin(AuditedViewMixin, AgencyScopedAdmin):
     inlines = (InvoiceLineInline, PaymentInline)
     actions = ("issue_selected", "void_selected")
 
-    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[Invoice]:
         # The money shown is stored on the invoice: no lines or payments are loaded for
         # the list, only the parties it names.
         return (
@@ -171,7 +188,9 @@ class InvoiceAdmin(AuditedViewMixin, AgencyScopedAdmin):
             .select_related("client", "bill_to_client", "bill_to_payer", "bill_to_community")
         )
 
-    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str):
+    def get_search_results(
+        self, request: HttpRequest, queryset: models.QuerySet[Invoice], search_term: str
+    ) -> tuple[models.QuerySet[Invoice], bool]:
         """Find invoices by whole number, or by the name of their client or bill-to party.
 
         Each match goes through an index: the number's unique one, and the client's, the
@@ -201,22 +220,31 @@ class InvoiceAdmin(AuditedViewMixin, AgencyScopedAdmin):
         )
         return scope_to_agency(queryset.filter(match), request), False
 
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: Invoice, form: forms.ModelForm[Invoice], change: bool
+    ) -> None:
         # Saved with its lines in save_related, in one call of the service.
         pass
 
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+    def save_related(
+        self,
+        request: HttpRequest,
+        form: forms.ModelForm[Invoice],
+        formsets: list[BaseInlineFormSet[Any, Invoice, Any]],
+        change: bool,
+    ) -> None:
         """Save the invoice with its lines, then its payments, through billing.services.
 
         A new invoice is a draft (issued by the list's action); the service stores its
         money and moves the totals if it is billed to another party.
         """
-        rows: dict[type, list[Any]] = {InvoiceLine: [], Payment: []}
-        removed: dict[type, list[Any]] = {InvoiceLine: [], Payment: []}
+        # By the formset's model: the lines, and the payments.
+        rows: dict[type[models.Model] | None, list[Any]] = {InvoiceLine: [], Payment: []}
+        removed: dict[type[models.Model] | None, list[Any]] = {InvoiceLine: [], Payment: []}
         for formset in formsets:
             rows[formset.model] += formset.save(commit=False)
             removed[formset.model] += formset.deleted_objects
-        where: dict[str, Any] = {"actor": request.user, "request": request}
+        where: dict[str, Any] = {"actor": staff_user(request), "request": request}
         invoice = form.instance
         if change:
             billing_services.save_invoice(
@@ -237,45 +265,53 @@ class InvoiceAdmin(AuditedViewMixin, AgencyScopedAdmin):
         for formset in formsets:
             formset.save_m2m()
 
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        billing_services.delete_invoices(invoices=[obj], actor=request.user, request=request)
+    def delete_model(self, request: HttpRequest, obj: Invoice) -> None:
+        billing_services.delete_invoices(invoices=[obj], actor=staff_user(request), request=request)
 
-    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
-        billing_services.delete_invoices(invoices=queryset, actor=request.user, request=request)
+    def delete_queryset(self, request: HttpRequest, queryset: models.QuerySet[Invoice]) -> None:
+        billing_services.delete_invoices(
+            invoices=queryset, actor=staff_user(request), request=request
+        )
 
     @admin.display(description=_("bill to"))
-    def bill_to_display(self, invoice: Invoice) -> Any:
+    def bill_to_display(self, invoice: Invoice) -> Client | Payer | Community | None:
         return invoice.bill_to
 
     @admin.display(description=_("subtotal"))
-    def subtotal_display(self, invoice: Invoice) -> Any:
+    def subtotal_display(self, invoice: Invoice) -> Decimal | str:
         return invoice.subtotal if invoice.pk else ""
 
     @admin.display(description=_("tax"))
-    def tax_display(self, invoice: Invoice) -> Any:
+    def tax_display(self, invoice: Invoice) -> Decimal | str:
         return invoice.tax if invoice.pk else ""
 
     @admin.display(description=_("total"))
-    def total_display(self, invoice: Invoice) -> Any:
+    def total_display(self, invoice: Invoice) -> Decimal | str:
         return invoice.total if invoice.pk else ""
 
     @admin.display(description=_("paid"))
-    def paid_display(self, invoice: Invoice) -> Any:
+    def paid_display(self, invoice: Invoice) -> Decimal | str:
         return invoice.amount_paid if invoice.pk else ""
 
     @admin.display(description=_("balance"))
-    def balance_display(self, invoice: Invoice) -> Any:
+    def balance_display(self, invoice: Invoice) -> Decimal | str:
         return invoice.balance if invoice.pk else ""
 
     @admin.display(description=_("shown status"))
-    def shown_status_display(self, invoice: Invoice) -> Any:
+    def shown_status_display(self, invoice: Invoice) -> StrOrPromise:
         return invoice.get_shown_status_display() if invoice.pk else ""
 
-    def _run(self, request: HttpRequest, queryset: Any, service: Any, done: Any) -> None:
+    def _run(
+        self,
+        request: HttpRequest,
+        queryset: models.QuerySet[Invoice],
+        service: Callable[..., Invoice],
+        done: Callable[[int], str],
+    ) -> None:
         count = 0
         for invoice in scope_to_agency(queryset, request):
             try:
-                service(invoice=invoice, actor=request.user, request=request)
+                service(invoice=invoice, actor=staff_user(request), request=request)
             except billing_services.InvoiceStateError as exc:
                 self.message_user(request, f"{invoice.number}: {exc}", messages.WARNING)
             else:
@@ -284,7 +320,7 @@ class InvoiceAdmin(AuditedViewMixin, AgencyScopedAdmin):
             self.message_user(request, done(count), messages.SUCCESS)
 
     @admin.action(description=_("Issue the selected draft invoices"), permissions=["change"])
-    def issue_selected(self, request: HttpRequest, queryset: Any) -> None:
+    def issue_selected(self, request: HttpRequest, queryset: models.QuerySet[Invoice]) -> None:
         self._run(
             request,
             queryset,
@@ -293,7 +329,7 @@ class InvoiceAdmin(AuditedViewMixin, AgencyScopedAdmin):
         )
 
     @admin.action(description=_("Void the selected invoices"), permissions=["change"])
-    def void_selected(self, request: HttpRequest, queryset: Any) -> None:
+    def void_selected(self, request: HttpRequest, queryset: models.QuerySet[Invoice]) -> None:
         self._run(
             request,
             queryset,
@@ -302,29 +338,39 @@ class InvoiceAdmin(AuditedViewMixin, AgencyScopedAdmin):
         )
 
 
-class InvoiceRowMixin:
+class InvoiceRowMixin(_AdminBase):
     """Lines and payments: found by their invoice's number, saved and deleted through
     billing.services, which stores the money of their invoice (and of the one a row left).
     """
 
-    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str):
+    def get_search_results(
+        self, request: HttpRequest, queryset: models.QuerySet[InvoiceRow], search_term: str
+    ) -> tuple[models.QuerySet[InvoiceRow], bool]:
         """Find an invoice's rows by its whole number, on the (agency, invoice) index."""
         if not search_term.split():
             return queryset, False
         invoices = first_ids(invoices_numbered(request, search_term))
         return scope_to_agency(queryset.filter(invoice__in=invoices), request), False
 
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+    def save_model(
+        self,
+        request: HttpRequest,
+        obj: InvoiceRow,
+        form: forms.ModelForm[InvoiceRow],
+        change: bool,
+    ) -> None:
         if isinstance(obj, Payment):
-            billing_services.record_payment(payment=obj, actor=request.user, request=request)
+            billing_services.record_payment(payment=obj, actor=staff_user(request), request=request)
         else:
-            billing_services.save_invoice_line(line=obj, actor=request.user, request=request)
+            billing_services.save_invoice_line(line=obj, actor=staff_user(request), request=request)
 
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        billing_services.delete_invoice_rows(rows=[obj], actor=request.user, request=request)
+    def delete_model(self, request: HttpRequest, obj: InvoiceRow) -> None:
+        billing_services.delete_invoice_rows(rows=[obj], actor=staff_user(request), request=request)
 
-    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
-        billing_services.delete_invoice_rows(rows=queryset, actor=request.user, request=request)
+    def delete_queryset(self, request: HttpRequest, queryset: models.QuerySet[InvoiceRow]) -> None:
+        billing_services.delete_invoice_rows(
+            rows=queryset, actor=staff_user(request), request=request
+        )
 
 
 @admin.register(InvoiceLine, site=backoffice_site)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -30,8 +32,9 @@ class InvoiceFilterForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        # A form's own clean() returns its cleaned data.
+        data = cast("dict[str, Any]", super().clean())
         start, end = data.get("issued_from"), data.get("issued_to")
         if start and end and start > end:
             # Shown to the user, and the range is dropped rather than showing nothing.

@@ -6,6 +6,7 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -22,6 +23,13 @@ from careportal.agencies.models import (
     updated_at_field,
     updated_index,
 )
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+    from django_stubs_ext import StrOrPromise
+
+    from careportal.accounts.models import User
+    from careportal.people.models import Client, Community, Payer
 
 CENT = Decimal("0.01")
 
@@ -126,18 +134,19 @@ def shown_status_filter(status: str, today: datetime.date) -> Q:
     """
     owing = Q(status=InvoiceStatus.ISSUED, balance__gt=0)
     not_due = Q(due_date__gte=today)
-    return {
+    filters: dict[str, Q] = {
         ShownStatus.VOID: Q(status=InvoiceStatus.VOID),
         ShownStatus.DRAFT: Q(status=InvoiceStatus.DRAFT),
         ShownStatus.PAID: Q(status=InvoiceStatus.ISSUED, balance__lte=0),
         ShownStatus.OVERDUE: owing & Q(due_date__lt=today),
         ShownStatus.PARTIALLY_PAID: owing & not_due & Q(amount_paid__gt=0),
         ShownStatus.ISSUED: owing & not_due & Q(amount_paid__lte=0),
-    }.get(status, Q(pk__in=[]))
+    }
+    return filters.get(status, Q(pk__in=[]))
 
 
-class InvoiceQuerySet(models.QuerySet):
-    def visible_to(self, user) -> InvoiceQuerySet:
+class InvoiceQuerySet(models.QuerySet["Invoice"]):
+    def visible_to(self, user: User | AnonymousUser) -> InvoiceQuerySet:
         """Return the invoices billed to a portal login's parties; drafts never show."""
         from careportal.people import access
 
@@ -384,7 +393,7 @@ class Invoice(AgencyScoped):
             )
 
     @property
-    def bill_to(self):
+    def bill_to(self) -> Client | Payer | Community | None:
         return self.bill_to_client or self.bill_to_payer or self.bill_to_community
 
     def money_from_rows(self) -> InvoiceMoney:
@@ -420,7 +429,7 @@ class Invoice(AgencyScoped):
             return ShownStatus.PARTIALLY_PAID
         return ShownStatus.ISSUED
 
-    def get_shown_status_display(self) -> str:
+    def get_shown_status_display(self) -> StrOrPromise:
         return ShownStatus(self.shown_status).label
 
 
@@ -516,8 +525,8 @@ TOTALS_FIELDS = tuple(name.removeprefix("counted_") for name in TOTALS_AGGREGATE
 BILL_TO_FIELDS = ("bill_to_client", "bill_to_payer", "bill_to_community")
 
 
-class InvoiceTotalsQuerySet(models.QuerySet):
-    def visible_to(self, user) -> InvoiceTotalsQuerySet:
+class InvoiceTotalsQuerySet(models.QuerySet["InvoiceTotals"]):
+    def visible_to(self, user: User | AnonymousUser) -> InvoiceTotalsQuerySet:
         """Return the totals of the parties whose invoices the login sees.
 
         The same filter as `Invoice.objects.visible_to`: its bill-to columns are named

@@ -6,9 +6,11 @@ character is transliterated (é stays, "€" becomes "EUR", a curly quote a stra
 
 from __future__ import annotations
 
+import datetime
 import unicodedata
 from collections.abc import Iterable
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, cast
 
 from django.utils import formats
 from django.utils.translation import gettext as _
@@ -16,6 +18,9 @@ from fpdf import FPDF
 
 from careportal.billing.models import Invoice, InvoiceLine, Payment
 from careportal.portal.templatetags.money import format_money
+
+if TYPE_CHECKING:
+    from fpdf.fonts import CoreFont
 
 _REPLACEMENTS = {
     "€": "EUR ",
@@ -38,7 +43,7 @@ _REPLACEMENTS = {
 FONT = "Helvetica"
 
 
-def latin1(text: Any) -> str:
+def latin1(text: object) -> str:
     """Return `text` with every character the PDF core fonts cannot draw replaced."""
     out = []
     for char in str(text):
@@ -55,7 +60,7 @@ def latin1(text: Any) -> str:
     return "".join(out)
 
 
-def _date(value: Any) -> str:
+def _date(value: datetime.date | None) -> str:
     return formats.date_format(value) if value else ""
 
 
@@ -78,7 +83,8 @@ def _width(pdf: FPDF, text: str) -> float:
     `FPDF.get_string_width` gives the same figure, through text shaping and styling
     machinery that plain text in a core font does not need.
     """
-    widths = pdf.current_font.cw
+    # The PDF draws in a core font alone (FONT), whose widths are by character.
+    widths = cast("CoreFont", pdf.current_font).cw
     return sum(widths[char] for char in text) * pdf.font_size_pt * 0.001 / pdf.k
 
 
@@ -161,7 +167,7 @@ def invoice_pdf(
     agency = invoice.agency
     currency = agency.currency
 
-    def money(value: Any) -> str:
+    def money(value: Decimal) -> str:
         return format_money(value, currency)
 
     pdf = FPDF(format="Letter")
@@ -234,10 +240,10 @@ def invoice_pdf(
     totals.append((_("Amount due"), invoice.balance))
     pdf.set_font(FONT, size=11)
     total_widths = _widths(pdf, (70, 30))
-    for position, (label, value) in enumerate(totals, start=1):
+    for position, (label, amount) in enumerate(totals, start=1):
         # The amount due, last, stands out as on the page.
         pdf.set_font(FONT, style="B" if position == len(totals) else "", size=11)
-        _row(pdf, [label, money(value)], total_widths, ("R", "R"), rule_below=True)
+        _row(pdf, [label, money(amount)], total_widths, ("R", "R"), rule_below=True)
     if agency.payment_instructions.strip():
         pdf.ln(6)
         line(_("How to pay"), size=13, style="B")

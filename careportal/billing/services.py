@@ -390,7 +390,7 @@ def _save_invoice(
     recompute_invoice_money(invoice=invoice)
     # A line moved here from another invoice leaves that one's money right too.
     recompute_money_of_invoices(invoice_ids=left)
-    counts = {"lines": len(lines)} if lines else {}
+    counts: dict[str, Any] = {"lines": len(lines)} if lines else {}  # audit detail
     if removed:
         counts["lines_removed"] = len(removed)
     if stored is None:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
@@ -40,13 +42,24 @@ from careportal.billing.models import (
 )
 from careportal.billing.pdf import invoice_pdf as render_invoice_pdf
 from careportal.people.models import Client
+from careportal.portal.middleware import portal_login
 from careportal.portal.narrowing import selected_client
 from careportal.portal.templatetags.money import format_money
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+    from careportal.accounts.http import AuthenticatedHttpRequest
+
+    # Django's paginator, for a login's invoices.
+    _InvoicePaginator = Paginator[Invoice]
+else:
+    _InvoicePaginator = Paginator
 
 PER_PAGE = 20
 
 
-class CountedPaginator(Paginator):
+class CountedPaginator(_InvoicePaginator):
     """A paginator told its count, which was computed with the totals in one query."""
 
     def __init__(self, object_list: InvoiceQuerySet, per_page: int, *, count: int) -> None:
@@ -58,7 +71,7 @@ class CountedPaginator(Paginator):
         return self._known_count
 
 
-def _filtered(request: HttpRequest, form: InvoiceFilterForm) -> InvoiceQuerySet:
+def _filtered(request: AuthenticatedHttpRequest, form: InvoiceFilterForm) -> InvoiceQuerySet:
     """Return the invoices matching the filters, status included, as one database query.
 
     The shown status is computed from the stored money, the due date and the agency's
@@ -84,7 +97,7 @@ def _filtered(request: HttpRequest, form: InvoiceFilterForm) -> InvoiceQuerySet:
     return invoices
 
 
-def _stored_totals_status(request: HttpRequest, form: InvoiceFilterForm) -> str | None:
+def _stored_totals_status(request: AuthenticatedHttpRequest, form: InvoiceFilterForm) -> str | None:
     """Return the status whose totals the parties' stored totals give ("" for all), or
     None when the filters ask for an aggregate (dates, one client, a status that the due
     date decides)."""
@@ -109,8 +122,8 @@ LIST_FIELDS = (
 
 
 def _page_of_invoices(
-    request: HttpRequest, form: InvoiceFilterForm, invoices: InvoiceQuerySet
-) -> tuple[Page, Decimal, Decimal]:
+    request: AuthenticatedHttpRequest, form: InvoiceFilterForm, invoices: InvoiceQuerySet
+) -> tuple[Page[Invoice], Decimal, Decimal]:
     """Return the page asked for, and the total and amount due of every matching invoice.
 
     The first page is read first, one row more than it shows: when every invoice fits,
@@ -152,12 +165,12 @@ class InvoiceRow:
     issued: str
     due: str
     status: str
-    status_label: str
+    status_label: StrOrPromise
     total: str
     balance: str
 
 
-def _rows(invoices: list[Invoice], agency: Agency) -> list[InvoiceRow]:
+def _rows(invoices: Iterable[Invoice], agency: Agency) -> list[InvoiceRow]:
     # The same words the template's filters would give, made once per page: one URL
     # prefix for every row (invoice numbers need no quoting) and each date formatted once.
     prefix = reverse("billing:invoice_detail", args=["-"]).removesuffix("-/")
@@ -232,7 +245,7 @@ def _table_body(rows: list[InvoiceRow]) -> SafeString:
 
 
 @require_GET
-def invoice_list(request: HttpRequest) -> HttpResponse:
+def invoice_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = InvoiceFilterForm(request.GET if request.GET else None)
     form.is_valid()
     page, total, amount_due = _page_of_invoices(request, form, _filtered(request, form))
@@ -249,7 +262,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
-        "table_body": _table_body(_rows(page.object_list, request.user.agency)),
+        "table_body": _table_body(_rows(page.object_list, portal_login(request).agency)),
         "total": total,
         "amount_due": amount_due,
     }
@@ -263,7 +276,7 @@ def _is_fragment_request(request: HttpRequest) -> bool:
     )
 
 
-def _invoice_or_404(request: HttpRequest, number: str) -> Invoice:
+def _invoice_or_404(request: AuthenticatedHttpRequest, number: str) -> Invoice:
     """Return the login's invoice `number` with its client and bill-to party, else 404.
 
     Its lines and payments are read by `_lines_and_payments`; its agency is the login's
@@ -276,7 +289,7 @@ def _invoice_or_404(request: HttpRequest, number: str) -> Invoice:
         .select_related("client", "bill_to_client", "bill_to_payer", "bill_to_community"),
         number=number,
     )
-    invoice.agency = request.user.agency
+    invoice.agency = portal_login(request).agency
     return invoice
 
 
@@ -341,7 +354,7 @@ def _details(invoice: Invoice) -> dict[str, object]:
 
 
 @require_GET
-def invoice_detail(request: HttpRequest, number: str) -> HttpResponse:
+def invoice_detail(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     invoice = _invoice_or_404(request, number)
     record("invoice.viewed", request=request, obj=invoice)
     template = (
@@ -355,7 +368,7 @@ def invoice_detail(request: HttpRequest, number: str) -> HttpResponse:
 
 
 @require_GET
-def invoice_pdf(request: HttpRequest, number: str) -> HttpResponse:
+def invoice_pdf(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     invoice = _invoice_or_404(request, number)
     record("invoice.pdf_downloaded", request=request, obj=invoice)
     lines, payments = _lines_and_payments(invoice)

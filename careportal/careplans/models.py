@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
@@ -18,6 +19,11 @@ from careportal.agencies.models import (
     updated_index,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from careportal.accounts.models import User
+
 
 class PlanStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
@@ -25,8 +31,8 @@ class PlanStatus(models.TextChoices):
     ENDED = "ended", _("Ended")
 
 
-class ServicePlanQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ServicePlanQuerySet:
+class ServicePlanQuerySet(models.QuerySet["ServicePlan"]):
+    def visible_to(self, user: User | AnonymousUser) -> ServicePlanQuerySet:
         """Return the service plans a portal login may see: its own client's, never others'."""
         from careportal.people import access
         from careportal.people.models import Client

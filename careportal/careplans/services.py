@@ -62,7 +62,7 @@ def save_service_plan(
         if before is None or plan.pk is None or before.plan_id != plan.pk:
             raise ValidationError({"removed": _("Remove only the goals and tasks of this plan.")})
     plan.save()
-    counts: dict[str, int] = {}
+    counts: dict[str, Any] = {}  # audit detail
     for name, items in rows.items():
         for row in items:
             row.plan = plan

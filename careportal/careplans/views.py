@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db.models import Case, IntegerField, Value, When
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
 from careportal.audit.events import record
 from careportal.careplans.models import PlanStatus, ServicePlan
 from careportal.people import access
 
+if TYPE_CHECKING:
+    from careportal.accounts.http import AuthenticatedHttpRequest
 
-def care_plan(request: HttpRequest) -> HttpResponse:
+
+def care_plan(request: AuthenticatedHttpRequest) -> HttpResponse:
     # Service plans are the client's alone: any other login gets the page it never has, 404
     # (the login's relationships, read once per request, say whether it is a client).
     if not access.has_care_plan(request.user):

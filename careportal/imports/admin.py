@@ -1,14 +1,15 @@
-"""Import clients in the back office: upload, preview, import all with progress; export.
+"""Imports in the back office: upload, preview, import all with progress; templates, exports.
 
-The list is the agency's imports. "Import clients" (the add page) takes a CSV file and
-shows its preview (the change page); "Import all" queues the import; the page then polls
-its state every 2 seconds. The owner and administrators have the module (backoffice.roles).
+The list is the agency's imports, with a template and an export for each kind of file
+(kinds.py). "Import a file" (the add page) takes a CSV file and its kind and shows its
+preview (the change page); "Import all" queues the import; the page then polls its state
+every 2 seconds. The owner and administrators have the module (backoffice.roles).
 """
 
 from __future__ import annotations
 
 import csv
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -22,26 +23,30 @@ from django.views.decorators.http import require_POST
 
 from careportal.backoffice.scoping import AgencyScopedAdmin, staff_agency
 from careportal.backoffice.site import backoffice_site
-from careportal.imports import cells, clients
+from careportal.imports import cells, kinds
 from careportal.imports.models import ClientImport
 from careportal.imports.services import (
     MAX_ERRORS,
     ImportNotReady,
     describe,
-    export_client_rows,
+    export_rows,
     preview_client_import,
     start_client_import,
 )
 
-TEMPLATE_FILE_NAME = "clients-template.csv"
-EXPORT_FILE_NAME = "clients.csv"
-
 
 class UploadForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Which kind of file is it?"), widget=forms.RadioSelect)
     file = forms.FileField(
-        label=_("CSV file of clients"),
-        help_text=_("One row for each client, with the columns of the template. Up to 10 MB."),
+        label=_("CSV file"),
+        help_text=_("One row for each record, with the columns of the template. Up to 10 MB."),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = cast(forms.ChoiceField, self.fields["kind"])
+        field.choices = [(kind.name, kind.label) for kind in kinds.KINDS.values()]
+        field.initial = next(iter(kinds.KINDS))
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
@@ -59,10 +64,10 @@ class Echo:
 
 @admin.register(ClientImport, site=backoffice_site)
 class ClientImportAdmin(AgencyScopedAdmin):
-    list_display = ("file_name", "uploaded_at", "uploaded_by", "state", "row_count", "created",
-                    "updated", "invitations_queued")  # fmt: skip
-    fields = ("file_name", "state")
-    readonly_fields = ("file_name", "state")
+    list_display = ("file_name", "kind", "uploaded_at", "uploaded_by", "state", "row_count",
+                    "created", "updated", "invitations_queued")  # fmt: skip
+    fields = ("file_name", "kind", "state")
+    readonly_fields = ("file_name", "kind", "state")
     change_list_template = "admin/imports/clientimport/change_list.html"
     actions = None
 
@@ -75,8 +80,12 @@ class ClientImportAdmin(AgencyScopedAdmin):
     def get_urls(self) -> list[URLPattern]:
         wrap = self.admin_site.admin_view
         return [
-            path("template/", wrap(self.template_view), name="imports_clientimport_template"),
-            path("export/", wrap(self.export_view), name="imports_clientimport_export"),
+            path(
+                "template/<str:kind>/",
+                wrap(self.template_view),
+                name="imports_clientimport_template",
+            ),  # fmt: skip
+            path("export/<str:kind>/", wrap(self.export_view), name="imports_clientimport_export"),
             path(
                 "<path:object_id>/import/",
                 wrap(require_POST(self.import_view)),
@@ -96,6 +105,13 @@ class ClientImportAdmin(AgencyScopedAdmin):
         if not self.has_add_permission(request):
             raise Http404
 
+    def _kind(self, request: HttpRequest, kind: str) -> kinds.Kind:
+        """Return the kind of file the URL names, for those who may import: else 404."""
+        self._require_import(request)
+        if kind not in kinds.KINDS:
+            raise Http404
+        return kinds.kind_of(kind)
+
     def _own_import(self, request: HttpRequest, object_id: str) -> ClientImport:
         obj: ClientImport | None = self.get_object(request, unquote(object_id))
         if obj is None:
@@ -114,6 +130,7 @@ class ClientImportAdmin(AgencyScopedAdmin):
             try:
                 client_import = preview_client_import(
                     agency=staff_agency(request),
+                    kind=form.cleaned_data["kind"],
                     data=upload.read(),
                     file_name=upload.name or "",
                     actor=request.user,
@@ -124,10 +141,10 @@ class ClientImportAdmin(AgencyScopedAdmin):
                 return redirect("backoffice:imports_clientimport_change", client_import.pk)
         context = {
             **self.admin_site.each_context(request),
-            "title": _("Import clients"),
+            "title": _("Import a file"),
             "opts": self.opts,
             "form": form,
-            "columns": clients.COLUMNS,
+            "kinds": list(kinds.KINDS.values()),
             "max_mb": cells.MAX_BYTES // (1024 * 1024),
         }
         return TemplateResponse(request, "admin/imports/clientimport/upload.html", context)
@@ -147,6 +164,7 @@ class ClientImportAdmin(AgencyScopedAdmin):
             "opts": self.opts,
             "original": obj,
             "client_import": obj,
+            "kind_label": kinds.kind_of(obj.kind).label,
             "errors": [describe(error) for error in obj.errors],
             "errors_capped": len(obj.errors) >= MAX_ERRORS,
             "may_import": self.has_change_permission(request, obj),
@@ -177,20 +195,22 @@ class ClientImportAdmin(AgencyScopedAdmin):
             {"client_import": obj, "polled": True},
         )
 
-    def template_view(self, request: HttpRequest) -> HttpResponse:
-        """Download the template: the header and one example row."""
-        self._require_import(request)
+    def template_view(self, request: HttpRequest, kind: str) -> HttpResponse:
+        """Download a kind's template: the header and its example rows."""
+        of_kind = self._kind(request, kind)
         response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{TEMPLATE_FILE_NAME}"'
+        response["Content-Disposition"] = f'attachment; filename="{of_kind.name}-template.csv"'
         response.write("\ufeff")
         writer = csv.writer(response)
-        writer.writerows(clients.template_rows())
+        writer.writerows(of_kind.template_rows())
         return response
 
-    def export_view(self, request: HttpRequest) -> StreamingHttpResponse:
-        """Export clients: every client of the agency with contacts, streamed as CSV."""
-        self._require_import(request)
-        rows = export_client_rows(agency=staff_agency(request), actor=request.user, request=request)
+    def export_view(self, request: HttpRequest, kind: str) -> StreamingHttpResponse:
+        """Export a kind's records of the agency, streamed as CSV (the import's columns)."""
+        of_kind = self._kind(request, kind)
+        rows = export_rows(
+            agency=staff_agency(request), kind=of_kind.name, actor=request.user, request=request
+        )
         writer = csv.writer(Echo())
 
         def lines() -> Any:
@@ -199,9 +219,13 @@ class ClientImportAdmin(AgencyScopedAdmin):
                 yield writer.writerow(row)
 
         response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{EXPORT_FILE_NAME}"'
+        response["Content-Disposition"] = f'attachment; filename="{of_kind.name}.csv"'
         return response
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
-        extra_context = {**(extra_context or {}), "may_import": self.has_add_permission(request)}
+        extra_context = {
+            **(extra_context or {}),
+            "may_import": self.has_add_permission(request),
+            "kinds": list(kinds.KINDS.values()),
+        }
         return super().changelist_view(request, extra_context)

@@ -1,8 +1,9 @@
 """What every CSV file of an import shares: reading the file, checking cells, naming errors.
 
-Each kind of file (clients.py and the others) has its columns and its planning; the file's
-encoding, delimiter and size limits, formula injection, dates, the errors "line, column,
-message", and the export's neutralised cells are the same for all and live here.
+Each kind of file (clients.py and the others, listed in kinds.py) has its columns and its
+planning; the file's encoding, delimiter and size limits, formula injection, dates, the
+errors "line, column, message", a row refused at save time (RowRefused), what an import
+saved (Counts) and the export's neutralised cells are the same for all and live here.
 """
 
 from __future__ import annotations
@@ -54,6 +55,23 @@ class RowError:
 
     def as_dict(self) -> dict[str, Any]:
         return {"line": self.line, "column": self.column, "message": self.message}
+
+
+class RowRefused(Exception):
+    """A row cannot be saved at import time; nothing of the file is saved."""
+
+    def __init__(self, error: RowError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What an import saved: records created, records updated, rows without changes."""
+
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
 
 
 def too_large() -> str:
@@ -160,6 +178,25 @@ def model_errors(
     return []
 
 
+def refused(exc: ValidationError, line: int, prefix: str = "") -> RowRefused:
+    """Return a save's first error as the row's, its column `prefix + field`."""
+    if hasattr(exc, "error_dict"):
+        name, messages = next(iter(exc.message_dict.items()))
+    else:
+        name, messages = "__all__", exc.messages
+    column = prefix + name if name != "__all__" else prefix.rstrip("_")
+    return RowRefused(RowError(line, column, messages[0]))
+
+
+def choice_of(value: str, choices: type[models.TextChoices]) -> str | None:
+    """Return the choice a cell names (its value or its label, in any case), or None."""
+    wanted = value.strip().lower()
+    for choice, label in choices.choices:
+        if wanted in (choice, str(label).lower()):
+            return str(choice)
+    return None
+
+
 def clean_cell(column: str, value: Any) -> tuple[str, str]:
     """Return the cell's text, stripped, and a message if it is refused (a formula)."""
     text = str(value if value is not None else "")
@@ -202,8 +239,10 @@ def foreign_emails(agency: Any, emails: Iterable[str]) -> set[str]:
             Community,
             CommunityPerson,
         ):
+            # Any of the people's tables: each has an email and an agency.
+            manager: models.Manager[Any] = model._default_manager
             found.update(
-                model._default_manager.annotate(lower_email=Lower("email"))
+                manager.annotate(lower_email=Lower("email"))
                 .filter(lower_email__in=chunk, agency__isnull=False)
                 .exclude(agency=agency)
                 .values_list("lower_email", flat=True)

@@ -1,28 +1,35 @@
-"""The CSV file of clients with their emergency contacts: its columns, reading and checking it.
+"""The CSV file of clients with their emergency contacts: its columns, checking and saving it.
 
 One row per client, with up to two emergency contacts in columns `contact_1_...` and
 `contact_2_...`. A client is matched by `external_id`, else by email within the agency; a
-contact of a matched client by email, else by name. The same columns go out in the export
-(`export_rows`), with formula injection neutralised, and come back in unchanged.
+contact of a matched client by email, else by name. New clients are written a batch at a
+time (`save_rows`), each with its portal login and invitation; a changed one goes through
+`save_party`. The same columns go out in the export (`export_rows`), with formula
+injection neutralised, and come back in unchanged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
+from careportal.audit.events import audit_event, record_many
 from careportal.imports import cells
-from careportal.imports.cells import RowError
+from careportal.imports.cells import Counts, RowError
+from careportal.invitations.services import invite_parties
 from careportal.people.models import (
     Client,
     ClientStatus,
     EmergencyContact,
     Relationship,
 )
+from careportal.people.services import review_portal_logins, save_party
 
 CLIENT_FIELDS = (
     "external_id",
@@ -40,23 +47,27 @@ CONTACTS_PER_ROW = 2
 COLUMNS = CLIENT_FIELDS + tuple(
     f"contact_{n}_{name}" for n in range(1, CONTACTS_PER_ROW + 1) for name in CONTACT_FIELDS
 )
-EXAMPLE_ROW = {
-    "external_id": "C-1001",
-    "first_name": "Margaret",
-    "last_name": "Example",
-    "preferred_name": "Peggy",
-    "date_of_birth": "1942-03-18",
-    "email": "margaret@example.com",
-    "phone": "555 0100",
-    "address": "12 Maple Street, Springfield",
-    "status": "active",
-    "contact_1_name": "Ellen Example",
-    "contact_1_relationship": "daughter",
-    "contact_1_email": "ellen@example.com",
-    "contact_1_phone": "555 0101",
-}
+EXAMPLE_ROWS = [
+    {
+        "external_id": "C-1001",
+        "first_name": "Margaret",
+        "last_name": "Example",
+        "preferred_name": "Peggy",
+        "date_of_birth": "1942-03-18",
+        "email": "margaret@example.com",
+        "phone": "555 0100",
+        "address": "12 Maple Street, Springfield",
+        "status": "active",
+        "contact_1_name": "Ellen Example",
+        "contact_1_relationship": "daughter",
+        "contact_1_email": "ellen@example.com",
+        "contact_1_phone": "555 0101",
+    }
+]
 
 CHUNK = cells.CHUNK
+# New clients written at once (with their contacts, logins and invitations).
+BATCH = 500
 
 
 @dataclass
@@ -269,6 +280,80 @@ def _relationship(value: str) -> tuple[str, str]:
     return Relationship.OTHER, value.strip()
 
 
+# Saving ----------------------------------------------------------------------------------
+
+
+def save_rows(
+    planned: Sequence[PlannedRow], agency: Any, actor: Any, progress: Callable[[int], None]
+) -> Counts:
+    """Save the planned rows in the caller's transaction; return what was saved.
+
+    New clients with their contacts are written a batch at a time (`_create_batch`); a
+    client that changes goes through `save_party`, as in the back office. `progress` is
+    told how many rows of the file are done after each step (the skipped ones first).
+    """
+    new = [row for row in planned if row.action == "create"]
+    changed = [row for row in planned if row.action == "update"]
+    skipped = len(planned) - len(new) - len(changed)
+    done = skipped
+    for start in range(0, len(new), BATCH):
+        batch = new[start : start + BATCH]
+        _create_batch(batch, agency=agency, actor=actor)
+        done += len(batch)
+        progress(done)
+    for row in changed:
+        _save_row(row, agency=agency, actor=actor)
+        done += 1
+        progress(done)
+    return Counts(created=len(new), updated=len(changed), skipped=skipped)
+
+
+def _create_batch(rows: list[PlannedRow], *, agency: Any, actor: Any) -> None:
+    """Write new clients and their contacts as save_party would, with fixed queries a batch.
+
+    The records were checked (full_clean) when planned; the database's constraints are the
+    last word. Logins and invitations: `invite_parties`, the back office's bulk door, which
+    links a contact to the agency's login of the same email as `sync_portal_account` does;
+    a login given back a relationship is reactivated (`review_portal_logins`); and each
+    record's "party.created" event, as save_party writes it.
+    """
+    new_clients = [row.client for row in rows]
+    for client in new_clients:
+        client.agency = agency
+    Client.objects.bulk_create(new_clients)
+    contacts = []
+    for row in rows:
+        for contact in row.contacts:
+            contact.agency = agency
+            contact.client = row.client
+            contacts.append(contact)
+    EmergencyContact.objects.bulk_create(contacts)
+    parties: list[Any] = [*new_clients, *contacts]
+    invite_parties(agency=agency, parties=parties, actor=actor)
+    user_ids = set(
+        EmergencyContact.objects.filter(pk__in=[c.pk for c in contacts])
+        .exclude(user=None)
+        .values_list("user_id", flat=True)
+    )
+    inactive = get_user_model()._default_manager.filter(pk__in=user_ids, is_active=False)
+    review_portal_logins(user_ids=inactive.values_list("pk", flat=True), actor=actor)
+    record_many(
+        [audit_event("party.created", actor=actor, obj=party, agency=agency) for party in parties]
+    )
+
+
+def _save_row(row: PlannedRow, *, agency: Any, actor: Any) -> None:
+    prefix = ""
+    try:
+        save_party(party=row.client, agency=agency, actor=actor)
+        for n, contact in enumerate(row.contacts, start=1):
+            prefix = f"contact_{n}_"
+            contact.client = row.client
+            save_party(party=contact, agency=agency, actor=actor)
+    except ValidationError as exc:
+        raise cells.refused(exc, row.line, prefix) from exc
+
+
 # Export ----------------------------------------------------------------------------------
 
 
@@ -298,8 +383,3 @@ def export_rows(agency: Any) -> Iterator[list[str]]:
             )
             row += [contact.name, relationship, contact.email, contact.phone]
         yield [cells.neutralise(cell) for cell in row]
-
-
-def template_rows() -> list[list[str]]:
-    """Return the template's header and its example row."""
-    return [list(COLUMNS), [EXAMPLE_ROW.get(name, "") for name in COLUMNS]]

@@ -1,6 +1,8 @@
-"""A CSV file of clients with their emergency contacts, as it was previewed and imported.
+"""A CSV file of records, as it was previewed and imported.
 
-The rows are kept as parsed (JSON), so "Import all" acts on exactly what the preview showed.
+Its kind (clients, payers, communities, links, visits) says which columns it has and how
+its rows are saved (kinds.py). The rows are kept as parsed (JSON), so "Import all" acts on
+exactly what the preview showed.
 """
 
 from __future__ import annotations
@@ -21,10 +23,22 @@ class ImportState(models.TextChoices):
     FAILED = "failed", _("Not imported: nothing was saved")
 
 
+class ImportKind(models.TextChoices):
+    CLIENTS = "clients", _("Clients with their emergency contacts")
+    PAYERS = "payers", _("Payers with their people")
+    COMMUNITIES = "communities", _("Communities with their people")
+    LINKS = "links", _("Clients' payers and communities")
+    VISITS = "visits", _("Visits")
+
+
 UNDER_WAY = (ImportState.QUEUED, ImportState.RUNNING)
 
 
 class ClientImport(AgencyScoped):
+    # The model keeps its first name: it holds an import of any kind of file.
+    kind = models.CharField(
+        _("kind of file"), max_length=12, choices=ImportKind, default=ImportKind.CLIENTS
+    )
     file_name = models.CharField(_("file"), max_length=255)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -43,20 +57,20 @@ class ClientImport(AgencyScoped):
     # Each error: {"line": n, "column": "<column or empty>", "message": "..."}.
     errors = models.JSONField(default=list, blank=True)
     row_count = models.PositiveIntegerField(_("rows"), default=0)
-    to_create = models.PositiveIntegerField(_("new clients"), default=0)
-    to_update = models.PositiveIntegerField(_("clients to update"), default=0)
-    to_skip = models.PositiveIntegerField(_("rows without changes"), default=0)
+    to_create = models.PositiveIntegerField(_("new"), default=0)
+    to_update = models.PositiveIntegerField(_("to update"), default=0)
+    to_skip = models.PositiveIntegerField(_("without changes"), default=0)
     progress = models.PositiveSmallIntegerField(_("progress"), default=0)
-    created = models.PositiveIntegerField(_("clients created"), default=0)
-    updated = models.PositiveIntegerField(_("clients updated"), default=0)
-    skipped = models.PositiveIntegerField(_("rows skipped"), default=0)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    skipped = models.PositiveIntegerField(_("skipped"), default=0)
     invitations_queued = models.PositiveIntegerField(_("invitations queued"), default=0)
     failure = models.TextField(_("why it was not imported"), blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("client import")
-        verbose_name_plural = _("client imports")
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
         ordering = ["-uploaded_at", "-pk"]
         indexes = [models.Index(fields=["agency", "uploaded_at"])]
 

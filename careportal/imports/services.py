@@ -1,32 +1,28 @@
-"""Importing clients with their emergency contacts from CSV: preview, import all, export.
+"""Importing a CSV file of any kind (kinds.py): preview, import all, export.
 
-`preview_client_import` reads and checks a file and keeps its rows (nothing else is saved);
-`start_client_import` queues the import of a previewed file; `import_clients` (run by the
-task in tasks.py) saves every row through `people.services.save_party` in one transaction,
-so each client and contact gets its portal login and invitation as in the back office,
-and a row refused at that time leaves nothing saved.
+`preview_client_import` reads and checks a file and keeps its rows (nothing else is
+saved); `start_client_import` queues the import of a previewed file; `import_rows` (run by
+the task in tasks.py) saves every row through the kind's `save_rows` in one transaction,
+which goes through the people's services, so each person gets their portal login and
+invitation as in the back office, and a row refused at that time leaves nothing saved.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from careportal.audit.events import audit_event, record, record_many
-from careportal.imports import cells, clients
-from careportal.imports.models import ClientImport, ImportState
+from careportal.audit.events import record
+from careportal.imports import cells, kinds
+from careportal.imports.cells import RowRefused
+from careportal.imports.models import ClientImport, ImportKind, ImportState
 from careportal.invitations.models import Invitation
-from careportal.invitations.services import invite_parties
-from careportal.people.models import Client, EmergencyContact
-from careportal.people.services import review_portal_logins, save_party
 
 logger = logging.getLogger(__name__)
 
@@ -34,20 +30,10 @@ logger = logging.getLogger(__name__)
 MAX_ERRORS = 500
 # Progress is written each time it moves this many percent.
 PROGRESS_STEP = 2
-# New clients written at once (with their contacts, logins and invitations).
-BATCH = 500
 
 
 class ImportNotReady(Exception):
     """The import was refused, has started or is over: it cannot be started again."""
-
-
-class RowRefused(Exception):
-    """A row cannot be saved at import time; nothing of the file is saved."""
-
-    def __init__(self, error: cells.RowError) -> None:
-        super().__init__(error.message)
-        self.error = error
 
 
 def describe(error: dict[str, Any] | cells.RowError) -> str:
@@ -60,19 +46,26 @@ def describe(error: dict[str, Any] | cells.RowError) -> str:
 
 
 def preview_client_import(
-    *, agency: Any, data: bytes, file_name: str, actor: Any = None
+    *,
+    agency: Any,
+    data: bytes,
+    file_name: str,
+    actor: Any = None,
+    kind: str = ImportKind.CLIENTS,
 ) -> ClientImport:
-    """Read and check the file; keep its rows, errors and counts. Nothing else is saved.
+    """Read and check a file of the kind; keep its rows, errors and counts, and nothing else.
 
     Raise cells.FileRefused if the file as a whole cannot be read (too large, not text,
     wrong columns): then nothing at all is kept.
     """
-    rows = clients.read_rows(data)
-    planned = clients.plan_rows(agency, rows)
+    of_kind = kinds.kind_of(kind)
+    rows = cells.read_rows(data, of_kind.columns)
+    planned = of_kind.plan_rows(agency, rows)
     errors = [error.as_dict() for row in planned for error in row.errors]
     actions = [row.action for row in planned]
     return ClientImport.objects.create(
         agency=agency,
+        kind=of_kind.name,
         uploaded_by=actor,
         file_name=file_name[:255],
         state=ImportState.REFUSED if errors else ImportState.READY,
@@ -110,12 +103,12 @@ def run_import(import_id: int) -> str:
     progress, close = _progress_writer(import_id)
     try:
         with transaction.atomic():
-            summary = import_clients(client_import=client_import, on_progress=progress)
+            summary = import_rows(client_import=client_import, on_progress=progress)
     except RowRefused as exc:
         _fail(import_id, describe(exc.error))
         return ImportState.FAILED
     except Exception:
-        logger.exception("The client import %s failed", import_id)
+        logger.exception("The import %s failed", import_id)
         _fail(import_id, _("Something went wrong on our side. Please try again."))
         raise
     finally:
@@ -123,49 +116,40 @@ def run_import(import_id: int) -> str:
     return str(summary.state)
 
 
-def import_clients(
+def import_rows(
     *, client_import: ClientImport, on_progress: Callable[[int], None] | None = None
 ) -> ClientImport:
     """Save every row of the import, in the caller's transaction; return the import, done.
 
     Each row is checked again against the agency as it is now; a refused row raises
     RowRefused before anything is written (and the caller's transaction rolls back what a
-    later failure leaves). New clients with their contacts are written a batch at a time
-    (`_create_batch`: the invitations through `invite_parties`); a client that changes goes
-    through `save_party`, as in the back office.
+    later failure leaves). The kind's `save_rows` writes the rows, telling how many rows
+    of the file it has done as it goes; the progress moves by PROGRESS_STEP percent at least.
     """
+    of_kind = kinds.kind_of(client_import.kind)
     agency = client_import.agency
     actor = client_import.uploaded_by
     invitations_before = Invitation.objects.filter(agency=agency).count()
-    planned = clients.plan_rows(agency, client_import.rows)
+    planned = of_kind.plan_rows(agency, client_import.rows)
     for row in planned:
         if row.errors:
             raise RowRefused(row.errors[0])
-    new = [row for row in planned if row.action == "create"]
-    changed = [row for row in planned if row.action == "update"]
-    total = len(new) + len(changed) or 1
-    done = last = 0
+    total = len(planned) or 1
+    last = 0
 
-    def moved(rows: int) -> None:
-        nonlocal done, last
-        done += rows
+    def moved(done: int) -> None:
+        nonlocal last
         percent = done * 100 // total
         if on_progress is not None and percent - last >= PROGRESS_STEP:
             last = percent
             on_progress(min(percent, 99))
 
-    for start in range(0, len(new), BATCH):
-        batch = new[start : start + BATCH]
-        _create_batch(batch, agency=agency, actor=actor)
-        moved(len(batch))
-    for row in changed:
-        _save_row(row, agency=agency, actor=actor)
-        moved(1)
+    counts = of_kind.save_rows(planned, agency, actor, moved)
     client_import.state = ImportState.DONE
     client_import.progress = 100
-    client_import.created = len(new)
-    client_import.updated = len(changed)
-    client_import.skipped = len(planned) - len(new) - len(changed)
+    client_import.created = counts.created
+    client_import.updated = counts.updated
+    client_import.skipped = counts.skipped
     client_import.invitations_queued = (
         Invitation.objects.filter(agency=agency).count() - invitations_before
     )
@@ -177,63 +161,13 @@ def import_clients(
         actor=actor,
         agency=agency,
         obj=client_import,
+        kind=client_import.kind,
         created=client_import.created,
         updated=client_import.updated,
         skipped=client_import.skipped,
         invitations_queued=client_import.invitations_queued,
     )
     return client_import
-
-
-def _create_batch(rows: list[clients.PlannedRow], *, agency: Any, actor: Any) -> None:
-    """Write new clients and their contacts as save_party would, with fixed queries a batch.
-
-    The records were checked (full_clean) when planned; the database's constraints are the
-    last word. Logins and invitations: `invite_parties`, the back office's bulk door, which
-    links a contact to the agency's login of the same email as `sync_portal_account` does;
-    a login given back a relationship is reactivated (`review_portal_logins`); and each
-    record's "party.created" event, as save_party writes it.
-    """
-    new_clients = [row.client for row in rows]
-    for client in new_clients:
-        client.agency = agency
-    Client.objects.bulk_create(new_clients)
-    contacts = []
-    for row in rows:
-        for contact in row.contacts:
-            contact.agency = agency
-            contact.client = row.client
-            contacts.append(contact)
-    EmergencyContact.objects.bulk_create(contacts)
-    parties: list[Any] = [*new_clients, *contacts]
-    invite_parties(agency=agency, parties=parties, actor=actor)
-    user_ids = set(
-        EmergencyContact.objects.filter(pk__in=[c.pk for c in contacts])
-        .exclude(user=None)
-        .values_list("user_id", flat=True)
-    )
-    inactive = get_user_model()._default_manager.filter(pk__in=user_ids, is_active=False)
-    review_portal_logins(user_ids=inactive.values_list("pk", flat=True), actor=actor)
-    record_many(
-        [audit_event("party.created", actor=actor, obj=party, agency=agency) for party in parties]
-    )
-
-
-def _save_row(row: clients.PlannedRow, *, agency: Any, actor: Any) -> None:
-    column = ""
-    try:
-        save_party(party=row.client, agency=agency, actor=actor)
-        for n, contact in enumerate(row.contacts, start=1):
-            column = f"contact_{n}_"
-            contact.client = row.client
-            save_party(party=contact, agency=agency, actor=actor)
-    except ValidationError as exc:
-        name, messages = next(iter(exc.message_dict.items()))
-        raise RowRefused(
-            cells.RowError(
-                row.line, column + name if name != "__all__" else column.rstrip("_"), messages[0]
-            )
-        ) from exc
 
 
 def _fail(import_id: int, why: str) -> None:
@@ -264,7 +198,10 @@ def _progress_writer(import_id: int) -> tuple[Callable[[int], None], Callable[[]
     return write, side.close
 
 
-def export_client_rows(*, agency: Any, actor: Any, request: HttpRequest | None) -> Any:
-    """Record the export and return its rows (the header first), read a few hundred at a time."""
-    record("clients.exported", request=request, actor=actor, agency=agency)
-    return clients.export_rows(agency)
+def export_rows(
+    *, agency: Any, kind: str, actor: Any, request: HttpRequest | None
+) -> Iterator[list[str]]:
+    """Record the export ("<kind>.exported") and return its rows, the header first."""
+    of_kind = kinds.kind_of(kind)
+    record(f"{of_kind.name}.exported", request=request, actor=actor, agency=agency)
+    return of_kind.export_rows(agency)

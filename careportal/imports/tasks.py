@@ -9,5 +9,5 @@ from careportal.imports.services import run_import
 
 @task()
 def run_client_import(import_id: int) -> str:
-    """Import the file's clients and contacts, all or nothing (services.run_import)."""
+    """Import the file's rows, of whichever kind, all or nothing (services.run_import)."""
     return run_import(import_id)

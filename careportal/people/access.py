@@ -32,10 +32,10 @@ from __future__ import annotations
 import contextvars
 import datetime
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar, cast
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -44,6 +44,7 @@ from django.utils import timezone
 from careportal.people.models import (
     Client,
     ClientPayer,
+    ClientQuerySet,
     ClientStatus,
     Community,
     CommunityPerson,
@@ -52,6 +53,20 @@ from careportal.people.models import (
     PayerPerson,
     Residence,
 )
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from careportal.accounts.models import User
+    from careportal.agencies.models import Agency
+    from careportal.billing.models import Invoice
+
+    class PortalLogin(User):
+        """What `is_portal_login` vouches for, to the type checker: a login of one agency."""
+
+        agency: Agency
+        agency_id: int
+
 
 T = TypeVar("T")
 
@@ -80,10 +95,12 @@ def _remembered(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         return compute()
     if key not in memo:
         memo[key] = compute()
-    return memo[key]
+    remembered: T = memo[key]
+    return remembered
 
 
-def is_portal_login(user: Any) -> bool:
+def is_portal_login(user: User | AnonymousUser | None) -> TypeGuard[PortalLogin]:
+    """Return whether the login is an active portal login of an agency."""
     return bool(
         user is not None
         and user.is_authenticated
@@ -93,11 +110,11 @@ def is_portal_login(user: Any) -> bool:
     )
 
 
-def _clients(user: Any) -> QuerySet[Client]:
+def _clients(user: PortalLogin) -> ClientQuerySet:
     return Client.objects.filter(agency_id=user.agency_id).exclude(status=ClientStatus.DISCHARGED)
 
 
-def _discharged(user: Any) -> QuerySet:
+def _discharged(user: PortalLogin) -> QuerySet[Client, Mapping[str, object]]:
     """Return the agency's discharged clients' ids, as a subquery.
 
     Few, read from the index on (agency, status, ...): cheaper for a long list of links
@@ -178,7 +195,7 @@ def _relationships_sql() -> str:
     )
 
 
-def relationship_ids(user: Any) -> Relationships:
+def relationship_ids(user: User | AnonymousUser) -> Relationships:
     """Return the login's relationships as ids, in one query on the indexed link tables."""
     if not is_portal_login(user):
         return Relationships()
@@ -190,7 +207,11 @@ def relationship_ids(user: Any) -> Relationships:
         # Per contact's client: (sees the calendar, sees invoices) by any of its rows.
         allowed: dict[int, tuple[bool, bool]] = {}
         today: datetime.date | None = None
-        params = {"agency": user.agency_id, "user": user.pk, "gone": ClientStatus.DISCHARGED}
+        params: dict[str, int | str] = {
+            "agency": user.agency_id,
+            "user": user.pk,
+            "gone": ClientStatus.DISCHARGED,
+        }
         with connection.cursor() as cursor:
             cursor.execute(_relationships_sql(), params)
             for pk, kind, first, last, preferred, calendar, invoices, ends in cursor.fetchall():
@@ -226,12 +247,12 @@ def relationship_ids(user: Any) -> Relationships:
     return _remembered(("relationships", user.pk), compute)
 
 
-def _as_date(value: Any) -> datetime.date:
+def _as_date(value: datetime.date | str) -> datetime.date:
     # SQLite answers a raw query's date as text.
     return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value)
 
 
-def _today(user: Any) -> datetime.date:
+def _today(user: PortalLogin) -> datetime.date:
     agency = getattr(user, "agency", None)
     return timezone.localdate(timezone=agency.tz) if agency is not None else timezone.localdate()
 
@@ -273,7 +294,7 @@ def _linked_sql(payers: int, communities: int) -> str:
     return " UNION ALL ".join(parts)
 
 
-def linked_client_ids(user: Any, on: datetime.date | None = None) -> LinkedClients:
+def linked_client_ids(user: User | AnonymousUser, on: datetime.date | None = None) -> LinkedClients:
     """Return the clients linked to the login's payers and communities on a day (today).
 
     One query (none for a login with neither), led by agency and party on the link tables.
@@ -281,14 +302,18 @@ def linked_client_ids(user: Any, on: datetime.date | None = None) -> LinkedClien
     return _linked(user, relationship_ids(user), on)
 
 
-def _linked(user: Any, rels: Relationships, on: datetime.date | None) -> LinkedClients:
+def _linked(
+    user: User | AnonymousUser, rels: Relationships, on: datetime.date | None
+) -> LinkedClients:
     if not rels.payer_ids and not rels.community_ids:
         return LinkedClients()
-    day = on or _today(user)
+    # Only a portal login has payers or communities (`relationship_ids`).
+    login = cast("PortalLogin", user)
+    day = on or _today(login)
 
     def compute() -> LinkedClients:
-        params: dict[str, Any] = {
-            "agency": user.agency_id,
+        params: dict[str, int | str | None] = {
+            "agency": login.agency_id,
             "day": connection.ops.adapt_datefield_value(day),
             "gone": ClientStatus.DISCHARGED,
         }
@@ -301,10 +326,10 @@ def _linked(user: Any, rels: Relationships, on: datetime.date | None) -> LinkedC
                 found[kind].add(pk)
         return LinkedClients(tuple(sorted(found["payer"])), tuple(sorted(found["community"])))
 
-    return _remembered(("linked", user.pk, day), compute)
+    return _remembered(("linked", login.pk, day), compute)
 
 
-def calendar_client_ids(user: Any) -> list[int]:
+def calendar_client_ids(user: User | AnonymousUser) -> list[int]:
     """Return the ids of every client whose visits the login may see today, sorted."""
     if not is_portal_login(user):
         return []
@@ -313,28 +338,28 @@ def calendar_client_ids(user: Any) -> list[int]:
     return sorted(set(rels.care_calendar_ids) | set(linked.as_payer) | set(linked.as_community))
 
 
-def own_client(user: Any) -> QuerySet[Client]:
+def own_client(user: User | AnonymousUser) -> ClientQuerySet:
     """Return the client record the login stands for (at most one)."""
     if not is_portal_login(user):
         return Client.objects.none()
     return _clients(user).filter(user=user)
 
 
-def clients_as_contact(user: Any) -> QuerySet[Client]:
+def clients_as_contact(user: User | AnonymousUser) -> ClientQuerySet:
     """Return the clients the login is an emergency contact of."""
     if not is_portal_login(user):
         return Client.objects.none()
     return _clients(user).filter(pk__in=relationship_ids(user).contact_client_ids)
 
 
-def payers_of(user: Any) -> QuerySet[Payer]:
+def payers_of(user: User | AnonymousUser) -> QuerySet[Payer]:
     """Return the payers the login uses the portal for."""
     if not is_portal_login(user):
         return Payer.objects.none()
     return Payer.objects.filter(agency_id=user.agency_id, pk__in=relationship_ids(user).payer_ids)
 
 
-def communities_of(user: Any) -> QuerySet[Community]:
+def communities_of(user: User | AnonymousUser) -> QuerySet[Community]:
     """Return the communities the login uses the portal for."""
     if not is_portal_login(user):
         return Community.objects.none()
@@ -343,33 +368,35 @@ def communities_of(user: Any) -> QuerySet[Community]:
     )
 
 
-def clients_as_payer(user: Any, on: datetime.date | None = None) -> QuerySet[Client]:
+def clients_as_payer(user: User | AnonymousUser, on: datetime.date | None = None) -> ClientQuerySet:
     """Return the clients linked to the login's payers on a day (today by default)."""
     if not is_portal_login(user):
         return Client.objects.none()
     return _clients(user).filter(pk__in=linked_client_ids(user, on).as_payer)
 
 
-def clients_as_community(user: Any, on: datetime.date | None = None) -> QuerySet[Client]:
+def clients_as_community(
+    user: User | AnonymousUser, on: datetime.date | None = None
+) -> ClientQuerySet:
     """Return the residents of the login's communities on a day (today by default)."""
     if not is_portal_login(user):
         return Client.objects.none()
     return _clients(user).filter(pk__in=linked_client_ids(user, on).as_community)
 
 
-def calendar_client_filter(user: Any) -> Q:
+def calendar_client_filter(user: User | AnonymousUser) -> Q:
     """Return a filter on Client (or `client_id` as pk) for every client on the calendar."""
     return Q(pk__in=calendar_client_ids(user))
 
 
-def calendar_clients(user: Any) -> QuerySet[Client]:
+def calendar_clients(user: User | AnonymousUser) -> ClientQuerySet:
     """Return the clients listed for the login: self, contacts' clients, linked clients."""
     if not is_portal_login(user):
         return Client.objects.none()
     return _clients(user).filter(pk__in=calendar_client_ids(user))
 
 
-def billed_parties(user: Any) -> dict[str, tuple[int, ...]]:
+def billed_parties(user: User | AnonymousUser) -> dict[str, tuple[int, ...]]:
     """Return, by bill-to column of Invoice, the parties whose invoices the login sees.
 
     The clients it cares for (the invoices each client keeps from a contact left out), its
@@ -386,7 +413,7 @@ def billed_parties(user: Any) -> dict[str, tuple[int, ...]]:
     }
 
 
-def invoice_filter(user: Any) -> Q:
+def invoice_filter(user: User | AnonymousUser) -> Q:
     """Return a filter on Invoice for every invoice billed to the login's parties.
 
     Literal id lists, one per bill-to column, each served by an index that leads with the
@@ -401,13 +428,13 @@ def invoice_filter(user: Any) -> Q:
     return combined
 
 
-def _invoiced(user: Any) -> QuerySet:
+def _invoiced(user: PortalLogin) -> QuerySet[Invoice]:
     from careportal.billing.models import Invoice
 
     return Invoice.objects.visible_to(user).select_related(None).prefetch_related(None).order_by()
 
 
-def invoices_reach_beyond_calendar(user: Any) -> bool:
+def invoices_reach_beyond_calendar(user: User | AnonymousUser) -> TypeGuard[PortalLogin]:
     """Return whether the login's invoices may cover clients off its calendar.
 
     Only a payer's or a community's: an invoice billed to a client covers that client's
@@ -417,7 +444,7 @@ def invoices_reach_beyond_calendar(user: Any) -> bool:
     return bool(rels.payer_ids or rels.community_ids)
 
 
-def narrowable_client_ids(user: Any) -> list[int]:
+def narrowable_client_ids(user: User | AnonymousUser) -> list[int]:
     """Return the ids of the clients a page may be narrowed to (`?client=`), sorted.
 
     The calendar's clients, and the clients of the invoices the login sees: a payer or a
@@ -462,19 +489,19 @@ def narrowable_client_ids(user: Any) -> list[int]:
     return _remembered(("narrowable", user.pk), compute)
 
 
-def narrowable_client_filter(user: Any) -> Q:
+def narrowable_client_filter(user: User | AnonymousUser) -> Q:
     """Return a filter on Client for the clients a page may be narrowed to (`?client=`)."""
     return Q(pk__in=narrowable_client_ids(user))
 
 
-def narrowable_clients(user: Any) -> QuerySet[Client]:
+def narrowable_clients(user: User | AnonymousUser) -> ClientQuerySet:
     """Return the clients a page may be narrowed to, as `?client=` accepts them."""
     if not is_portal_login(user):
         return Client.objects.none()
     return _clients(user).filter(pk__in=narrowable_client_ids(user))
 
 
-def narrowable_client(user: Any, client_id: int) -> Client | None:
+def narrowable_client(user: User | AnonymousUser, client_id: int) -> Client | None:
     """Return the client a page may be narrowed to by this id, or None: one query.
 
     A calendar client, or the login's own or a contact's client (even one whose calendar
@@ -492,19 +519,19 @@ def narrowable_client(user: Any, client_id: int) -> Client | None:
     return candidates.first()
 
 
-def service_plan_client_filter(user: Any) -> Q:
+def service_plan_client_filter(user: User | AnonymousUser) -> Q:
     """Return a filter on Client for service plans: the client's own login alone."""
     if not is_portal_login(user):
         return Q(pk__in=[])
     return Q(pk__in=relationship_ids(user).own_client_ids)
 
 
-def has_care_plan(user: Any) -> bool:
+def has_care_plan(user: User | AnonymousUser) -> bool:
     """Return whether the login is a client (the Care Plan tab); remembered per request."""
     return bool(relationship_ids(user).own_client_ids)
 
 
-def relationships(user: Any) -> dict[str, list[Any]]:
+def relationships(user: User | AnonymousUser) -> dict[str, list[Any]]:
     """Return the login's relationships, for labels: client, contacts, payers, communities."""
     if not is_portal_login(user):
         return {"client": [], "contacts": [], "payers": [], "communities": []}

@@ -7,8 +7,10 @@ behind the rows get the owner's sign-in actions (accounts.admin).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.db import models
@@ -26,7 +28,7 @@ from careportal.backoffice.scoping import (
     AgencyScopedTabularInline,
     scope_to_agency,
 )
-from careportal.backoffice.site import backoffice_site
+from careportal.backoffice.site import backoffice_site, staff_user
 from careportal.backoffice.templatetags.backoffice_list import PK_MARK
 from careportal.billing.models import Invoice
 from careportal.careplans.models import ServicePlan
@@ -44,8 +46,18 @@ from careportal.people.models import (
 )
 from careportal.scheduling.models import Visit
 
+if TYPE_CHECKING:
+    from django.forms.models import BaseModelFormSet
 
-class PartyAdminMixin:
+    from careportal.people.services import Party
+
+    # The mixin below is used only with model admins: typed as their subclass.
+    _AdminBase = admin.ModelAdmin[Any]
+else:
+    _AdminBase = object
+
+
+class PartyAdminMixin(_AdminBase):
     """A party saved or deleted here, or in an inline, goes through the one door.
 
     `people.services.save_party` and `delete_party` do everything that follows (the portal
@@ -53,38 +65,53 @@ class PartyAdminMixin:
     event); this class only hands them the records the forms built.
     """
 
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        people.save_party(party=obj, agency=obj.agency, actor=request.user, request=request)
+    def save_model(
+        self, request: HttpRequest, obj: Party, form: forms.ModelForm[Party], change: bool
+    ) -> None:
+        people.save_party(party=obj, agency=obj.agency, actor=staff_user(request), request=request)
 
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+    def get_actions(
+        self, request: HttpRequest
+    ) -> dict[str, tuple[Callable[..., str], str, str] | None]:
         # Every party list offers `Send portal invitations` (invitations.admin), next to
         # the actions each admin declares.
         actions = super().get_actions(request)
         if IS_POPUP_VAR not in request.GET and self.has_change_permission(request):
-            action = self.get_action(send_portal_invitations)
+            # A function is always an action: Django returns None only for a missing name.
+            action = cast(
+                "tuple[Callable[..., str], str, str]", self.get_action(send_portal_invitations)
+            )
             actions[action[1]] = action
         return actions
 
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        people.delete_party(party=obj, actor=request.user, request=request)
+    def delete_model(self, request: HttpRequest, obj: Party) -> None:
+        people.delete_party(party=obj, actor=staff_user(request), request=request)
 
-    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+    def delete_queryset(self, request: HttpRequest, queryset: models.QuerySet[Party]) -> None:
         for obj in queryset:
-            people.delete_party(party=obj, actor=request.user, request=request)
+            people.delete_party(party=obj, actor=staff_user(request), request=request)
 
-    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+    def save_formset(
+        self,
+        request: HttpRequest,
+        form: forms.ModelForm[Any],
+        formset: BaseModelFormSet[Any, Any],
+        change: bool,
+    ) -> None:
         if formset.model not in people.PARTY_MODELS:
             super().save_formset(request, form, formset, change)
             return
         parties = formset.save(commit=False)
         for obj in formset.deleted_objects:
-            people.delete_party(party=obj, actor=request.user, request=request)
+            people.delete_party(party=obj, actor=staff_user(request), request=request)
         for obj in parties:
-            people.save_party(party=obj, agency=obj.agency, actor=request.user, request=request)
+            people.save_party(
+                party=obj, agency=obj.agency, actor=staff_user(request), request=request
+            )
         formset.save_m2m()
 
 
-def clients_named(request: HttpRequest, search_term: str) -> models.QuerySet:
+def clients_named(request: HttpRequest, search_term: str) -> models.QuerySet[Client]:
     """Return the agency's clients with, for each word of the search, a first, last or
     preferred name that starts with it ("marg hal" finds Margaret Hale).
 
@@ -125,13 +152,13 @@ class ClientAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
     # How many payers or communities the page names; the rest are in the linked list.
     links_shown = 10
 
-    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[Client]:
         # The page shows the client's login: loaded with the client, on the join the
         # "sign-in locked" column already makes.
         return super().get_queryset(request).select_related("user")
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: Any = None) -> HttpResponse:  # fmt: skip
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:  # fmt: skip
         extra_context = {**(extra_context or {}), "client_records": [], "client_links": []}
         if object_id.isdigit():
             links = (

@@ -6,6 +6,7 @@ Who may see what is decided in `people.access`; the models here hold the facts.
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING, Self, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -22,6 +23,11 @@ from careportal.agencies.models import (
     updated_index,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from careportal.accounts.models import User
+
 # An external id names one record of its kind in the agency (the integration API).
 
 
@@ -31,8 +37,8 @@ class ClientStatus(models.TextChoices):
     DISCHARGED = "discharged", _("Discharged")
 
 
-class ClientQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ClientQuerySet:
+class ClientQuerySet(models.QuerySet["Client"]):
+    def visible_to(self, user: User | AnonymousUser) -> ClientQuerySet:
         """Return the clients a portal login may see (see people.access)."""
         from careportal.people import access
 
@@ -358,8 +364,11 @@ class CommunityPerson(AgencyScoped):
         return f"{self.name} ({self.community})"
 
 
-class LinkQuerySet(models.QuerySet):
-    def active(self, on: datetime.date | None = None) -> LinkQuerySet:
+_Link = TypeVar("_Link", bound=models.Model)
+
+
+class LinkQuerySet(models.QuerySet[_Link]):
+    def active(self, on: datetime.date | None = None) -> Self:
         """Return links in force on the given day (today in the agency's sense by default)."""
         on = on or timezone.localdate()
         return self.filter(Q(start_date__lte=on), Q(end_date__isnull=True) | Q(end_date__gte=on))

@@ -15,7 +15,7 @@ billed to it stay theirs).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -36,6 +36,10 @@ from careportal.people.models import (
     PayerPerson,
 )
 
+if TYPE_CHECKING:
+    from careportal.accounts.models import User
+    from careportal.agencies.models import Agency
+
 # The records that stand for a person or an organisation around the care: each may have
 # an email, and with it a portal login.
 PARTY_MODELS = (Client, EmergencyContact, Payer, PayerPerson, Community, CommunityPerson)
@@ -44,7 +48,7 @@ Party = Client | EmergencyContact | Payer | PayerPerson | Community | CommunityP
 
 @transaction.atomic
 def save_party(
-    *, party: Party, agency: Any, actor: Any = None, request: HttpRequest | None = None
+    *, party: Party, agency: Agency, actor: User | None = None, request: HttpRequest | None = None
 ) -> Party:
     """Create or change a party of `agency`; return it, saved.
 
@@ -86,7 +90,9 @@ def save_party(
 
 
 @transaction.atomic
-def delete_party(*, party: Party, actor: Any = None, request: HttpRequest | None = None) -> None:
+def delete_party(
+    *, party: Party, actor: User | None = None, request: HttpRequest | None = None
+) -> None:
     """Delete a party (with what hangs on it: a client's contacts and links); logins follow.
 
     A login left with no relationship is deactivated, in the same transaction.
@@ -115,14 +121,15 @@ def _changed_fields(stored: Party, party: Party) -> list[str]:
     ]
 
 
-def has_relationship(user: Any) -> bool:
+def has_relationship(user: User) -> bool:
     """Return whether the login still stands for a party, by people.access's rules.
 
     A client record or an emergency contact row counts while the client is not discharged
     (a discharged client is seen by nobody in the portal); a payer or community person row
     counts as long as it exists, whatever the state of the links.
     """
-    agency_id = user.agency_id
+    # A portal login belongs to an agency (only a platform operator has none).
+    agency_id = cast(int, user.agency_id)
     return (
         Client.objects.filter(agency_id=agency_id, user=user)
         .exclude(status=ClientStatus.DISCHARGED)
@@ -135,7 +142,7 @@ def has_relationship(user: Any) -> bool:
     )
 
 
-def logins_of(party: Any) -> set[int]:
+def logins_of(party: Party) -> set[int]:
     """Return the ids of the portal logins whose relationships the party record carries.
 
     A client: its own login and its contacts'; a payer or community: its people's.
@@ -150,13 +157,12 @@ def logins_of(party: Any) -> set[int]:
         ids = set(party.people.values_list("user_id", flat=True)) if party.pk else set()
     else:
         ids = {getattr(party, "user_id", None)}
-    ids.discard(None)
-    return ids
+    return {pk for pk in ids if pk is not None}
 
 
 @transaction.atomic
 def review_portal_login(
-    *, user: Any, actor: Any = None, request: HttpRequest | None = None
+    *, user: User, actor: User | None = None, request: HttpRequest | None = None
 ) -> bool:
     """Deactivate a portal login left with no relationship, or reactivate one given back.
 
@@ -164,38 +170,38 @@ def review_portal_login(
     whether the login changed. Staff and operator logins are never touched here.
     """
     users = get_user_model()._default_manager
-    user = users.select_for_update().filter(pk=user.pk, kind=UserKind.PORTAL).first()
-    if user is None:
+    login = users.select_for_update().filter(pk=user.pk, kind=UserKind.PORTAL).first()
+    if login is None:
         return False
-    related = has_relationship(user)
-    if related == user.is_active:
+    related = has_relationship(login)
+    if related == login.is_active:
         return False
     if related:
         # Only this service deactivates portal logins: a client readmitted, or a contact
         # of one, gets their login back, with the password they had.
-        user.is_active = True
-        user.save(update_fields=["is_active"])
-        record("portal_account.reactivated", request=request, actor=actor, obj=user)
+        login.is_active = True
+        login.save(update_fields=["is_active"])
+        record("portal_account.reactivated", request=request, actor=actor, obj=login)
         return True
-    user.is_active = False
-    user.save(update_fields=["is_active"])
-    ended = end_sessions(user)
-    Invitation.objects.filter(user=user).open().update(
+    login.is_active = False
+    login.save(update_fields=["is_active"])
+    ended = end_sessions(login)
+    Invitation.objects.filter(user=login).open().update(
         state=InvitationState.EXPIRED, otp_hash="", next_attempt_at=None
     )
     record(
         "portal_account.deactivated",
         request=request,
         actor=actor,
-        obj=user,
-        login=user.username,
+        obj=login,
+        login=login.username,
         sessions_ended=ended,
     )
     return True
 
 
 def review_portal_logins(
-    *, user_ids: Iterable[int], actor: Any = None, request: HttpRequest | None = None
+    *, user_ids: Iterable[int], actor: User | None = None, request: HttpRequest | None = None
 ) -> int:
     """Review each login (see review_portal_login); return how many changed."""
     users = get_user_model()._default_manager.filter(pk__in=set(user_ids), kind=UserKind.PORTAL)

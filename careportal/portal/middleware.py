@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
 from careportal.people import access
 
+if TYPE_CHECKING:
+    from careportal.accounts.http import AuthenticatedHttpRequest
+    from careportal.people.access import PortalLogin
+
 # The URL namespaces that make up the portal (see careportal/urls.py).
 PORTAL_NAMESPACES = frozenset({"portal", "billing", "scheduling", "careplans", "messaging"})
 # Requests that change nothing, inside which access answers are remembered.
 READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+def portal_login(request: AuthenticatedHttpRequest) -> PortalLogin:
+    """Return the login of a portal page's request: always a portal login of an agency.
+
+    Sign-in keeps out the anonymous, and `PortalLoginMiddleware` sends every other login
+    away from the portal's pages before their view runs.
+    """
+    return cast("PortalLogin", request.user)
 
 
 def _marked_public(response: HttpResponse) -> bool:
@@ -82,9 +95,9 @@ class PortalLoginMiddleware:
     def process_view(
         self,
         request: HttpRequest,
-        view_func: Callable[..., Any],
-        view_args: Any,
-        view_kwargs: Any,
+        view_func: Callable[..., HttpResponseBase],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
     ) -> HttpResponse | None:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or access.is_portal_login(user):

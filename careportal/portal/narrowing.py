@@ -7,7 +7,7 @@ searches them by name on the chooser page, which never lists more than a page of
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.db.models import QuerySet
@@ -19,6 +19,11 @@ from django.views.decorators.http import require_safe
 
 from careportal.people import access
 from careportal.people.models import Client
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from careportal.accounts.models import User
 
 _CACHE = "_portal_selected_client"
 
@@ -37,7 +42,8 @@ def selected_client(request: HttpRequest) -> Client | None:
     ended). Any other client answers 404, exactly like one that does not exist.
     """
     if hasattr(request, _CACHE):
-        return getattr(request, _CACHE)
+        cached: Client | None = getattr(request, _CACHE)
+        return cached
     raw = request.GET.get("client", "").strip()
     client = None
     if raw:
@@ -55,7 +61,7 @@ def selected_client_id(request: HttpRequest) -> int | None:
     return client.pk if client is not None else None
 
 
-def matching_clients(user: Any, query: str) -> QuerySet[Client]:
+def matching_clients(user: User | AnonymousUser, query: str) -> QuerySet[Client]:
     """Return the clients a page may be narrowed to whose name contains every word typed."""
     return (
         access.narrowable_clients(user)

@@ -7,7 +7,7 @@ import functools
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
@@ -41,9 +41,23 @@ from careportal.billing.models import (
 )
 from careportal.careplans.models import PlanStatus, ServicePlan
 from careportal.people import access
-from careportal.people.models import Client, ClientPayer, ClientStatus, Residence
+from careportal.people.models import Client, ClientPayer, ClientStatus, LinkQuerySet, Residence
+from careportal.portal.middleware import portal_login
 from careportal.portal.narrowing import selected_client, selected_client_id
 from careportal.scheduling.models import Visit, VisitStatus
+
+if TYPE_CHECKING:
+    from careportal.accounts.http import AuthenticatedHttpRequest
+    from careportal.accounts.models import User
+    from careportal.people.access import PortalLogin
+
+    # Django's paginator, for a party's clients.
+    _ClientPaginator = Paginator[Client]
+else:
+    _ClientPaginator = Paginator
+
+# A party's links to its clients: a payer's, or a community's (residences).
+_Link = TypeVar("_Link", ClientPayer, Residence)
 
 UPCOMING = (VisitStatus.SCHEDULED, VisitStatus.IN_PROGRESS)
 NEXT_VISITS_SHOWN = 5
@@ -107,7 +121,8 @@ class PartySection:
     title: str
     owed_label: str
     page_param: str
-    page: Page
+    # Its clients at first, then their rows (what the template lists).
+    page: Page[Any]
     rows: list[ClientRow]
     total_owed: Decimal
     previous_query: str = ""
@@ -138,7 +153,17 @@ def _named(clients: QuerySet[Client], search: str) -> QuerySet[Client]:
     return clients
 
 
-def _care_section(user: Any, client_id: int | None) -> dict[str, Any] | None:
+class CareSection(TypedDict):
+    """What a client or emergency contact sees on the Dashboard."""
+
+    several_clients: bool
+    visits: list[Visit]
+    invoices: list[Invoice]
+    amount_due: Decimal
+    plans: list[ServicePlan]
+
+
+def _care_section(user: User, client_id: int | None) -> CareSection | None:
     """Return what a client or emergency contact sees, or None if the login is neither.
 
     The next visits, the invoices billed to those clients that still owe (from the stored
@@ -259,10 +284,10 @@ def _write_next_visits(rows: list[ClientRow]) -> None:
         )
 
 
-class KnownCountPaginator(Paginator):
+class KnownCountPaginator(_ClientPaginator):
     """A paginator told its count, known without a query."""
 
-    def __init__(self, object_list: QuerySet, per_page: int, *, count: int) -> None:
+    def __init__(self, object_list: QuerySet[Client], per_page: int, *, count: int) -> None:
         super().__init__(object_list, per_page)
         self._known_count = count
 
@@ -272,8 +297,8 @@ class KnownCountPaginator(Paginator):
 
 
 def _party_clients(
-    user: Any,
-    links: QuerySet,
+    user: PortalLogin,
+    links: LinkQuerySet[_Link],
     billed: InvoiceQuerySet,
     in_force_ids: tuple[int, ...],
     client_id: int | None,
@@ -339,13 +364,13 @@ def _owed_sql(column: str, parties: int, clients: int, total: bool) -> str:
 
 
 def _owed(
-    user: Any, column: str, party_ids: list[int], client_ids: list[int], *, total: bool
+    user: PortalLogin, column: str, party_ids: list[int], client_ids: list[int], *, total: bool
 ) -> tuple[dict[int, Decimal], Decimal]:
     """Return what each of these clients owes the party (issued invoices still owing), and,
     with `total`, what the party owes in all (its stored totals): one query."""
     if not client_ids and not total:
         return {}, ZERO
-    params: list[Any] = []
+    params: list[int | str] = []
     if client_ids:
         params += [user.agency_id, *party_ids, InvoiceStatus.ISSUED, *client_ids]
     if total:
@@ -364,19 +389,20 @@ def _owed(
     return owed, grand
 
 
-def _total_owed(billed: InvoiceQuerySet, page: Page, rows: list[ClientRow]) -> Decimal:
+def _total_owed(billed: InvoiceQuerySet, page: Page[Any], rows: list[ClientRow]) -> Decimal:
     """Return what the party owes for a search or one client: what the rows owe when they
     are all on this page, else the sum over the invoices."""
     if not page.has_other_pages():
         return sum((row.owed for row in rows), ZERO)
     # Only invoices still owing count, so the partial index of those serves the sum.
-    return billed.filter(balance__gt=0).aggregate(owed=OWED)["owed"]
+    owed: Decimal = billed.filter(balance__gt=0).aggregate(owed=OWED)["owed"]
+    return owed
 
 
 def _party_section(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     *,
-    links: QuerySet,
+    links: LinkQuerySet[_Link],
     in_force_ids: tuple[int, ...],
     party_column: str,
     client_id: int | None,
@@ -395,7 +421,7 @@ def _party_section(
     alone, so the number of queries and rows is the same for 3 clients or 2,000. None
     when the party has no client at all (and nothing is searched).
     """
-    user = request.user
+    user = portal_login(request)
     # The login's own payers or communities, as people.access grants their invoices
     # (`billed_parties`, the ids of Invoice.objects.visible_to); filtered plainly, on the
     # index that leads with agency and party and carries status, client, balance and total.
@@ -414,10 +440,11 @@ def _party_section(
     listed = listed.only("pk", "agency_id", "first_name", "last_name", "preferred_name")
     ordered = listed.order_by("last_name", "first_name", "pk")
     if not search:
-        paginator: Paginator = KnownCountPaginator(ordered, CLIENTS_PER_PAGE, count=count)
+        paginator: Paginator[Client] = KnownCountPaginator(ordered, CLIENTS_PER_PAGE, count=count)
     else:
         paginator = Paginator(ordered, CLIENTS_PER_PAGE)
-    page = paginator.get_page(request.GET.get(page_param))
+    # Its clients, then (below) their rows.
+    page: Page[Any] = paginator.get_page(request.GET.get(page_param))
     if paginator.count == 0 and not search:
         return None
     clients = list(page.object_list)
@@ -472,8 +499,8 @@ def _party_section(
 
 
 @require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
-    user = request.user
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = portal_login(request)
     client_id = selected_client_id(request)
     search = _search_text(request)
     party_sections = []

@@ -11,10 +11,11 @@ import use too; these classes only hand it the records their forms built.
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -29,7 +30,7 @@ from careportal.backoffice.scoping import (
     scope_to_agency,
     staff_agency,
 )
-from careportal.backoffice.site import backoffice_site
+from careportal.backoffice.site import backoffice_site, staff_user
 from careportal.people.admin import clients_named
 from careportal.scheduling import services as scheduling_services
 from careportal.scheduling.models import (
@@ -41,6 +42,15 @@ from careportal.scheduling.models import (
     visit_status_move_problem,
 )
 
+if TYPE_CHECKING:
+    from django.db.models import Field
+
+    from careportal.agencies.models import Agency
+
+    VisitModelForm = forms.ModelForm[Visit]
+else:
+    VisitModelForm = forms.ModelForm
+
 
 @admin.register(Caregiver, site=backoffice_site)
 class CaregiverAdmin(AgencyScopedAdmin):
@@ -50,18 +60,24 @@ class CaregiverAdmin(AgencyScopedAdmin):
     # Set by the agency's integration (the API, the import), never typed in.
     readonly_fields = ("external_id",)
 
-    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+    def formfield_for_dbfield(
+        self, db_field: Field[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> forms.Field | None:
         """The photo goes through agencies.images, as the logo does: checked, re-encoded,
         stored under a random name (families may be shown it)."""
         if db_field.name == "photo":
             kwargs["form_class"] = ImageUploadField
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        scheduling_services.save_caregiver(caregiver=obj, actor=request.user, request=request)
+    def save_model(
+        self, request: HttpRequest, obj: Caregiver, form: forms.ModelForm[Caregiver], change: bool
+    ) -> None:
+        scheduling_services.save_caregiver(
+            caregiver=obj, actor=staff_user(request), request=request
+        )
 
 
-class VisitForm(forms.ModelForm):
+class VisitForm(VisitModelForm):
     def clean_status(self) -> str:
         """Refuse a move of status the visit may not make (a completed visit stays so)."""
         status = str(self.cleaned_data["status"])
@@ -97,7 +113,9 @@ class VisitAdmin(AuditedViewMixin, AgencyScopedAdmin):
     # Set by the schedule's "Create visits" action and by the agency's integration.
     readonly_fields = ("schedule", "external_id")
 
-    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str):
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Visit], search_term: str
+    ) -> tuple[QuerySet[Visit], bool]:
         """Find visits by their client's name (clients_named), through the clients.
 
         The clients are found in their own small table and the visits by client, on the
@@ -108,8 +126,10 @@ class VisitAdmin(AuditedViewMixin, AgencyScopedAdmin):
         clients = first_ids(clients_named(request, search_term))
         return scope_to_agency(queryset.filter(client__in=clients), request), False
 
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        scheduling_services.save_visit(visit=obj, actor=request.user, request=request)
+    def save_model(
+        self, request: HttpRequest, obj: Visit, form: forms.ModelForm[Visit], change: bool
+    ) -> None:
+        scheduling_services.save_visit(visit=obj, actor=staff_user(request), request=request)
 
 
 @admin.register(VisitSchedule, site=backoffice_site)
@@ -135,7 +155,9 @@ class VisitScheduleAdmin(AuditedViewMixin, AgencyScopedAdmin):
     )
     actions = ("create_visits",)
 
-    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str):
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[VisitSchedule], search_term: str
+    ) -> tuple[QuerySet[VisitSchedule], bool]:
         """Find schedules by their client's name, as visits are found."""
         if not search_term.split():
             return queryset, False
@@ -144,12 +166,13 @@ class VisitScheduleAdmin(AuditedViewMixin, AgencyScopedAdmin):
         ), False
 
     @admin.action(description=_("Create visits for the next 8 weeks"), permissions=["change"])
-    def create_visits(self, request: HttpRequest, queryset: Any) -> None:
-        agency = staff_agency(request)
+    def create_visits(self, request: HttpRequest, queryset: QuerySet[VisitSchedule]) -> None:
+        # The site lets in staff of an agency alone.
+        agency = cast("Agency", staff_agency(request))
         until = timezone.localdate(timezone=agency.tz) + datetime.timedelta(weeks=8)
         created = sum(
             scheduling_services.generate_visits(
-                schedule=schedule, until=until, actor=request.user, request=request
+                schedule=schedule, until=until, actor=staff_user(request), request=request
             )
             for schedule in scope_to_agency(queryset, request)
         )

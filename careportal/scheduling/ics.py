@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -17,6 +17,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from careportal.scheduling.models import Visit, VisitStatus
+
+if TYPE_CHECKING:
+    from careportal.agencies.models import Agency
 
 # How far back and ahead the feed reaches: enough to look back a month and plan a season.
 WINDOW_BEFORE = datetime.timedelta(days=30)
@@ -30,7 +33,7 @@ FEED_CLIENTS_MAX = 25
 # What an event needs of a visit (and of its caregiver, the first name).
 VISIT_FIELDS = ("start", "end", "status", "caregiver__first_name")
 
-_ICS_STATUS = {
+_ICS_STATUS: dict[str, str] = {
     VisitStatus.CANCELLED: "CANCELLED",
     VisitStatus.MISSED: "CANCELLED",
 }
@@ -74,7 +77,7 @@ def _utc(moment: datetime.datetime) -> str:
     return moment.astimezone(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def build_calendar(visits: Iterable[Visit], *, agency: Any, language: str = "") -> bytes:
+def build_calendar(visits: Iterable[Visit], *, agency: Agency, language: str = "") -> bytes:
     """Return the iCalendar document for these visits, in the user's language.
 
     Written line by line (escaped and folded as RFC 5545 says): the icalendar library

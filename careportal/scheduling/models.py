@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -19,6 +20,12 @@ from careportal.agencies.models import (
     updated_at_field,
     updated_index,
 )
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+    from django.db.models.fields.files import ImageFieldFile
+
+    from careportal.accounts.models import User
 
 
 class Caregiver(AgencyScoped):
@@ -51,13 +58,15 @@ class Caregiver(AgencyScoped):
         return self.first_name
 
     @property
-    def family_photo_shown(self) -> Any:
+    def family_photo_shown(self) -> ImageFieldFile | None:
         """Return the photo families may see, or None unless the agency allows it."""
         return self.photo if self.show_photo_to_families and self.photo else None
 
 
-class VisitQuerySet(models.QuerySet):
-    def visible_to(self, user, among: Iterable[int] | None = None) -> VisitQuerySet:
+class VisitQuerySet(models.QuerySet["Visit"]):
+    def visible_to(
+        self, user: User | AnonymousUser, among: Iterable[int] | None = None
+    ) -> VisitQuerySet:
         """Return the visits a portal login may see on its calendar (see people.access).
 
         `among` keeps only these clients' visits (a page of clients, or the one a page is
@@ -147,6 +156,14 @@ class Visit(AgencyScoped):
     updated_at = updated_at_field()
 
     objects = VisitQuerySet.as_manager()
+
+    # Written on the visits a page lists, for its template (the portal's Dashboard and
+    # calendar): the times as that page shows them; never stored.
+    day_shown: str
+    start_shown: str
+    end_shown: str
+    local_start: datetime.datetime
+    local_end: datetime.datetime
 
     class Meta:
         verbose_name = _("visit")

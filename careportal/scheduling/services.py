@@ -14,8 +14,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import secrets
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
 from django.db import models, transaction
@@ -24,7 +23,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from careportal.audit.events import record, record_for_clients
+# The audit trail keeps a client's id: a reference spares loading the record for it.
+from careportal.audit.events import _ClientRef, record, record_for_clients
 from careportal.scheduling.models import (
     CalendarFeed,
     CalendarFeedClient,
@@ -35,14 +35,19 @@ from careportal.scheduling.models import (
     visit_status_move_problem,
 )
 
+if TYPE_CHECKING:
+    from careportal.accounts.models import User
+    from careportal.agencies.models import Agency
+    from careportal.people.access import PortalLogin
+
 
 @transaction.atomic
 def save_caregiver(
     *,
     caregiver: Caregiver,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
-    agency: Any = None,
+    agency: Agency | None = None,
 ) -> Caregiver:
     """Create or change a caregiver of the agency; return it, saved and audited."""
     agency = agency_of(actor=actor, agency=agency)
@@ -58,9 +63,9 @@ def save_caregiver(
 def save_visit(
     *,
     visit: Visit,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
-    agency: Any = None,
+    agency: Agency | None = None,
 ) -> Visit:
     """Create or change a visit of the agency; return it, saved and audited.
 
@@ -89,9 +94,9 @@ def change_visit_status(
     *,
     visit: Visit,
     status: str,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
-    agency: Any = None,
+    agency: Agency | None = None,
     reason: str = "",
 ) -> Visit:
     """Move a saved visit to another status, if the move is allowed; return it, audited.
@@ -136,7 +141,7 @@ def change_visit_status(
 M = TypeVar("M", bound=models.Model)
 
 
-def agency_of(*, actor: Any, agency: Any) -> Any:
+def agency_of(*, actor: User | None, agency: Agency | None) -> Agency:
     """Return the agency a write happens in: the one passed, else the actor's.
 
     The API passes its key's agency and no actor; the back office its staff member. An
@@ -152,7 +157,7 @@ def agency_of(*, actor: Any, agency: Any) -> Any:
     return agency
 
 
-def stored_row(record: M, agency: Any) -> M | None:
+def stored_row(record: M, agency: Agency) -> M | None:
     """Return the record's row as stored, locked, or None for a new record.
 
     A record of another agency (or one deleted meanwhile) raises the model's DoesNotExist,
@@ -215,9 +220,9 @@ def record_saved(
     record_: models.Model,
     stored: models.Model | None,
     *,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None,
-    agency: Any,
+    agency: Agency,
     **detail: Any,
 ) -> None:
     """Record `<kind>.created`, or `<kind>.changed` with the fields that changed (if any)."""
@@ -243,7 +248,7 @@ def generate_visits(
     *,
     schedule: VisitSchedule,
     until: datetime.date,
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
 ) -> int:
     """Create the schedule's visits up to `until` (inclusive); return how many were new.
@@ -322,7 +327,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_feed(*, user: Any, request: HttpRequest | None) -> tuple[CalendarFeed, str]:
+def create_feed(*, user: PortalLogin, request: HttpRequest | None) -> tuple[CalendarFeed, str]:
     """Revoke the user's feeds and make a new one; return it with its token, shown once.
 
     The clients chosen for the feed it replaces are chosen for the new one too.
@@ -352,7 +357,7 @@ def create_feed(*, user: Any, request: HttpRequest | None) -> tuple[CalendarFeed
     return feed, token
 
 
-def revoke_feeds(*, user: Any, request: HttpRequest | None) -> int:
+def revoke_feeds(*, user: User, request: HttpRequest | None) -> int:
     """Revoke every live feed of the user; its address answers 404 from now on."""
     with transaction.atomic():
         revoked = _revoke(user)
@@ -413,13 +418,7 @@ def remove_feed_client(*, feed: CalendarFeed, client_id: int, request: HttpReque
     return bool(removed)
 
 
-@dataclass(frozen=True)
-class _ClientRef:
-    # The audit trail keeps the client's id; no need to load the record for it.
-    pk: int
-
-
-def _revoke(user: Any) -> list[int]:
+def _revoke(user: User) -> list[int]:
     live = CalendarFeed.objects.filter(user=user, revoked_at__isnull=True)
     ids = list(live.values_list("pk", flat=True))
     live.update(revoked_at=timezone.now())
@@ -455,7 +454,8 @@ def record_feed_fetch(*, feed: CalendarFeed, request: HttpRequest | None) -> Non
     Phones poll a feed many times a day, so the trail gets one event per feed per day,
     whose detail carries the previous day's count; the running count stays on the feed.
     """
-    today = timezone.localdate(timezone=feed.user.agency.tz)
+    # A feed's owner is a portal login of the feed's agency.
+    today = timezone.localdate(timezone=cast("Agency", feed.user.agency).tz)
     counted = CalendarFeed.objects.filter(pk=feed.pk, last_fetched_on=today).update(
         fetches_on_last_day=F("fetches_on_last_day") + 1
     )

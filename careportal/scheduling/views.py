@@ -6,7 +6,7 @@ import datetime
 import mimetypes
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_not_required
@@ -28,6 +28,15 @@ from careportal.scheduling import ics, services
 from careportal.scheduling.calendar import VIEWS, Period, VisitMarkup, days_of
 from careportal.scheduling.models import CalendarFeed, Caregiver, Visit
 
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler, _AsSqlType
+    from django_stubs_ext import StrOrPromise
+
+    from careportal.accounts.http import AuthenticatedHttpRequest
+    from careportal.agencies.models import Agency
+    from careportal.people.access import PortalLogin
+
 CLIENT_NAME_FIELDS = ("pk", "agency_id", "first_name", "last_name", "preferred_name")
 # A login with more clients than this sees them a page at a time on the calendar.
 CLIENTS_PER_PAGE = 10
@@ -48,20 +57,24 @@ class AmongIds(Lookup):
     lookup_name = "among_ids"
     prepare_rhs = False
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> _AsSqlType:
         return In(self.lhs, self.rhs).as_sql(compiler, connection)
 
-    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_postgresql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
+    ) -> tuple[str, list[str | int]]:
         lhs, params = self.process_lhs(compiler, connection)
         # Written as one array literal: cheaper than adapting each id in turn.
         ids = ",".join(map(str, map(int, self.rhs)))
         return f"{lhs} = ANY(%s::bigint[])", [*params, f"{{{ids}}}"]
 
 
-def _require_portal_login(request: HttpRequest) -> None:
+def _require_portal_login(request: AuthenticatedHttpRequest) -> PortalLogin:
+    """Return the request's portal login; 404 for any other login."""
     # Staff and operators have no calendar of their own; the back office is theirs.
     if not access.is_portal_login(request.user):
         raise Http404
+    return request.user
 
 
 def _requested_day(raw: str, today: datetime.date) -> datetime.date:
@@ -86,7 +99,7 @@ class ClientPage:
     has_next: bool
 
 
-def _client_page(request: HttpRequest, client_ids: list[int]) -> ClientPage:
+def _client_page(request: HttpRequest, user: PortalLogin, client_ids: list[int]) -> ClientPage:
     """Return the page of clients asked by `?clients_page=` (the first for a bad value)."""
     pages = max(1, -(-len(client_ids) // CLIENTS_PER_PAGE))
     raw = request.GET.get("clients_page", "1")
@@ -96,7 +109,7 @@ def _client_page(request: HttpRequest, client_ids: list[int]) -> ClientPage:
     # `client_ids` are the login's clients as people.access answers them (what
     # Client.objects.visible_to filters by), given to the database as one list.
     clients = list(
-        Client.objects.filter(AmongIds(F("pk"), client_ids), agency_id=request.user.agency_id)
+        Client.objects.filter(AmongIds(F("pk"), client_ids), agency_id=user.agency_id)
         .only(*CLIENT_NAME_FIELDS)
         .order_by("last_name", "first_name", "pk")[offset : offset + CLIENTS_PER_PAGE]
     )
@@ -111,15 +124,14 @@ def _client_page(request: HttpRequest, client_ids: list[int]) -> ClientPage:
     )
 
 
-def calendar(request: HttpRequest) -> HttpResponse:
+def calendar(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Answer the calendar: month, week or list of the visits the login may see.
 
     A login with more than CLIENTS_PER_PAGE clients that has not narrowed to one sees one
     page of clients at a time, by name, with links to the next and previous ones and the
     client chooser. At most VISITS_SHOWN visits are laid out; the page says when more exist.
     """
-    _require_portal_login(request)
-    user = request.user
+    user = _require_portal_login(request)
     agency = user.agency
     tz = agency.tz
     today = timezone.localdate(timezone=tz)
@@ -135,7 +147,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
     if selected is not None:
         among = [selected.pk]
     elif len(client_ids) > CLIENTS_PER_PAGE:
-        client_page = _client_page(request, client_ids)
+        client_page = _client_page(request, user, client_ids)
         among = [client.pk for client in client_page.clients]
     # With several clients each visit names its client; with one, the name would be noise.
     several_clients = len(client_ids) > 1
@@ -157,7 +169,8 @@ def calendar(request: HttpRequest) -> HttpResponse:
     if names_joined:
         client_names = {visit.client_id: visit.client.full_name for visit in visits}
     elif several_clients:
-        clients = client_page.clients if client_page is not None else [selected]
+        # Several clients and no names joined: a page of clients, or the one chosen.
+        clients = client_page.clients if client_page is not None else [cast(Client, selected)]
         client_names = {client.pk: client.full_name for client in clients}
     markup = VisitMarkup(client_names=client_names)
     by_day: dict[datetime.date, list[str]] = defaultdict(list)
@@ -170,7 +183,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
 
     def link(name: str, day: datetime.date, clients_page: int | None = None) -> str:
         # Every link keeps the chosen client and page of clients, so stepping never widens.
-        query: dict[str, Any] = {"view": name, "date": day.isoformat()}
+        query: dict[str, str | int] = {"view": name, "date": day.isoformat()}
         if selected:
             query["client"] = selected.pk
         page_number = clients_page or (client_page.number if client_page else 1)
@@ -234,16 +247,15 @@ def _chosen_client_id(request: HttpRequest) -> int | None:
 
 
 @require_http_methods(["GET", "POST"])
-def feed_settings(request: HttpRequest) -> HttpResponse:
+def feed_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Answer the feed settings: make, replace or stop the address, and choose its clients.
 
     A login with more than FEED_CLIENTS_MAX clients chooses which clients the feed carries:
     it searches them by name (`?q=`, at most 25 results) and adds or removes them.
     """
-    _require_portal_login(request)
-    user = request.user
+    user = _require_portal_login(request)
     new_url = None
-    error = None
+    error: StrOrPromise | None = None
     feed = CalendarFeed.objects.filter(user=user, revoked_at__isnull=True).first()
     if request.method == "POST":
         action = request.POST.get("action")
@@ -275,9 +287,10 @@ def feed_settings(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"feed": feed, "new_url": new_url, "error": error}
     client_count = len(access.calendar_client_ids(user))
     context["client_count"] = client_count
-    context["chooses_clients"] = feed is not None and client_count > ics.FEED_CLIENTS_MAX
+    chooses_clients = feed is not None and client_count > ics.FEED_CLIENTS_MAX
+    context["chooses_clients"] = chooses_clients
     context["feed_clients_max"] = ics.FEED_CLIENTS_MAX
-    if context["chooses_clients"]:
+    if feed is not None and chooses_clients:
         chosen_ids = list(feed.chosen.values_list("client_id", flat=True))
         clients = Client.objects.visible_to(user).only(*CLIENT_NAME_FIELDS)
         context["chosen"] = list(
@@ -313,7 +326,9 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
         .filter(start__gte=now - ics.WINDOW_BEFORE, start__lt=now + ics.WINDOW_AFTER)
         .order_by("start", "pk")[: ics.MAX_EVENTS]
     )
-    body = ics.build_calendar(visits, agency=feed.user.agency, language=feed.user.language)
+    # A feed's owner is a portal login of the feed's agency.
+    agency = cast("Agency", feed.user.agency)
+    body = ics.build_calendar(visits, agency=agency, language=feed.user.language)
     services.record_feed_fetch(feed=feed, request=request)
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     # Visit times are private: no shared cache may keep them.
@@ -322,26 +337,27 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_safe
-def caregiver_photo(request: HttpRequest, caregiver_id: int) -> HttpResponse:
+def caregiver_photo(request: AuthenticatedHttpRequest, caregiver_id: int) -> FileResponse:
     """Answer a caregiver's photo to a family who may see it, else 404.
 
     Only when the agency lets families see it, and only for a caregiver who visits a
     client whose calendar the login may see. The middleware marks the answer no-store.
     """
-    _require_portal_login(request)
+    user = _require_portal_login(request)
     caregiver = Caregiver.objects.filter(
-        pk=caregiver_id, agency_id=request.user.agency_id, show_photo_to_families=True
+        pk=caregiver_id, agency_id=user.agency_id, show_photo_to_families=True
     ).first()
     if caregiver is None or not caregiver.photo:
         raise Http404
     # One visit of hers to a client the login sees is enough: stop at the first.
-    if not Visit.objects.visible_to(request.user).filter(caregiver_id=caregiver.pk).exists():
+    if not Visit.objects.visible_to(user).filter(caregiver_id=caregiver.pk).exists():
         raise Http404
     try:
         file = caregiver.photo.open("rb")
     except FileNotFoundError:
         raise Http404 from None
-    content_type, _encoding = mimetypes.guess_type(caregiver.photo.name)
+    # A photo that opened has a name.
+    content_type, _encoding = mimetypes.guess_type(cast(str, caregiver.photo.name))
     response = FileResponse(file, content_type=content_type or "application/octet-stream")
     patch_cache_control(response, private=True, no_store=True)
     return response

@@ -14,7 +14,7 @@ from careportal.imports import cells, clients, services
 from careportal.imports.models import ImportState
 from careportal.people.models import Client, EmergencyContact, Relationship
 
-EXPORT = reverse("backoffice:imports_clientimport_export")
+EXPORT = reverse("backoffice:imports_clientimport_export", args=["clients"])
 
 
 def _export(browser) -> tuple[list[list[str]], bytes]:

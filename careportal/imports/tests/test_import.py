@@ -19,7 +19,7 @@ from careportal.invitations.models import Invitation
 from careportal.people.models import Client, EmergencyContact, Relationship
 
 ADD = reverse("backoffice:imports_clientimport_add")
-TEMPLATE = reverse("backoffice:imports_clientimport_template")
+TEMPLATE = reverse("backoffice:imports_clientimport_template", args=["clients"])
 LIST = reverse("backoffice:imports_clientimport_changelist")
 
 
@@ -52,9 +52,9 @@ def _row(n: int, **cells: str) -> dict[str, str]:
     return row
 
 
-def _upload(browser, content: bytes | str, name: str = "clients.csv"):
+def _upload(browser, content: bytes | str, name: str = "clients.csv", kind: str = "clients"):
     data = content.encode("utf-8") if isinstance(content, str) else content
-    return browser.post(ADD, {"file": SimpleUploadedFile(name, data, "text/csv")})
+    return browser.post(ADD, {"kind": kind, "file": SimpleUploadedFile(name, data, "text/csv")})
 
 
 def _preview(browser, content: bytes | str):
@@ -81,7 +81,7 @@ def test_it_downloads_the_template_with_the_columns_and_an_example(client, cast)
 def test_it_shows_the_upload_page_with_a_labelled_field(client, cast):
     sign_in(client, cast.owner)
     content = client.get(ADD).content.decode()
-    assert '<label for="id_file" class="required">CSV file of clients</label>' in content
+    assert '<label for="id_file" class="required">CSV file</label>' in content
     assert "Nothing is saved until you press Import all." in content
     response = client.post(ADD, {})
     assert "This field is required." in response.content.decode()
@@ -96,8 +96,8 @@ def test_it_previews_a_file_and_saves_nothing(client, cast):
     page, client_import = _preview(client, _csv(rows))
     content = page.content.decode()
     assert page.status_code == 200
-    assert "2 new clients to add" in content
-    assert "1 client to update" in content
+    assert "2 new records to add" in content
+    assert "1 record to update" in content
     assert "Import all" in content
     assert client_import.state == ImportState.READY
     assert (client_import.to_create, client_import.to_update) == (2, 1)
@@ -247,7 +247,7 @@ def test_it_imports_clients_and_contacts_with_logins_and_invitations(client, cas
     assert AuditEvent.objects.filter(action="client_import.imported").count() == 1
     page = client.get(reverse("backoffice:imports_clientimport_change", args=[client_import.pk]))
     content = page.content.decode()
-    assert "2 clients created" in content
+    assert "2 records created" in content
     assert "4 invitations queued" in content
     assert "every 2s" not in content
 
@@ -322,12 +322,12 @@ def test_it_shows_the_progress_and_answers_nothing_while_it_has_not_moved(client
     assert client.get(url, {"seen": "running-40"}).status_code == 204
     ClientImport.objects.filter(pk=client_import.pk).update(state=ImportState.DONE, created=7)
     content = client.get(url, {"seen": "running-40"}).content.decode()
-    assert "7 clients created" in content
+    assert "7 records created" in content
     assert "hx-get" not in content
 
 
 def test_it_reports_progress_while_importing(cast, monkeypatch):
-    monkeypatch.setattr(services, "BATCH", 2)
+    monkeypatch.setattr(clients, "BATCH", 2)
     client_import = services.preview_client_import(
         agency=cast.sunrise,
         data=_csv([_row(n) for n in range(1, 11)]).encode(),
@@ -335,7 +335,7 @@ def test_it_reports_progress_while_importing(cast, monkeypatch):
         actor=cast.owner,
     )
     seen: list[int] = []
-    services.import_clients(client_import=client_import, on_progress=seen.append)
+    services.import_rows(client_import=client_import, on_progress=seen.append)
     assert seen == [20, 40, 60, 80, 99]
     assert ClientImport.objects.get().progress == 100
 
@@ -348,7 +348,7 @@ def test_it_hides_the_import_from_other_staff_roles(client, cast, who):
         LIST,
         ADD,
         TEMPLATE,
-        reverse("backoffice:imports_clientimport_export"),
+        reverse("backoffice:imports_clientimport_export", args=["clients"]),
         reverse("backoffice:imports_clientimport_change", args=[client_import.pk]),
         reverse("backoffice:imports_clientimport_progress", args=[client_import.pk]),
     ):

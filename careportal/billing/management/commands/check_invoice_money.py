@@ -136,8 +136,8 @@ class Command(BaseCommand):
         for invoice_id, hours, rate in rows.values_list("invoice_id", "hours", "rate"):
             lines[invoice_id].append((hours, rate))
         payments: dict[int, list[Decimal]] = defaultdict(list)
-        rows = Payment.objects.filter(invoice_id__gte=first, invoice_id__lte=last).order_by()
-        for invoice_id, amount in rows.values_list("invoice_id", "amount"):
+        paid = Payment.objects.filter(invoice_id__gte=first, invoice_id__lte=last).order_by()
+        for invoice_id, amount in paid.values_list("invoice_id", "amount"):
             payments[invoice_id].append(amount)
         for invoice in invoices:
             expected = money_of(
