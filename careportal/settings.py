@@ -3,8 +3,10 @@
 A bad value stops the process at start with a message naming the variable.
 """
 
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import environ
@@ -17,8 +19,10 @@ DATA_DIR = BASE_DIR / "data"
 
 env = environ.Env()
 
+_Value = TypeVar("_Value")
 
-def _read(name: str, reader, default):
+
+def _read(name: str, reader: Callable[..., _Value], default: object) -> _Value:
     """Return the variable read by `reader`, naming the variable if its value is unusable."""
     try:
         return reader(name, default=default)

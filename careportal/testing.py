@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.test import Client as Browser
@@ -56,7 +56,8 @@ def sign_in(browser: Browser, user: User) -> Browser:
     request.session = browser.session
     sign_in_request(request, user, backend=settings.AUTHENTICATION_BACKENDS[-1])
     request.session.save()
-    browser.cookies[settings.SESSION_COOKIE_NAME] = request.session.session_key
+    # Saving gave the session its key.
+    browser.cookies[settings.SESSION_COOKIE_NAME] = cast(str, request.session.session_key)
     return browser
 
 
@@ -109,6 +110,13 @@ def make_client(
     )
 
 
+def login_of(client: Client) -> User:
+    """Return the client's portal login; the cast's clients are made with one."""
+    if client.user is None:
+        raise ValueError(f"{client} was made without a login")
+    return client.user
+
+
 def make_visit(
     client: Client,
     caregiver: Caregiver | None,
@@ -135,7 +143,7 @@ _numbers: dict[int, int] = {}
 def make_invoice(
     client: Client,
     *,
-    bill_to: Any = None,
+    bill_to: Client | Payer | Community | None = None,
     status: str = InvoiceStatus.ISSUED,
     lines: int = 1,
     paid: Decimal | None = None,
@@ -239,13 +247,13 @@ class Cast:
     @property
     def portal_users(self) -> dict[str, User]:
         return {
-            "client": self.margaret.user,
+            "client": login_of(self.margaret),
             "contact_ellen": self.ellen,
             "contact_tom": self.tom,
             "payer": self.paula,
             "community": self.nora,
             "stranger": self.stan,
-            "other_agency_client": self.hank.user,
+            "other_agency_client": login_of(self.hank),
         }
 
 
@@ -303,7 +311,7 @@ def build_cast() -> Cast:
     )
     for client in (rosa, sam):
         Residence.objects.create(agency=sunrise, client=client, community=maple, start_date=start)
-    stan = stan_client.user
+    stan = login_of(stan_client)
     caregiver = Caregiver.objects.create(agency=sunrise, first_name="Carla", last_name="Giver")
     harbor_caregiver = Caregiver.objects.create(
         agency=harbor, first_name="Henry", last_name="Helper"

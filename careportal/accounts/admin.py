@@ -11,7 +11,7 @@ a `logins_of(row)` method.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.db import models
@@ -22,27 +22,42 @@ from django.utils.translation import ngettext
 
 from careportal.accounts import services as account_services
 from careportal.accounts.lockout import locked_now, unlock_account
+from careportal.accounts.models import User
 from careportal.accounts.twofactor import reset_two_factor
-from careportal.backoffice.scoping import scope_to_agency
+from careportal.backoffice.scoping import AgencyScopedAdmin, scope_to_agency
+from careportal.backoffice.site import staff_user
+
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _DisplayT
+
+    from careportal.people.models import Community, Payer
+
+    # The mixins below are used only with the back office's model admins.
+    _AdminBase = AgencyScopedAdmin
+else:
+    _AdminBase = object
 
 
-def _logins(modeladmin: Any, row: Any) -> list[Any]:
+def _logins(modeladmin: AgencyScopedAdmin, row: models.Model) -> list[User]:
     """Return the logins a selected row stands for: the row itself if it is a login, its
     `user`, or the admin's `logins_of(row)`."""
-    if callable(getattr(type(modeladmin), "logins_of", None)):
-        return [user for user in modeladmin.logins_of(row) if user is not None]
-    user = row if hasattr(row, "username") else getattr(row, "user", None)
+    logins_of = getattr(type(modeladmin), "logins_of", None)
+    if callable(logins_of):
+        return [user for user in logins_of(modeladmin, row) if user is not None]
+    user: User | None = row if isinstance(row, User) else getattr(row, "user", None)
     return [user] if user is not None else []
 
 
 @admin.action(description=_("Unlock sign-in and password reset"), permissions=["unlock"])
-def unlock_sign_in(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
+def unlock_sign_in(
+    modeladmin: AgencyScopedAdmin, request: HttpRequest, queryset: models.QuerySet[Any]
+) -> None:
     """Unlock the login of each selected row (the row itself, its `user`, or `logins_of`)."""
     unlocked = set()
     for row in queryset:
         for user in _logins(modeladmin, row):
             if user.pk not in unlocked:
-                unlock_account(user=user, actor=request.user, request=request)
+                unlock_account(user=user, actor=staff_user(request), request=request)
                 unlocked.add(user.pk)
     count = len(unlocked)
     modeladmin.message_user(
@@ -54,7 +69,9 @@ def unlock_sign_in(modeladmin: Any, request: HttpRequest, queryset: Any) -> None
 
 
 @admin.action(description=_("Reset two-step sign-in"), permissions=["reset_two_factor"])
-def reset_two_factor_sign_in(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
+def reset_two_factor_sign_in(
+    modeladmin: AgencyScopedAdmin, request: HttpRequest, queryset: models.QuerySet[Any]
+) -> None:
     """Remove the two-step sign-in of each selected row's login and end its sessions.
 
     The owner's own login is left alone: they turn it off or renew codes in settings.
@@ -67,7 +84,7 @@ def reset_two_factor_sign_in(modeladmin: Any, request: HttpRequest, queryset: An
                 skipped_self = True
                 continue
             if user.pk not in reset:
-                reset_two_factor(user=user, actor=request.user, request=request)
+                reset_two_factor(user=user, actor=staff_user(request), request=request)
                 reset.add(user.pk)
     count = len(reset)
     modeladmin.message_user(
@@ -95,7 +112,7 @@ def reset_two_factor_sign_in(modeladmin: Any, request: HttpRequest, queryset: An
     permissions=["require_password_change"],
 )
 def require_password_change_at_sign_in(
-    modeladmin: Any, request: HttpRequest, queryset: Any
+    modeladmin: AgencyScopedAdmin, request: HttpRequest, queryset: models.QuerySet[Any]
 ) -> None:
     """Make each selected row's login choose a new password at its next sign-in.
 
@@ -110,7 +127,7 @@ def require_password_change_at_sign_in(
                 skipped_self = True
             elif user.pk not in required:
                 account_services.require_password_change(
-                    user=user, actor=request.user, request=request
+                    user=user, actor=staff_user(request), request=request
                 )
                 required.add(user.pk)
     count = len(required)
@@ -134,7 +151,7 @@ def require_password_change_at_sign_in(
         )
 
 
-class UnlockMixin:
+class UnlockMixin(_AdminBase):
     """The `Unlock sign-in`, `Reset two-step sign-in` and `Require a new password at next
     sign-in` actions (the owner's alone) and a column: is the login locked now?"""
 
@@ -152,15 +169,20 @@ class UnlockMixin:
     def login_locked(self) -> Exists:
         return locked_now(OuterRef("user__username"))
 
-    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
-        return super().get_queryset(request).annotate(login_is_locked=self.login_locked())
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
+        rows: models.QuerySet[Any] = (
+            super().get_queryset(request).annotate(login_is_locked=self.login_locked())
+        )
+        return rows
 
-    def get_list_display(self, request: HttpRequest) -> list[str]:
+    def get_list_display(self, request: HttpRequest) -> list[_DisplayT[Any]]:
         return [*super().get_list_display(request), "locked_display"]
 
     @admin.display(description=_("sign-in locked"), boolean=True, ordering="login_is_locked")
     def locked_display(self, row: Any) -> bool:
-        return row.login_is_locked
+        # A row of whichever model, annotated by get_queryset.
+        locked: bool = row.login_is_locked
+        return locked
 
 
 class PeopleUnlockMixin(UnlockMixin):
@@ -174,5 +196,5 @@ class PeopleUnlockMixin(UnlockMixin):
             )
         )
 
-    def logins_of(self, row: Any) -> list[Any]:
+    def logins_of(self, row: Payer | Community) -> list[User]:
         return [person.user for person in row.people.select_related("user") if person.user]

@@ -10,8 +10,10 @@ from django.contrib.auth.hashers import make_password
 from django.db.models.functions import Lower
 from django.http import HttpRequest
 
+from careportal.accounts.models import User
 
-def find_login(typed: str) -> Any | None:
+
+def find_login(typed: str) -> User | None:
     """Return the login for a username (any case) or an email that has one login only."""
     typed = (typed or "").strip()
     if not typed:
@@ -34,7 +36,7 @@ class UsernameOrEmailBackend(ModelBackend):
         username: str | None = None,
         password: str | None = None,
         **kwargs: Any,
-    ):
+    ) -> User | None:
         if not username or password is None:
             return None
         user = find_login(username)
@@ -46,7 +48,7 @@ class UsernameOrEmailBackend(ModelBackend):
             return user
         return None
 
-    def get_user(self, user_id: Any) -> Any | None:
+    def get_user(self, user_id: int | str) -> User | None:
         """Return the signed-in login in one query with what every page reads: its agency
         (the time zone, the frame) and, for staff, the membership and its agency (the back
         office's role and scoping)."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.contrib.auth import update_session_auth_hash
 from django.db import transaction
@@ -11,6 +9,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from careportal.accounts.emails import queue_account_email
+from careportal.accounts.models import User
 from careportal.accounts.security import set_security_answer
 from careportal.accounts.services import set_password
 from careportal.accounts.sessions import end_sessions, note_new_key
@@ -23,7 +22,7 @@ PARTIES_WITH_LOGINS = (Client, EmergencyContact, PayerPerson, CommunityPerson)
 
 
 @transaction.atomic
-def change_password(*, user: Any, raw_password: str, request: HttpRequest) -> None:
+def change_password(*, user: User, raw_password: str, request: HttpRequest) -> None:
     """Set the new password, keep this session (with a new key), and end every other one."""
     set_password(user=user, raw_password=raw_password, request=request, reason="change")
     old_key = request.session.session_key
@@ -38,7 +37,7 @@ def change_password(*, user: Any, raw_password: str, request: HttpRequest) -> No
 
 @transaction.atomic
 def change_security_question(
-    *, user: Any, question: str, answer: str, request: HttpRequest
+    *, user: User, question: str, answer: str, request: HttpRequest
 ) -> None:
     set_security_answer(user, question, answer)
     user.save(update_fields=["security_question", "security_answer_hash"])
@@ -46,7 +45,7 @@ def change_security_question(
 
 
 @transaction.atomic
-def request_email_change(*, user: Any, new_email: str, request: HttpRequest) -> None:
+def request_email_change(*, user: User, new_email: str, request: HttpRequest) -> None:
     """Send a confirmation link to the new address; nothing changes until it is followed."""
     token = email_change_token(user, new_email)
     url = settings.SITE_URL + reverse("accounts:email_confirm", args=[token])
@@ -55,7 +54,7 @@ def request_email_change(*, user: Any, new_email: str, request: HttpRequest) -> 
 
 
 @transaction.atomic
-def confirm_email_change(*, user: Any, new_email: str, request: HttpRequest) -> None:
+def confirm_email_change(*, user: User, new_email: str, request: HttpRequest) -> None:
     old_email = user.email
     user.email = new_email
     user.save(update_fields=["email"])
@@ -67,12 +66,14 @@ def confirm_email_change(*, user: Any, new_email: str, request: HttpRequest) -> 
         )
 
 
-def _copy_email_to_party_records(*, user: Any, new_email: str, request: HttpRequest) -> None:
+def _copy_email_to_party_records(*, user: User, new_email: str, request: HttpRequest) -> None:
     """Give every party record of the login its new email, so the records agree with it.
 
     A record left with the old address would look changed to the next back-office save,
     which would then make a new login and invite the old address (invitations.services).
     """
+    if user.agency_id is None:
+        return  # a platform operator's login stands for no party record
     for model in PARTIES_WITH_LOGINS:
         for party in model.objects.filter(agency_id=user.agency_id, user=user).order_by("pk"):
             if party.email == new_email:
@@ -91,6 +92,6 @@ def _copy_email_to_party_records(*, user: Any, new_email: str, request: HttpRequ
 
 
 @transaction.atomic
-def sign_out_everywhere(*, user: Any, request: HttpRequest) -> int:
+def sign_out_everywhere(*, user: User, request: HttpRequest) -> int:
     record("session.signed_out_everywhere", request=request, actor=user, obj=user)
     return end_sessions(user)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib.auth.password_validation import validate_password
@@ -11,6 +11,9 @@ from django.utils.translation import gettext_lazy as _
 
 from careportal.accounts.languages import language_choices
 from careportal.accounts.security import QUESTIONS
+
+if TYPE_CHECKING:
+    from careportal.accounts.models import User
 
 
 def _password_widget(autocomplete: str) -> forms.PasswordInput:
@@ -57,7 +60,7 @@ class ForgotPasswordForm(forms.Form):
 class NewPasswordMixin(forms.Form):
     """New Password and Confirm Password, checked against the agency's policy."""
 
-    user: Any
+    user: User
 
     new_password = forms.CharField(
         label=_("New Password"),
@@ -73,12 +76,13 @@ class NewPasswordMixin(forms.Form):
     )
 
     def clean_new_password(self) -> str:
-        password = self.cleaned_data["new_password"]
+        password: str = self.cleaned_data["new_password"]
         validate_password(password, self.user)
         return password
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         new, confirm = cleaned.get("new_password"), cleaned.get("confirm_password")
         if new and confirm and new != confirm:
             self.add_error(
@@ -91,13 +95,13 @@ class ResetPasswordForm(NewPasswordMixin):
     answer = forms.CharField(label=_("Answer"), max_length=200, strip=True)
     field_order = ["answer", "new_password", "confirm_password"]
 
-    def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
         self.user = user
         super().__init__(*args, **kwargs)
 
 
 class CurrentPasswordMixin(forms.Form):
-    user: Any
+    user: User
 
     current_password = forms.CharField(
         label=_("Current Password"),
@@ -107,7 +111,7 @@ class CurrentPasswordMixin(forms.Form):
     )
 
     def clean_current_password(self) -> str:
-        password = self.cleaned_data["current_password"]
+        password: str = self.cleaned_data["current_password"]
         if not self.user.check_password(password):
             raise ValidationError(_("That is not your current password."))
         return password
@@ -116,7 +120,7 @@ class CurrentPasswordMixin(forms.Form):
 class ChangePasswordForm(NewPasswordMixin, CurrentPasswordMixin):
     field_order = ["current_password", "new_password", "confirm_password"]
 
-    def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
         self.user = user
         super().__init__(*args, **kwargs)
 
@@ -132,12 +136,12 @@ class SecurityQuestionForm(CurrentPasswordMixin):
     security_question = forms.ChoiceField(label=_("Security question"), choices=QUESTIONS)
     answer = forms.CharField(label=_("Answer"), max_length=200, strip=True)
 
-    def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
         self.user = user
         super().__init__(*args, **kwargs)
 
     def clean_answer(self) -> str:
-        answer = self.cleaned_data["answer"]
+        answer: str = self.cleaned_data["answer"]
         if len(" ".join(answer.split())) < 2:
             raise ValidationError(_("Please give a longer answer."))
         return answer
@@ -153,19 +157,19 @@ class EmailChangeForm(CurrentPasswordMixin):
         },
     )
 
-    def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
         self.user = user
         super().__init__(*args, **kwargs)
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip()
+        email: str = self.cleaned_data["email"].strip()
         if email.lower() == (self.user.email or "").lower():
             raise ValidationError(_("That is already your email address."))
         return email
 
 
 class PasswordCheckForm(CurrentPasswordMixin):
-    def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
         self.user = user
         super().__init__(*args, **kwargs)
 

@@ -8,7 +8,7 @@ for the page a locked account gets.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from axes.handlers.database import AxesDatabaseHandler
 from axes.handlers.proxy import AxesProxyHandler
@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django.db.models import Exists
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -26,6 +27,9 @@ from django.utils import timezone
 from careportal.accounts.backends import find_login
 from careportal.audit.events import client_ip as _client_ip
 from careportal.audit.events import record
+
+if TYPE_CHECKING:
+    from careportal.accounts.models import User
 
 
 def _typed(request: HttpRequest | None, credentials: dict[str, Any] | None) -> str:
@@ -45,7 +49,7 @@ def lockout_key(request: HttpRequest | None, credentials: dict[str, Any] | None)
     return (user.username if user else typed).lower()
 
 
-def key_for(user: Any) -> str:
+def key_for(user: User) -> str:
     return user.username.lower()
 
 
@@ -68,7 +72,13 @@ def lockout_response(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpRes
     return render(request, "accounts/locked.html", {"minutes": minutes}, status=403)
 
 
-class SlidingWindowHandler(AxesDatabaseHandler):
+class CountingRequest(HttpRequest):
+    """A request as the handler sees it while axes records a failure (`careportal_counting`)."""
+
+    careportal_counting: bool
+
+
+class SlidingWindowHandler(AxesDatabaseHandler):  # type: ignore[misc]  # axes has no types
     """Axes' database handler, counting each failure for 30 minutes from when it happened.
 
     Axes keeps one row per name, address and browser, with the time of its latest failure,
@@ -78,32 +88,43 @@ class SlidingWindowHandler(AxesDatabaseHandler):
     (failures during a lock are not recorded, AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT).
     """
 
-    def get_failures(self, request: HttpRequest, credentials: dict | None = None) -> int:
+    def get_failures(self, request: HttpRequest, credentials: dict[str, Any] | None = None) -> int:
         key = get_client_username(request, credentials)
         now = getattr(request, "axes_attempt_time", None) or timezone.now()
         recent = AccessFailureLog.objects.filter(
             username=key, attempt_time__gt=now - get_cool_off(request)
         )
         if recent.filter(locked_out=True).exists():
-            return get_failure_limit(request, credentials)
+            limit: int = get_failure_limit(request, credentials)
+            return limit
         # While a failure is being recorded, its own log row is written after this count.
-        return recent.count() + (1 if getattr(request, "careportal_counting", False) else 0)
+        counted: int = recent.count()
+        return counted + (1 if getattr(request, "careportal_counting", False) else 0)
 
-    def user_login_failed(self, sender: Any, credentials: dict, request: Any = None, **kwargs):
+    def user_login_failed(
+        self,
+        sender: object,
+        credentials: dict[str, Any],
+        request: CountingRequest | None = None,
+        **kwargs: Any,
+    ) -> None:
         if request is not None:
             request.careportal_counting = True
         try:
-            return super().user_login_failed(sender, credentials, request, **kwargs)
+            super().user_login_failed(sender, credentials, request, **kwargs)
         finally:
             if request is not None:
                 request.careportal_counting = False
 
-    def reset_user_attempts(self, request: HttpRequest, credentials: dict | None = None) -> int:
+    def reset_user_attempts(
+        self, request: HttpRequest, credentials: dict[str, Any] | None = None
+    ) -> int:
         AccessFailureLog.objects.filter(username=get_client_username(request, credentials)).delete()
-        return super().reset_user_attempts(request, credentials)
+        reset: int = super().reset_user_attempts(request, credentials)
+        return reset
 
 
-def count_wrong_password(*, request: HttpRequest, user: Any) -> bool:
+def count_wrong_password(*, request: HttpRequest, user: User) -> bool:
     """Count a wrong Current Password on a settings form as a failed sign-in of the login.
 
     The forms that re-check the password (email, security question, two-step sign-in
@@ -123,15 +144,16 @@ def count_wrong_password(*, request: HttpRequest, user: Any) -> bool:
     return False
 
 
-def is_locked(user: Any) -> bool:
+def is_locked(user: User) -> bool:
     """Return whether the account is locked now (a lock started in the last 30 minutes)."""
     since = timezone.now() - settings.AXES_COOLOFF_TIME
-    return AccessFailureLog.objects.filter(
+    locked: bool = AccessFailureLog.objects.filter(
         username=key_for(user), attempt_time__gt=since, locked_out=True
     ).exists()
+    return locked
 
 
-def locked_now(username: Any) -> Exists:
+def locked_now(username: Combinable) -> Exists:
     """Return an expression: is the login whose username is `username` locked now?
 
     `username` is an expression such as OuterRef("user__username"), for a list's column
@@ -145,7 +167,7 @@ def locked_now(username: Any) -> Exists:
     )
 
 
-def clear_failures(user: Any) -> int:
+def clear_failures(user: User) -> int:
     """Forget the account's failed sign-ins, under its username and its email."""
     keys = {key_for(user)}
     if user.email:
@@ -158,7 +180,7 @@ def clear_failures(user: Any) -> int:
 
 
 @transaction.atomic
-def unlock_account(*, user: Any, actor: Any, request: HttpRequest | None) -> None:
+def unlock_account(*, user: User, actor: User | None, request: HttpRequest | None) -> None:
     """Unlock sign-in and the password reset of a login, and audit who did it."""
     from careportal.accounts.models import PasswordResetRequest
 

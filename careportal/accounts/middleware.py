@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -15,6 +16,9 @@ from django.urls import Resolver404, resolve, reverse
 from django.utils.translation import gettext as _
 
 from careportal.accounts import sessions
+
+if TYPE_CHECKING:
+    from careportal.accounts.models import User
 
 # The session-status poll asks how long is left; it must not count as activity.
 PASSIVE_URL_NAMES = {"accounts:session_status"}
@@ -123,7 +127,7 @@ class PasswordChangeRequiredMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            target, allowed = self._target(request)
+            target, allowed = self._target(request, user)
             if target and request.path_info != target and _url_name(request) not in allowed:
                 if _is_htmx(request):
                     response = HttpResponse(status=200)
@@ -133,10 +137,9 @@ class PasswordChangeRequiredMiddleware:
         return self.get_response(request)
 
     @staticmethod
-    def _target(request: HttpRequest) -> tuple[str | None, set[str]]:
+    def _target(request: HttpRequest, user: User) -> tuple[str | None, set[str]]:
         from careportal.accounts import twofactor
 
-        user = request.user
         verified = getattr(user, "is_verified", lambda: False)()
         needs_two_factor = request.session.get(
             sessions.TWO_FACTOR_AT_SIGN_IN

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar, Self
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models.functions import Lower
@@ -37,7 +39,7 @@ class User(AbstractUser):
     # Hashed like a password; compared without regard to case and spacing.
     security_answer_hash = models.CharField(max_length=255, blank=True, editable=False)
 
-    objects = UserManager()
+    objects: ClassVar[UserManager[Self]] = UserManager()
 
     class Meta:
         verbose_name = _("login")

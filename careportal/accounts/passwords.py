@@ -18,7 +18,7 @@ import datetime
 import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.hashers import check_password
 from django.contrib.auth.password_validation import (
@@ -30,6 +30,10 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+
+if TYPE_CHECKING:
+    from careportal.accounts.models import User
+    from careportal.agencies.models import Agency
 
 # Long enough for any passphrase, short enough that hashing it costs nothing unusual.
 # Argon2 never truncates, unlike bcrypt's 72 bytes.
@@ -75,7 +79,7 @@ class Policy:
 PRESET_MIN_LENGTH = {"evv": 12, "nist": 15}
 
 
-def policy_for(agency: Any = None) -> Policy:
+def policy_for(agency: Agency | None = None) -> Policy:
     """Return the rules in force for an agency (the default preset without one)."""
     preset = getattr(agency, "password_preset", None) or "evv"
     if preset not in PRESET_MIN_LENGTH:
@@ -95,7 +99,7 @@ def policy_for(agency: Any = None) -> Policy:
     )
 
 
-def rules_for(agency: Any = None) -> list[tuple[str, str]]:
+def rules_for(agency: Agency | None = None) -> list[tuple[str, str]]:
     """Return (key, text) for every rule, for the rules shown beside New Password."""
     policy = policy_for(agency)
     # Each rule finishes the heading "Your new password must:" as a sentence.
@@ -135,7 +139,7 @@ def rules_for(agency: Any = None) -> list[tuple[str, str]]:
     return rules
 
 
-def _agency_of(user: Any) -> Any:
+def _agency_of(user: User | None) -> Agency | None:
     return getattr(user, "agency", None) if user is not None else None
 
 
@@ -143,7 +147,7 @@ def _letters(text: str) -> str:
     return "".join(c for c in text.casefold() if c.isalpha())
 
 
-def agency_words(agency: Any) -> list[str]:
+def agency_words(agency: Agency) -> list[str]:
     """Return what a password of this agency's people may not contain, letters only.
 
     The whole name ("sunrisehomecare") and each of its distinctive words of four letters
@@ -158,7 +162,7 @@ def agency_words(agency: Any) -> list[str]:
     return words
 
 
-def is_like_agency_name(password: str, agency: Any) -> bool:
+def is_like_agency_name(password: str, agency: Agency | None) -> bool:
     """Return whether the password contains the agency's name or one of its words.
 
     Digits and symbols are ignored ("Sunrise-Home-Care-2026!" is the name), and so is
@@ -184,12 +188,20 @@ def _is_symbol(char: str) -> bool:
     return not char.isalnum() and not char.isspace()
 
 
-def password_errors(password: str, user: Any = None, agency: Any = None) -> list[ValidationError]:
+def password_errors(
+    password: str, user: User | None = None, agency: Agency | None = None
+) -> list[ValidationError]:
     """Return one plain-worded error per rule the password breaks."""
     policy = policy_for(agency if agency is not None else _agency_of(user))
     errors: list[ValidationError] = []
 
-    def django_check(validator: Any, message: str, code: str) -> None:
+    def django_check(
+        validator: MinimumLengthValidator
+        | UserAttributeSimilarityValidator
+        | CommonPasswordValidator,
+        message: str,
+        code: str,
+    ) -> None:
         try:
             validator.validate(password, user)
         except ValidationError:
@@ -259,7 +271,7 @@ def password_errors(password: str, user: Any = None, agency: Any = None) -> list
     return errors
 
 
-def _in_history(password: str, user: Any, policy: Policy) -> bool:
+def _in_history(password: str, user: User, policy: Policy) -> bool:
     from careportal.accounts.models import PasswordHistory
 
     hashes = PasswordHistory.objects.filter(user=user).values_list("password_hash", flat=True)[
@@ -272,10 +284,10 @@ def _in_history(password: str, user: Any, policy: Policy) -> bool:
     return found
 
 
-def password_expired(user: Any) -> bool:
+def password_expired(user: User) -> bool:
     """Return True if the agency's expiry applies and the password is older than it."""
     policy = policy_for(_agency_of(user))
-    changed = getattr(user, "password_changed_at", None)
+    changed = user.password_changed_at
     if not policy.expiry_days or changed is None:
         return False
     return timezone.now() - changed > datetime.timedelta(days=policy.expiry_days)
@@ -284,7 +296,7 @@ def password_expired(user: Any) -> bool:
 class AgencyPolicyValidator:
     """The one entry of AUTH_PASSWORD_VALIDATORS: the rules of the login's agency."""
 
-    def validate(self, password: str, user: Any = None) -> None:
+    def validate(self, password: str, user: User | None = None) -> None:
         errors = password_errors(password, user)
         if errors:
             raise ValidationError(errors)

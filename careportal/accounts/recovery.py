@@ -12,7 +12,6 @@ email.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -29,7 +28,7 @@ from careportal.accounts import limits
 from careportal.accounts.emails import queue_account_email
 from careportal.accounts.limits import Limit
 from careportal.accounts.lockout import clear_failures
-from careportal.accounts.models import ForgotPasswordRequest, PasswordResetRequest
+from careportal.accounts.models import ForgotPasswordRequest, PasswordResetRequest, User
 from careportal.accounts.security import check_security_answer
 from careportal.accounts.services import set_password
 from careportal.accounts.sessions import end_sessions
@@ -44,7 +43,7 @@ WRONG_ANSWERS = Limit(most=5, within=timedelta(hours=24))
 REQUEST_BATCH = 100
 
 
-def logins_for(typed: str) -> list[Any]:
+def logins_for(typed: str) -> list[User]:
     """Return the active logins a `Username or email` names: one by username, or all by email.
 
     An email shared by several logins (a couple, say) gets one link per login, each showing
@@ -56,7 +55,7 @@ def logins_for(typed: str) -> list[Any]:
     # Compared in lower case, as the case-insensitive indexes on username and email are.
     users = get_user_model()._default_manager.filter(is_active=True)
     users = users.alias(username_lower=Lower("username"), email_lower=Lower("email"))
-    by_name = list(users.filter(username_lower=typed.lower())[:1])
+    by_name: list[User] = list(users.filter(username_lower=typed.lower())[:1])
     if by_name:
         return by_name
     if "@" in typed:
@@ -64,19 +63,20 @@ def logins_for(typed: str) -> list[Any]:
     return []
 
 
-def reset_url(user: Any) -> str:
+def reset_url(user: User) -> str:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = reset_tokens.make_token(user)
-    return settings.SITE_URL + reverse("accounts:password_reset", args=[uid, token])
+    site: str = settings.SITE_URL
+    return site + reverse("accounts:password_reset", args=[uid, token])
 
 
-def wrong_answers(user: Any) -> int:
+def wrong_answers(user: User) -> int:
     """Return the wrong answers to the security question in the last WRONG_ANSWERS window."""
     rows = PasswordResetRequest.objects.filter(user=user)
     return limits.used(rows, WRONG_ANSWERS, summing="wrong_answers")
 
 
-def reset_is_locked(user: Any) -> bool:
+def reset_is_locked(user: User) -> bool:
     return wrong_answers(user) >= WRONG_ANSWERS.most
 
 
@@ -147,7 +147,7 @@ def process_reset_requests(*, limit: int = REQUEST_BATCH) -> int:
 
 
 @transaction.atomic
-def check_reset_answer(*, user: Any, answer: str, request: HttpRequest | None) -> bool:
+def check_reset_answer(*, user: User, answer: str, request: HttpRequest | None) -> bool:
     """Return whether the answer is right; count a wrong one, and lock after five."""
     limits.lock_login(user)
     if reset_is_locked(user):
@@ -165,7 +165,7 @@ def check_reset_answer(*, user: Any, answer: str, request: HttpRequest | None) -
 
 
 @transaction.atomic
-def complete_password_reset(*, user: Any, raw_password: str, request: HttpRequest | None) -> None:
+def complete_password_reset(*, user: User, raw_password: str, request: HttpRequest | None) -> None:
     """Set the new password, end every session, unlock sign-in, and tell the user by email."""
     set_password(user=user, raw_password=raw_password, request=request, reason="reset")
     PasswordResetRequest.objects.filter(user=user, completed_at__isnull=True).update(

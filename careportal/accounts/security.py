@@ -5,8 +5,13 @@ The question is only ever asked after an emailed link has proved control of the 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth.hashers import check_password, make_password
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from careportal.accounts.models import User
 
 QUESTIONS = [
     ("first_street", _("What was the name of the first street you lived on?")),
@@ -25,13 +30,13 @@ def normalise_answer(answer: str) -> str:
     return " ".join(answer.split()).casefold()
 
 
-def set_security_answer(user, question: str, answer: str) -> None:
+def set_security_answer(user: User, question: str, answer: str) -> None:
     """Set the question and the hashed answer on the login (the caller saves it)."""
     user.security_question = question
     user.security_answer_hash = make_password(normalise_answer(answer))
 
 
-def check_security_answer(user, answer: str) -> bool:
+def check_security_answer(user: User, answer: str) -> bool:
     if not user.security_answer_hash:
         return False
     return check_password(normalise_answer(answer), user.security_answer_hash)

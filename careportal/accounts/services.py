@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from careportal.accounts.models import PasswordHistory
+from careportal.accounts.models import PasswordHistory, User
 from careportal.accounts.sessions import end_sessions
 from careportal.audit.events import record
 
 
 @transaction.atomic
 def set_password(
-    *, user: Any, raw_password: str, request: HttpRequest | None = None, reason: str = "change"
+    *, user: User, raw_password: str, request: HttpRequest | None = None, reason: str = "change"
 ) -> None:
     """Set a new password, remember its hash in the history, and audit it.
 
@@ -30,7 +28,9 @@ def set_password(
 
 
 @transaction.atomic
-def require_password_change(*, user: Any, actor: Any, request: HttpRequest | None = None) -> int:
+def require_password_change(
+    *, user: User, actor: User | None, request: HttpRequest | None = None
+) -> int:
     """The owner's demand: the login must choose a new password at its next sign-in.
 
     Sets must_change_password (PasswordChangeRequiredMiddleware then allows nothing but

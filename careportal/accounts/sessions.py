@@ -12,11 +12,13 @@ from importlib import import_module
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.signals import user_logged_out
+from django.contrib.sessions.backends.base import SessionBase
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from careportal.accounts.models import SessionRecord, UserKind
+from careportal.accounts.models import SessionRecord, User, UserKind
 
 LOGIN_AT = "careportal_login_at"
 LAST_ACTIVITY = "careportal_last_activity"
@@ -27,11 +29,14 @@ ABSOLUTE_SECONDS = 12 * 60 * 60
 ACTIVITY_STEP_SECONDS = 30
 
 
-def _store(session_key: str | None = None):
-    return import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+def _store(session_key: str | None = None) -> SessionBase:
+    store: SessionBase = import_module(settings.SESSION_ENGINE).SessionStore(
+        session_key=session_key
+    )
+    return store
 
 
-def note_activity(session: Any, now: float) -> None:
+def note_activity(session: SessionBase, now: float) -> None:
     """Note activity on the session, at most once in ACTIVITY_STEP_SECONDS.
 
     Writing the session back on every page costs three round trips and a commit; noting
@@ -43,7 +48,7 @@ def note_activity(session: Any, now: float) -> None:
         session[LAST_ACTIVITY] = int(now)
 
 
-def idle_seconds(user: Any) -> int:
+def idle_seconds(user: User | AnonymousUser) -> int:
     """Return how long this login may stay idle: the back office's or the agency's limit."""
     if getattr(user, "kind", None) in (UserKind.STAFF, UserKind.OPERATOR):
         return settings.BACKOFFICE_IDLE_MINUTES * 60
@@ -65,7 +70,7 @@ def seconds_left(request: HttpRequest, now: float | None = None) -> int:
     return max(0, int(min(by_idle, by_age)))
 
 
-def end_sessions(user: Any, *, keep: str | None = None) -> int:
+def end_sessions(user: User, *, keep: str | None = None) -> int:
     """End every session of the login except `keep`; return how many ended."""
     records = SessionRecord.objects.filter(user=user)
     if keep:
@@ -77,7 +82,7 @@ def end_sessions(user: Any, *, keep: str | None = None) -> int:
     return len(keys)
 
 
-def note_session(request: HttpRequest, user: Any) -> None:
+def note_session(request: HttpRequest, user: User) -> None:
     """Note the request's session as one of the login's (called by `signin.sign_in`)."""
     if request.session.session_key is None:
         request.session.save()
@@ -88,7 +93,7 @@ def note_session(request: HttpRequest, user: Any) -> None:
     )
 
 
-def _forget_ended(user: Any) -> None:
+def _forget_ended(user: User) -> None:
     # Sessions that expired without a sign-out leave records behind; drop them as we go.
     if settings.SESSION_ENGINE != "django.contrib.sessions.backends.db":
         return
@@ -100,13 +105,15 @@ def _forget_ended(user: Any) -> None:
 
 
 @receiver(user_logged_out, dispatch_uid="careportal_session_record_out")
-def _forget_session(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+def _forget_session(
+    sender: type[User | None], request: HttpRequest | None, user: User | None, **kwargs: Any
+) -> None:
     key = getattr(getattr(request, "session", None), "session_key", None)
     if key:
         SessionRecord.objects.filter(session_key=key).delete()
 
 
-def note_new_key(request: HttpRequest, user: Any, old_key: str | None) -> None:
+def note_new_key(request: HttpRequest, user: User, old_key: str | None) -> None:
     """Follow a session whose key was cycled (after a password change)."""
     if old_key:
         SessionRecord.objects.filter(session_key=old_key).delete()

@@ -8,7 +8,7 @@ handler, so reading this function tells what a sign-in does.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import login
 from django.http import HttpRequest
@@ -19,8 +19,11 @@ from careportal.accounts.middleware import PASSWORD_EXPIRED
 from careportal.accounts.passwords import password_expired
 from careportal.audit.events import record
 
+if TYPE_CHECKING:
+    from careportal.accounts.models import User
 
-def sign_in(request: HttpRequest, user: Any, *, backend: str | None = None) -> bool:
+
+def sign_in(request: HttpRequest, user: User, *, backend: str | None = None) -> bool:
     """Sign `user` in on this request; return True if two-step sign-in comes next.
 
     In order:

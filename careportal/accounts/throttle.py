@@ -54,8 +54,8 @@ def address_count(request: HttpRequest, door: str) -> float:
         return 0.0
     window, into = _window()
     counts = cache.get_many([_key(door, address, window), _key(door, address, window - 1)])
-    current = counts.get(_key(door, address, window), 0)
-    previous = counts.get(_key(door, address, window - 1), 0)
+    current: float = counts.get(_key(door, address, window), 0)
+    previous: float = counts.get(_key(door, address, window - 1), 0)
     return current + previous * (1 - into)
 
 

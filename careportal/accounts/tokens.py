@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core import signing
 from django.utils.http import base36_to_int
+
+if TYPE_CHECKING:
+    from careportal.accounts.models import User
 
 RESET_LINK_SECONDS = 60 * 60
 EMAIL_CHANGE_SECONDS = 24 * 60 * 60
@@ -22,7 +25,7 @@ class ResetTokenGenerator(PasswordResetTokenGenerator):
 
     key_salt = "careportal.accounts.tokens.ResetTokenGenerator"
 
-    def _make_hash_value(self, user: Any, timestamp: int) -> str:
+    def _make_hash_value(self, user: User, timestamp: int) -> str:
         # Seconds, without microseconds: a database may round them (as Django does).
         last_login = (
             "" if user.last_login is None else user.last_login.replace(microsecond=0, tzinfo=None)
@@ -32,8 +35,8 @@ class ResetTokenGenerator(PasswordResetTokenGenerator):
             f"{last_login}{timestamp}"
         )
 
-    def check_token(self, user: Any, token: str | None) -> bool:
-        if not super().check_token(user, token):
+    def check_token(self, user: User | None, token: str | None) -> bool:
+        if not token or not super().check_token(user, token):
             return False
         try:
             timestamp = base36_to_int(token.split("-")[0])
@@ -47,12 +50,12 @@ reset_tokens = ResetTokenGenerator()
 _EMAIL_SALT = "careportal.accounts.email-change"
 
 
-def email_change_token(user: Any, new_email: str) -> str:
+def email_change_token(user: User, new_email: str) -> str:
     # Bound to the current address, so a link dies once any change is made.
     return signing.dumps({"u": user.pk, "e": new_email, "o": user.email}, salt=_EMAIL_SALT)
 
 
-def read_email_change_token(user: Any, token: str) -> str | None:
+def read_email_change_token(user: User, token: str) -> str | None:
     """Return the new address the token confirms for this login, or None."""
     try:
         data = signing.loads(token, salt=_EMAIL_SALT, max_age=EMAIL_CHANGE_SECONDS)
@@ -60,4 +63,5 @@ def read_email_change_token(user: Any, token: str) -> str | None:
         return None
     if data.get("u") != user.pk or data.get("o") != user.email:
         return None
-    return data.get("e")
+    new_email: str | None = data.get("e")
+    return new_email

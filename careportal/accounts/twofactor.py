@@ -17,17 +17,18 @@ import base64
 import hashlib
 import io
 import secrets
-from typing import Any
 
 import qrcode
 import qrcode.image.svg
+from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.http import HttpRequest
 from django_otp import devices_for_user
+from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from careportal.accounts.models import UserKind
+from careportal.accounts.models import User, UserKind
 from careportal.accounts.sessions import end_sessions
 from careportal.audit.events import record
 
@@ -41,18 +42,27 @@ DEVICE_NAME = "Authenticator app"
 RECOVERY_NAME = "Recovery codes"
 
 
-def requires_two_factor(user: Any) -> bool:
+def requires_two_factor(user: User | AnonymousUser) -> bool:
     if getattr(user, "kind", None) in (UserKind.STAFF, UserKind.OPERATOR):
         return True
     agency = getattr(user, "agency", None)
     return bool(agency is not None and agency.require_portal_two_factor)
 
 
-def has_two_factor(user: Any) -> bool:
-    return TOTPDevice.objects.devices_for_user(user, confirmed=True).exists()
+def is_verified(user: User) -> bool:
+    """Return whether the login passed two-step sign-in in this session.
+
+    django-otp's middleware gives the request's user its `is_verified`.
+    """
+    check = getattr(user, "is_verified", None)
+    return callable(check) and bool(check())
 
 
-def pending_device(user: Any) -> TOTPDevice:
+def has_two_factor(user: User) -> bool:
+    return bool(TOTPDevice.objects.devices_for_user(user, confirmed=True).exists())
+
+
+def pending_device(user: User) -> TOTPDevice:
     """Return the login's unconfirmed authenticator device, made on first call."""
     device = TOTPDevice.objects.devices_for_user(user, confirmed=False).first()
     if device is None:
@@ -76,7 +86,7 @@ def key_text(device: TOTPDevice) -> str:
 
 @transaction.atomic
 def confirm_enrolment(
-    *, user: Any, device: TOTPDevice, token: str, request: HttpRequest | None
+    *, user: User, device: TOTPDevice, token: str, request: HttpRequest | None
 ) -> list[str] | None:
     """Confirm the device with a code from the app; return the new recovery codes, or None."""
     if device.user_id != user.pk or not device.verify_token(token.replace(" ", "")):
@@ -104,7 +114,7 @@ def _new_recovery_code() -> str:
     return "-".join(letters[i : i + 4] for i in range(0, len(letters), 4))
 
 
-def new_recovery_codes(user: Any) -> list[str]:
+def new_recovery_codes(user: User) -> list[str]:
     """Replace the login's recovery codes; return the new ones, which are never kept."""
     StaticDevice.objects.filter(user=user).delete()
     static = StaticDevice.objects.create(user=user, name=RECOVERY_NAME, confirmed=True)
@@ -115,7 +125,7 @@ def new_recovery_codes(user: Any) -> list[str]:
     return codes
 
 
-def verify_code(user: Any, code: str) -> Any | None:
+def verify_code(user: User, code: str) -> Device | None:
     """Return the device that accepts the code (an app's code or a recovery code), or None.
 
     Six digits are an app's code, anything else a recovery code: each goes to its own
@@ -127,7 +137,7 @@ def verify_code(user: Any, code: str) -> Any | None:
     if not code:
         return None
     if len(code) == TOTP_DIGITS and code.isdigit():
-        devices: Any = TOTPDevice.objects.devices_for_user(user, confirmed=True)
+        devices = TOTPDevice.objects.devices_for_user(user, confirmed=True)
         token = code
     else:
         devices = StaticDevice.objects.devices_for_user(user, confirmed=True)
@@ -139,19 +149,19 @@ def verify_code(user: Any, code: str) -> Any | None:
 
 
 @transaction.atomic
-def remove_two_factor(*, user: Any, actor: Any, request: HttpRequest | None) -> None:
+def remove_two_factor(*, user: User, actor: User | None, request: HttpRequest | None) -> None:
     for device in devices_for_user(user, confirmed=None):
         device.delete()
     record("two_factor.removed", request=request, actor=actor, obj=user, agency=user.agency)
 
 
-def recovery_codes_left(user: Any) -> int:
+def recovery_codes_left(user: User) -> int:
     """Return how many recovery codes the login has not used yet."""
-    return StaticToken.objects.filter(device__user=user).count()
+    return int(StaticToken.objects.filter(device__user=user).count())
 
 
 @transaction.atomic
-def renew_recovery_codes(*, user: Any, request: HttpRequest | None) -> list[str]:
+def renew_recovery_codes(*, user: User, request: HttpRequest | None) -> list[str]:
     """Make a new set of recovery codes; the old ones stop working at once."""
     codes = new_recovery_codes(user)
     record(
@@ -165,7 +175,7 @@ def renew_recovery_codes(*, user: Any, request: HttpRequest | None) -> list[str]
 
 
 @transaction.atomic
-def reset_two_factor(*, user: Any, actor: Any, request: HttpRequest | None) -> None:
+def reset_two_factor(*, user: User, actor: User | None, request: HttpRequest | None) -> None:
     """The owner's reset: remove the login's devices and end its sessions.
 
     At the next sign-in the login enrols again (staff must; the middleware sends them to

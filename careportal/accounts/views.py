@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, get_user_model, logout
 from django.contrib.auth.decorators import login_not_required
+from django.forms import Form
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -33,9 +34,10 @@ from careportal.accounts.forms import (
     SecurityQuestionForm,
     SignInForm,
 )
+from careportal.accounts.http import AuthenticatedHttpRequest
 from careportal.accounts.languages import set_language_cookie
 from careportal.accounts.middleware import PASSWORD_EXPIRED
-from careportal.accounts.models import UserKind
+from careportal.accounts.models import User, UserKind
 from careportal.accounts.security import question_text
 from careportal.accounts.signin import sign_in
 from careportal.accounts.tokens import read_email_change_token, reset_tokens
@@ -49,7 +51,7 @@ RESET_URL_TOKEN = "set-password"
 RENEW_PREFIX = "renew"
 
 
-def _home(user: Any) -> str:
+def _home(user: User) -> str:
     if user.kind == UserKind.STAFF:
         return reverse("backoffice:index")
     if user.kind == UserKind.OPERATOR:
@@ -57,7 +59,7 @@ def _home(user: Any) -> str:
     return reverse("portal:dashboard")
 
 
-def _next_or_home(request: HttpRequest) -> str:
+def _next_or_home(request: AuthenticatedHttpRequest) -> str:
     """Return the page asked for before sign-in if it suits this login, else its home."""
     user = request.user
     wanted = request.session.pop(NEXT, "") or ""
@@ -116,7 +118,9 @@ def _throttled(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/throttled.html", {"minutes": minutes}, status=429)
 
 
-def _wrong_password_ends_session(request: HttpRequest, form: Any) -> HttpResponse | None:
+def _wrong_password_ends_session(
+    request: AuthenticatedHttpRequest, form: Form
+) -> HttpResponse | None:
     """Count a wrong Current Password with sign-in's failures; at the limit, sign out.
 
     Return the locked page when the login is now locked (this session is ended, as the
@@ -130,7 +134,7 @@ def _wrong_password_ends_session(request: HttpRequest, form: Any) -> HttpRespons
     return lockout.lockout_response(request)
 
 
-def _locked_ends_session(request: HttpRequest) -> HttpResponse | None:
+def _locked_ends_session(request: AuthenticatedHttpRequest) -> HttpResponse | None:
     """A locked login re-checking its password from a session it still has: end it.
 
     Otherwise a second borrowed session would go on guessing where sign-in cannot.
@@ -160,7 +164,7 @@ def _record_failure(request: HttpRequest, typed: str) -> None:
         record("account.locked", request=request, obj=user, agency=agency)
 
 
-def _sign_in(request: HttpRequest, user: Any) -> HttpResponse:
+def _sign_in(request: HttpRequest, user: User) -> HttpResponse:
     wanted = request.POST.get("next") or request.GET.get("next") or ""
     two_factor_next = sign_in(request, user)
     # After `sign_in`: the session has its new key by then.
@@ -168,14 +172,15 @@ def _sign_in(request: HttpRequest, user: Any) -> HttpResponse:
         request.session[NEXT] = wanted
     if two_factor_next:
         return redirect("accounts:two_factor")
-    return redirect(_next_or_home(request))
+    # `sign_in` made this login the request's user.
+    return redirect(_next_or_home(cast(AuthenticatedHttpRequest, request)))
 
 
 @never_cache
-def two_factor(request: HttpRequest) -> HttpResponse:
+def two_factor(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Ask for the code of the login's authenticator app (or a recovery code)."""
     user = request.user
-    if user.is_verified():
+    if twofactor.is_verified(user):
         return redirect(_next_or_home(request))
     if not twofactor.has_two_factor(user):
         return redirect("accounts:two_factor_enrol")
@@ -192,11 +197,13 @@ def two_factor(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-def two_factor_enrol(request: HttpRequest) -> HttpResponse:
+def two_factor_enrol(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Set up an authenticator app: QR code and key, one code to confirm, recovery codes."""
     user = request.user
     if twofactor.has_two_factor(user):
-        return redirect("accounts:settings" if user.is_verified() else "accounts:two_factor")
+        return redirect(
+            "accounts:settings" if twofactor.is_verified(user) else "accounts:two_factor"
+        )
     device = twofactor.pending_device(user)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -224,7 +231,7 @@ def two_factor_enrol(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def two_factor_disable(request: HttpRequest) -> HttpResponse:
+def two_factor_disable(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     if twofactor.requires_two_factor(user):
         messages.error(request, _("Two-step sign-in is required for your account."))
@@ -244,10 +251,10 @@ def two_factor_disable(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_POST
 @sensitive_post_parameters("renew-current_password")
-def recovery_codes_renew(request: HttpRequest) -> HttpResponse:
+def recovery_codes_renew(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Make a new set of recovery codes (the password is asked); the old ones die at once."""
     user = request.user
-    if not twofactor.has_two_factor(user) or not user.is_verified():
+    if not twofactor.has_two_factor(user) or not twofactor.is_verified(user):
         return redirect("accounts:settings")
     if locked := _locked_ends_session(request):
         return locked
@@ -285,7 +292,7 @@ def forgot_password(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/forgot_password.html", {"form": form})
 
 
-def _reset_user(uidb64: str) -> Any | None:
+def _reset_user(uidb64: str) -> User | None:
     try:
         pk = int(urlsafe_base64_decode(uidb64).decode())
     except (ValueError, TypeError, UnicodeDecodeError):
@@ -370,7 +377,9 @@ def session_keepalive(request: HttpRequest) -> JsonResponse:
     return session_status(request)
 
 
-def _settings_page(request: HttpRequest, status: int = 200, **forms: Any) -> HttpResponse:
+def _settings_page(
+    request: AuthenticatedHttpRequest, status: int = 200, **forms: Form
+) -> HttpResponse:
     user = request.user
     return render(
         request,
@@ -391,13 +400,13 @@ def _settings_page(request: HttpRequest, status: int = 200, **forms: Any) -> Htt
 
 
 @never_cache
-def account_settings(request: HttpRequest) -> HttpResponse:
+def account_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _settings_page(request)
 
 
 @never_cache
 @require_POST
-def language_change(request: HttpRequest) -> HttpResponse:
+def language_change(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Save the account's language and switch this browser to it at once."""
     form = LanguageForm(request.POST)
     if not form.is_valid():
@@ -414,7 +423,7 @@ def language_change(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @sensitive_post_parameters("current_password", "new_password", "confirm_password")
-def password_change(request: HttpRequest) -> HttpResponse:
+def password_change(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     if locked := _locked_ends_session(request):
         return locked
@@ -446,7 +455,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @sensitive_post_parameters("current_password", "answer")
-def security_question_change(request: HttpRequest) -> HttpResponse:
+def security_question_change(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     if locked := _locked_ends_session(request):
         return locked
@@ -474,7 +483,7 @@ def security_question_change(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @sensitive_post_parameters("current_password")
-def email_change(request: HttpRequest) -> HttpResponse:
+def email_change(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     if locked := _locked_ends_session(request):
         return locked
@@ -497,7 +506,7 @@ def email_change(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
+def email_confirm(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
     user = request.user
     new_email = read_email_change_token(user, token)
     if new_email is None:
@@ -510,7 +519,7 @@ def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_POST
-def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
+def sign_out_everywhere(request: AuthenticatedHttpRequest) -> HttpResponse:
     changes.sign_out_everywhere(user=request.user, request=request)
     logout(request)
     messages.success(request, _("You are signed out on every device."))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from zoneinfo import available_timezones
 
 from django import forms
@@ -43,7 +43,7 @@ MESSAGE_FIELDS = (
 )
 
 
-class AgencySettingsForm(forms.ModelForm):
+class AgencySettingsForm(forms.ModelForm[Agency]):
     time_zone = forms.ChoiceField(label=_("time zone"), choices=())
     # Checked, re-encoded and renamed at random (agencies.images): the logo is public.
     logo = ImageUploadField(label=_("logo"), required=False)
@@ -54,10 +54,13 @@ class AgencySettingsForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["time_zone"].choices = [(z, z) for z in sorted(available_timezones())]
+        cast(forms.ChoiceField, self.fields["time_zone"]).choices = [
+            (z, z) for z in sorted(available_timezones())
+        ]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         preset = cleaned.get("password_preset")
         minimum = cleaned.get("password_min_length")
         floor = PRESET_MIN_LENGTH.get(preset or "", 12)

@@ -15,13 +15,17 @@ from __future__ import annotations
 import io
 import secrets
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.files.base import File
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 MAX_BYTES = 1024 * 1024
 MAX_SIDE = 2000
@@ -35,11 +39,11 @@ FORMATS = {
 CONTENT_TYPES = dict(FORMATS.values())
 
 
-def _refuse(message: Any, code: str) -> ValidationError:
+def _refuse(message: StrOrPromise, code: str) -> ValidationError:
     return ValidationError(message, code=code)
 
 
-def reencoded_image(upload: Any) -> SimpleUploadedFile:
+def reencoded_image(upload: File[bytes]) -> SimpleUploadedFile:
     """Return the upload drawn again as a new PNG, JPEG or WebP file under a random name.
 
     Raise ValidationError, with a message for the person who chose the file, when it is
@@ -113,7 +117,7 @@ class ImageUploadField(forms.ImageField):
         kwargs.setdefault("help_text", _("PNG, JPEG or WebP, up to 1 MB and 2000 by 2000 pixels."))
         super().__init__(*args, **kwargs)
 
-    def to_python(self, data: Any) -> Any:
+    def to_python(self, data: File[Any] | None) -> File[Any] | None:
         # FileField's own checks (empty, name) only: the size is checked before Pillow
         # reads anything, and Pillow's reading is reencoded_image's.
         upload = forms.FileField.to_python(self, data)
@@ -121,7 +125,7 @@ class ImageUploadField(forms.ImageField):
             return None
         return reencoded_image(upload)
 
-    def widget_attrs(self, widget: Any) -> dict[str, Any]:
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
         attrs = super().widget_attrs(widget)
         if isinstance(widget, forms.FileInput) and "accept" not in widget.attrs:
             attrs["accept"] = ",".join(content_type for _ext, content_type in FORMATS.values())

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import PurePosixPath
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.expressions import Combinable
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -146,8 +149,6 @@ class Agency(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
         try:
             ZoneInfo(self.time_zone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -164,7 +165,7 @@ class Agency(models.Model):
     @property
     def logo_link(self) -> str:
         """Return the app's address of the logo, "" without one; it changes with the file."""
-        if not self.logo:
+        if not self.logo.name:
             return ""
         return reverse("agencies:logo", args=[PurePosixPath(self.logo.name).name])
 
@@ -182,9 +183,7 @@ class Agency(models.Model):
         return self.time_zone.rsplit("/", 1)[-1].replace("_", " ")
 
     @property
-    def tz(self):
-        from zoneinfo import ZoneInfo
-
+    def tz(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
 
 
@@ -209,7 +208,10 @@ class AgencyScoped(models.Model):
         """Raise ValidationError if a foreign key points at a row of another agency."""
         errors = {}
         for field in self._meta.concrete_fields:
-            if not field.is_relation or field.name == "agency" or not field.many_to_one:
+            # The concrete many-to-one fields are the foreign keys (a one-to-one is not one).
+            if not isinstance(field, models.ForeignKey) or not field.many_to_one:
+                continue
+            if field.name == "agency":
                 continue
             related_model = field.related_model
             if not any(f.name == "agency" for f in related_model._meta.concrete_fields):
@@ -217,7 +219,8 @@ class AgencyScoped(models.Model):
             related_id = getattr(self, field.attname)
             if related_id is None:
                 continue
-            cached = field.get_cached_value(self, default=None)
+            # A row of whichever model the key points at; each has an agency column.
+            cached: Any = field.get_cached_value(self, default=None)
             if cached is not None:
                 other_agency_id = cached.agency_id
             else:
@@ -238,7 +241,7 @@ class AgencyScoped(models.Model):
 EXTERNAL_ID_TAKEN = _("Another record of this agency has this external id.")
 
 
-def external_id_field() -> models.CharField:
+def external_id_field() -> models.CharField[str | int | Combinable, str]:
     """Return the record's id in the agency's own system: blank, or unique in the agency."""
     return models.CharField(
         _("external id"),
@@ -249,7 +252,7 @@ def external_id_field() -> models.CharField:
     )
 
 
-def updated_at_field() -> models.DateTimeField:
+def updated_at_field() -> models.DateTimeField[str | datetime | date | Combinable, datetime]:
     """Return the time the record last changed."""
     return models.DateTimeField(_("last changed"), auto_now=True)
 

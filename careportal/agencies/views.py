@@ -23,14 +23,14 @@ LOGO_MAX_AGE = 365 * 24 * 60 * 60
 
 @login_not_required
 @require_safe
-def logo(request: HttpRequest, name: str) -> HttpResponse:
+def logo(request: HttpRequest, name: str) -> FileResponse:
     """Stream the logo stored under this name; public branding, so no sign-in (emails show it).
 
     Only an agency's current logo is served, and only as the picture type its name says
     (the upload was re-encoded into that type); anything else is a download.
     """
     agency = Agency.objects.filter(logo=f"{LOGO_FOLDER}/{name}").first()
-    if agency is None or PurePosixPath(agency.logo.name).name != name:
+    if agency is None or PurePosixPath(agency.logo.name or "").name != name:
         raise Http404
     try:
         file = agency.logo.open("rb")
@@ -54,6 +54,6 @@ def old_logo_address(request: HttpRequest, agency_id: int, name: str) -> HttpRes
     Only when the name is that of the agency's current logo, so the ids cannot be walked.
     """
     agency = get_object_or_404(Agency, pk=agency_id)
-    if not agency.logo or PurePosixPath(agency.logo.name).name != name:
+    if not agency.logo.name or PurePosixPath(agency.logo.name).name != name:
         raise Http404
     return redirect(agency.logo_link)

@@ -3,11 +3,11 @@ records there (service plans, invoices, visits and schedules)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib import admin
 from django.db import models
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from careportal.audit.events import record
@@ -15,8 +15,14 @@ from careportal.audit.models import AuditEvent
 from careportal.backoffice.scoping import AgencyScopedAdmin, ReadOnlyMixin, staff_agency
 from careportal.backoffice.site import backoffice_site
 
+if TYPE_CHECKING:
+    # The mixin is used only with the back office's model admins: typed as their subclass.
+    _AdminBase = AgencyScopedAdmin
+else:
+    _AdminBase = object
 
-class AuditedViewMixin:
+
+class AuditedViewMixin(_AdminBase):
     """Record every view of protected health information or money in the back office.
 
     Service plans (with their goals and tasks), invoices (with their lines and payments)
@@ -34,10 +40,11 @@ class AuditedViewMixin:
     # The foreign key to the record an event names ("plan", "invoice"); "" for the row.
     audited_via = ""
 
-    def _audited_record(self, obj: Any) -> Any:
+    def _audited_record(self, obj: models.Model) -> Any:
+        """Return the record an event names: the row, or the one it belongs to (any model)."""
         return getattr(obj, self.audited_via) if self.audited_via else obj
 
-    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
         queryset = super().get_queryset(request)
         # The change list reads each row's record and client: keep it one query. Django
         # skips list_select_related once a select_related is set, so name its fields too.
@@ -49,18 +56,21 @@ class AuditedViewMixin:
         return queryset.select_related(self.audited_via, *shown)
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: Any = None):  # fmt: skip
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:  # fmt: skip
         response = super().change_view(request, object_id, form_url, extra_context)
         if request.method == "GET" and response.status_code == 200:
             obj = self.get_object(request, object_id)
             if obj is not None:
-                detail = {"place": "backoffice"}
+                detail: dict[str, Any] = {"place": "backoffice"}
                 if self.audited_via:
-                    detail[self.opts.model_name] = obj.pk
+                    # Every model class has its name (Options.contribute_to_class).
+                    detail[cast(str, self.opts.model_name)] = obj.pk
                 record(self.viewed_action, request=request, obj=self._audited_record(obj), **detail)
         return response
 
-    def changelist_view(self, request: HttpRequest, extra_context: Any = None):
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         response = super().changelist_view(request, extra_context)
         changelist = (getattr(response, "context_data", None) or {}).get("cl")
         if request.method == "GET" and response.status_code == 200 and changelist is not None:

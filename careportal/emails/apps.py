@@ -9,6 +9,8 @@ class EmailsConfig(AppConfig):
 
     def ready(self) -> None:
         # A task enqueued (django-tasks, database backend) wakes an idle worker, as email does.
-        from careportal.emails import delivery
+        from careportal.emails import abandoned, delivery
 
         delivery.connect_task_wakeup()
+        # Before the tasks step: a task of a dead worker is failed before others run.
+        delivery.register_step("abandoned_tasks", abandoned.fail_abandoned_tasks_now_and_then)

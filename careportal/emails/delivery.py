@@ -4,7 +4,8 @@
 AppConfig.ready with `register_step` (invitations: its outbox and new-invitation requests;
 accounts: forgot-password requests), so this app imports none of them. A pass runs those
 steps in the order they were registered, then sends post_office's queued mail, runs due
-background tasks (django-tasks, database backend) and does the upkeep of sent mail.
+background tasks (django-tasks, database backend) and does the upkeep of sent mail. This
+app's own registered step fails the tasks of workers that died (abandoned.py).
 
 post_office's queue is not locked by post_office itself, so one worker at a time sends it,
 a batch at a time, under a lock in the shared cache. A task is claimed with SELECT ... FOR
@@ -46,6 +47,9 @@ UPKEEP_BATCH = 1000
 # Background tasks run in one pass: email due meanwhile waits at most for these.
 TASK_BATCH = 10
 DATABASE_TASK_BACKEND = "django_tasks_db.DatabaseBackend"
+# A worker's id, `run_worker:<host>:<pid>`, cut to the 64 characters django-tasks-db allows.
+WORKER_ID_PREFIX = "run_worker:"
+WORKER_ID_LENGTH = 64
 
 
 def mail_connection() -> Any:
@@ -141,7 +145,8 @@ def mail_waiting() -> bool:
 # Background tasks (django-tasks, database backend) ----------------------------------------
 
 
-def _database_backends() -> list[str]:
+def database_backends() -> list[str]:
+    """Return the aliases of TASKS whose tasks are rows of the database (django-tasks-db)."""
     return [
         alias
         for alias, options in getattr(settings, "TASKS", {}).items()
@@ -152,11 +157,11 @@ def _database_backends() -> list[str]:
 def _due_tasks() -> Any:
     from django_tasks_db.models import DBTaskResult
 
-    return DBTaskResult.objects.ready().filter(backend_name__in=_database_backends())
+    return DBTaskResult.objects.ready().filter(backend_name__in=database_backends())
 
 
 def _worker_id() -> str:
-    return f"run_worker:{socket.gethostname()}:{os.getpid()}"[:64]
+    return f"{WORKER_ID_PREFIX}{socket.gethostname()}:{os.getpid()}"[:WORKER_ID_LENGTH]
 
 
 def run_due_tasks(*, limit: int | None = None) -> int:

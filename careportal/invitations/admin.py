@@ -7,13 +7,14 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from careportal.backoffice.scoping import AgencyScopedAdmin, scope_to_agency
-from careportal.backoffice.site import backoffice_site
+from careportal.backoffice.site import backoffice_site, staff_user
 from careportal.invitations import services
 from careportal.invitations.models import Invitation
 
@@ -46,11 +47,11 @@ class InvitationAdmin(AgencyScopedAdmin):
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return False  # invitations come from saving a person, never by hand
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Invitation | None = None) -> bool:
         return False
 
     @admin.action(description=_("Resend invitation"), permissions=["change"])
-    def resend_selected(self, request: HttpRequest, queryset: Any) -> None:
+    def resend_selected(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
         count = 0
         for invitation in scope_to_agency(queryset, request).select_related("user"):
             user = invitation.user
@@ -62,7 +63,9 @@ class InvitationAdmin(AgencyScopedAdmin):
                     messages.WARNING,
                 )
                 continue
-            services.resend_invitation(invitation=invitation, actor=request.user, request=request)
+            services.resend_invitation(
+                invitation=invitation, actor=staff_user(request), request=request
+            )
             count += 1
         if count:
             self.message_user(
@@ -82,16 +85,17 @@ class InvitationAdmin(AgencyScopedAdmin):
 
 @admin.action(description=_("Send portal invitations"), permissions=["change"])
 def send_portal_invitations(
-    modeladmin: Any, request: HttpRequest, queryset: Any
+    modeladmin: AgencyScopedAdmin, request: HttpRequest, queryset: QuerySet[Any]
 ) -> HttpResponse | None:
     """Invite the selected parties, after a page that counts who is invited and who is
     skipped and why; the party admins list it among their actions."""
     parties = list(scope_to_agency(queryset, request))
-    staff: Any = request.user  # signed in: the back office lets no one else in
+    staff = staff_user(request)
     agency = staff.agency
+    assert agency is not None, "the back office lets only an agency's staff in"
     if request.POST.get("confirm") == "yes":
         summary = services.invite_parties(
-            agency=agency, parties=parties, actor=request.user, request=request
+            agency=agency, parties=parties, actor=staff, request=request
         )
         modeladmin.message_user(
             request,

@@ -56,7 +56,7 @@ class ChangePasswordForm(forms.Form):
             field.widget.attrs.setdefault("aria-describedby", f"{name}_hint {name}_errors")
 
     def clean_current_password(self) -> str:
-        value = self.cleaned_data["current_password"]
+        value: str = self.cleaned_data["current_password"]
         if not self.invitation.check_one_time_password(value):
             raise ValidationError(
                 _(
@@ -68,7 +68,7 @@ class ChangePasswordForm(forms.Form):
         return value
 
     def clean_new_password(self) -> str:
-        value = self.cleaned_data["new_password"]
+        value: str = self.cleaned_data["new_password"]
         errors = password_errors(value, self.invitation.user)
         if errors:
             raise ValidationError(errors)
@@ -84,7 +84,8 @@ class ChangePasswordForm(forms.Form):
         return value
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         new, confirm = data.get("new_password"), data.get("confirm_password")
         if new and confirm is not None and new != confirm:
             self.add_error(

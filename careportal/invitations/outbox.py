@@ -30,11 +30,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.mail.message import sanitize_address
 from django.core.mail.utils import DNS_NAME
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
@@ -58,8 +59,15 @@ MESSAGE_REFUSALS = (
 )
 
 
-def _connection() -> Any:
-    return mail_connection()
+# A batch's work done once and shared by its emails, by key: the renderings (by agency,
+# language, kind of login and expiry), their MIME forms (the same key after "mime") and
+# the sender's address ("sender").
+Rendered = dict[tuple[object, ...] | str, Any]
+
+
+def _connection() -> BaseEmailBackend:
+    connection: BaseEmailBackend = mail_connection()
+    return connection
 
 
 # Stand-ins for what differs between two invitations of one agency, language and kind of
@@ -94,14 +102,15 @@ def _render_invitation(invitation: Invitation) -> tuple[str, str, str]:
     )
 
 
-def _rendering(invitation: Invitation, rendered: dict[tuple, Any]) -> tuple[str, str, str]:
+def _rendering(invitation: Invitation, rendered: Rendered) -> tuple[str, str, str]:
     """Return the invitation's (subject, text, html) with SLOTS, from the batch's `rendered`:
     its invitations of one agency, language, kind of login and expiry share them."""
     user = invitation.user
     key = (invitation.agency.pk, user.language, user.kind, invitation.expires_at)
     if key not in rendered:
         rendered[key] = _render_invitation(invitation)
-    return rendered[key]
+    rendering: tuple[str, str, str] = rendered[key]
+    return rendering
 
 
 def _values(invitation: Invitation, otp: str) -> dict[str, str]:
@@ -118,7 +127,7 @@ def _values(invitation: Invitation, otp: str) -> dict[str, str]:
 def _message(
     invitation: Invitation,
     otp: str,
-    rendered: dict[tuple, Any] | None = None,
+    rendered: Rendered | None = None,
     *,
     values: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
@@ -149,7 +158,7 @@ _ADDRESS_LIMIT = 70
 _LINE_LIMIT = 998
 
 
-def _mime(invitation: Invitation, otp: str, rendered: dict[tuple, Any]) -> bytes | None:
+def _mime(invitation: Invitation, otp: str, rendered: Rendered) -> bytes | None:
     """Return the invitation's email as the SMTP server gets it (what Django's SMTP backend
     sends for `_message`), made from the batch's MIME form with this email's values put in:
     building the MIME form cost as much as the rest of the email's sending together.
@@ -172,14 +181,16 @@ def _mime(invitation: Invitation, otp: str, rendered: dict[tuple, Any]) -> bytes
             headers={"Date": _DATE, "Message-ID": _MESSAGE_ID},
         )
         form.to = [_ADDRESS]
-        data = form.message().as_bytes(linesep="\r\n")
+        # Django 5.2's message is its SafeMIMEMultipart; the stubs follow Django 6's.
+        data = form.message().as_bytes(linesep="\r\n")  # type: ignore[call-arg]
         # The text part takes the values as they are, the HTML part escaped.
         html_at = data.find(b"\r\nContent-Type: text/html")
         boundary = data[data.find(b'boundary="') + 10 :].split(b'"', 1)[0]
         rendered[key] = (data[:html_at], data[html_at:], boundary) if html_at > 0 else None
-    if rendered[key] is None:
+    parts: tuple[bytes, bytes, bytes] | None = rendered[key]
+    if parts is None:
         return None
-    head, html_part, boundary = rendered[key]
+    head, html_part, boundary = parts
     values = _values(invitation, otp)
     if any(
         boundary in value.encode() or "\n" in value or "\r" in value for value in values.values()
@@ -201,7 +212,9 @@ def _mime(invitation: Invitation, otp: str, rendered: dict[tuple, Any]) -> bytes
     return data
 
 
-def _send(connection: Any, invitation: Invitation, otp: str, rendered: dict[tuple, Any]) -> None:
+def _send(
+    connection: BaseEmailBackend, invitation: Invitation, otp: str, rendered: Rendered
+) -> None:
     """Send the invitation's email over the open `connection`; raise what SMTP raises.
 
     To an SMTP server, the bytes of `_mime` go straight to the open smtplib connection
@@ -218,7 +231,9 @@ def _send(connection: Any, invitation: Invitation, otp: str, rendered: dict[tupl
     smtp.sendmail(sender, [invitation.email], data)
 
 
-def send_invitation(invitation: Invitation, *, connection: Any = None) -> str | None:
+def send_invitation(
+    invitation: Invitation, *, connection: BaseEmailBackend | None = None
+) -> str | None:
     """Try to send one due invitation now; return its one-time password if it went.
 
     The invitation is claimed like a batch of one (see `deliver_invitations`); None when it
@@ -236,7 +251,7 @@ def _claim_timeout() -> datetime.timedelta:
     return getattr(settings, "OUTBOX_CLAIM_TIMEOUT", DEFAULT_CLAIM_TIMEOUT)
 
 
-def _claim(due: Any, *, limit: int) -> list[Invitation]:
+def _claim(due: QuerySet[Invitation], *, limit: int) -> list[Invitation]:
     """Take up to `limit` due invitations for this worker; return them, oldest first.
 
     The rows are locked only while they are claimed (SELECT ... FOR UPDATE SKIP LOCKED):
@@ -262,7 +277,9 @@ def _claim(due: Any, *, limit: int) -> list[Invitation]:
     return sorted(batch, key=lambda invitation: order[invitation.pk])
 
 
-def _send_batch(batch: list[Invitation], *, connection: Any, passwords: dict[int, str]) -> int:
+def _send_batch(
+    batch: list[Invitation], *, connection: BaseEmailBackend, passwords: dict[int, str]
+) -> int:
     """Send a claimed batch over one SMTP connection; return how many went.
 
     Each invitation gets a fresh one-time password. An invitation the server took is
@@ -275,7 +292,7 @@ def _send_batch(batch: list[Invitation], *, connection: Any, passwords: dict[int
     failures: list[tuple[Invitation, Exception]] = []
     sent: list[Invitation] = []
     started = timezone.now()
-    rendered: dict[Any, Any] = {}
+    rendered: Rendered = {}
     # Stop well before the claim runs out: past it another worker may take the rest.
     deadline = time.monotonic() + _claim_timeout().total_seconds() / 2
     try:
@@ -347,7 +364,8 @@ def _mark_sent(invitation: Invitation) -> bool:
                 *(state.value for state in PENDING_STATES),
             ],
         )
-        return cursor.rowcount == 1
+        updated: int = cursor.rowcount
+        return updated == 1
 
 
 def _record_sent(sent: list[Invitation]) -> None:

@@ -15,12 +15,12 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 from django.http import HttpRequest
@@ -30,10 +30,10 @@ from django.utils.translation import gettext_lazy as _
 
 from careportal.accounts import limits
 from careportal.accounts.limits import Limit
-from careportal.accounts.models import UserKind
+from careportal.accounts.models import User, UserKind
 from careportal.accounts.security import set_security_answer
 from careportal.accounts.services import set_password
-from careportal.agencies.models import StaffMembership
+from careportal.agencies.models import Agency, StaffMembership
 from careportal.audit.events import client_ip, record
 from careportal.emails.delivery import wake_worker
 from careportal.emails.queue import queue_email
@@ -51,6 +51,16 @@ from careportal.people.models import (
     Payer,
     PayerPerson,
 )
+
+if TYPE_CHECKING:
+    from careportal.people.services import Party
+
+# The people of a client, a payer or a community: their records share a login by email.
+Person = EmergencyContact | PayerPerson | CommunityPerson
+# Who gets a login of their own, or a share of one: a client or a person.
+Invitee = Client | Person
+
+_Row = TypeVar("_Row", bound=models.Model)
 
 # Re-invitations a person can ask for themselves, per login, counted from the login's
 # invitations (accounts.limits).
@@ -78,7 +88,7 @@ def _username_base(name: str, email: str) -> str:
     return ".".join(parts)[:140] or "user"
 
 
-def logins_named(usernames: Iterable[str]) -> QuerySet:
+def logins_named(usernames: Iterable[str]) -> QuerySet[User]:
     """Return the logins whose username is one of `usernames`, whatever the case.
 
     LOWER(username) = ... is what the case-insensitive unique index serves; `__iexact`
@@ -97,7 +107,7 @@ def username_taken(username: str) -> bool:
     return logins_named([username]).exists()
 
 
-def _create_login(*, agency: Any, name: str, email: str, kind: str, **extra: Any) -> Any:
+def _create_login(*, agency: Agency, name: str, email: str, kind: str, **extra: bool) -> User:
     """Create a login with a readable username unique across the deployment."""
     base = _username_base(name, email)
     first, _sep, last = name.strip().partition(" ")
@@ -127,11 +137,12 @@ def _create_login(*, agency: Any, name: str, email: str, kind: str, **extra: Any
         return user
 
 
-def _other_relationships(user: Any, party: Any) -> int:
+def _other_relationships(user: User, party: Party) -> int:
     """Return how many party records other than `party` the login stands for."""
     count = 0
     for model in (EmergencyContact, PayerPerson, CommunityPerson):
-        rows = model.objects.filter(agency_id=user.agency_id, user=user)
+        # A login with a relationship belongs to the agency of its party records.
+        rows = model.objects.filter(agency_id=cast(int, user.agency_id), user=user)
         if isinstance(party, model):
             rows = rows.exclude(pk=party.pk)
         count += rows.count()
@@ -140,7 +151,7 @@ def _other_relationships(user: Any, party: Any) -> int:
     return count
 
 
-def _describe(party: Any) -> dict[str, str]:
+def _describe(party: Party) -> dict[str, str]:
     """Return what a relationship gives access to, for the notice email."""
     if isinstance(party, EmergencyContact):
         return {"kind": "contact", "name": party.client.full_name}
@@ -151,7 +162,7 @@ def _describe(party: Any) -> dict[str, str]:
     return {"kind": "client", "name": str(party)}
 
 
-def _party_name(party: Any) -> str:
+def _party_name(party: Party) -> str:
     if isinstance(party, Client):
         return party.full_name
     return party.name
@@ -160,8 +171,18 @@ def _party_name(party: Any) -> str:
 # Invitations --------------------------------------------------------------------------
 
 
+def _agency_of(user: User) -> Agency:
+    """Return the login's agency: every login invited belongs to one."""
+    assert user.agency is not None, f"{user} belongs to no agency"
+    return user.agency
+
+
 def queue_invitation(
-    *, user: Any, actor: Any = None, request: HttpRequest | None = None, action: str = "queued"
+    *,
+    user: User,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
+    action: str = "queued",
 ) -> Invitation:
     """Supersede the login's open invitations and queue a new one for the worker."""
     now = timezone.now()
@@ -169,7 +190,7 @@ def queue_invitation(
         state=InvitationState.SUPERSEDED, otp_hash="", next_attempt_at=None
     )
     invitation = Invitation.objects.create(
-        agency=user.agency,
+        agency=_agency_of(user),
         user=user,
         email=user.email,
         state=InvitationState.QUEUED,
@@ -177,7 +198,7 @@ def queue_invitation(
         # A platform operator inviting an agency's first owner belongs to no agency: the
         # audit event names them, the row (which points within its agency only) does not.
         created_by=actor
-        if getattr(actor, "is_authenticated", False) and actor.agency_id == user.agency_id
+        if actor is not None and actor.is_authenticated and actor.agency_id == user.agency_id
         else None,
         created_at=now,
     )
@@ -194,7 +215,9 @@ def queue_invitation(
     return invitation
 
 
-def _notify(*, to: str, template: str, user: Any, agency: Any, context: dict[str, Any]) -> None:
+def _notify(
+    *, to: str, template: str, user: User, agency: Agency | None, context: dict[str, Any]
+) -> None:
     queue_email(
         name=template,
         to=to,
@@ -209,7 +232,9 @@ def _notify(*, to: str, template: str, user: Any, agency: Any, context: dict[str
     )
 
 
-def _invite_or_notify_new_address(*, user: Any, actor: Any, request: HttpRequest | None) -> None:
+def _invite_or_notify_new_address(
+    *, user: User, actor: User | None, request: HttpRequest | None
+) -> None:
     """A login's email changed: a login never set up gets a fresh invitation, else a notice."""
     if user.must_change_password or not user.has_usable_password():
         queue_invitation(user=user, actor=actor, request=request)
@@ -223,7 +248,7 @@ def _invite_or_notify_new_address(*, user: Any, actor: Any, request: HttpRequest
         )
 
 
-def _tell_old_address(*, previous_email: str, user: Any, party: Any) -> None:
+def _tell_old_address(*, previous_email: str, user: User, party: Party) -> None:
     _notify(
         to=previous_email,
         template="email_changed_old",
@@ -240,9 +265,9 @@ def _changed(previous: str | None, current: str) -> bool:
 @transaction.atomic
 def sync_portal_account(
     *,
-    party: Any,
+    party: Party,
     previous_email: str | None,
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
 ) -> None:
     """Give the party a portal login and queue its invitation when its email is new or changed.
@@ -274,8 +299,11 @@ def sync_portal_account(
         raise TypeError(f"No portal account for {type(party).__name__}")
 
 
-def _sync_client(*, party: Client, email: str, previous: str, actor: Any, request: Any) -> None:
-    if party.user_id is None:
+def _sync_client(
+    *, party: Client, email: str, previous: str, actor: User | None, request: HttpRequest | None
+) -> None:
+    user = party.user
+    if user is None:
         user = _create_login(
             agency=party.agency, name=party.full_name, email=email, kind=UserKind.PORTAL
         )
@@ -283,7 +311,6 @@ def _sync_client(*, party: Client, email: str, previous: str, actor: Any, reques
         party.save(update_fields=["user"])
         queue_invitation(user=user, actor=actor, request=request)
         return
-    user = party.user
     if not _changed(user.email, email) and not _changed(previous, email):
         return
     old = previous or user.email
@@ -294,7 +321,9 @@ def _sync_client(*, party: Client, email: str, previous: str, actor: Any, reques
         _tell_old_address(previous_email=old, user=user, party=party)
 
 
-def _sync_person(*, party: Any, email: str, previous: str, actor: Any, request: Any) -> None:
+def _sync_person(
+    *, party: Person, email: str, previous: str, actor: User | None, request: HttpRequest | None
+) -> None:
     agency = party.agency
     current = party.user
     if current is not None and not _changed(current.email, email):
@@ -308,8 +337,9 @@ def _sync_person(*, party: Any, email: str, previous: str, actor: Any, request: 
         .order_by("pk")
         .first()
     )
+    login: User
     if existing is not None:
-        party.user = existing
+        login = party.user = existing
         party.save(update_fields=["user"])
         _notify(
             to=existing.email,
@@ -333,24 +363,34 @@ def _sync_person(*, party: Any, email: str, previous: str, actor: Any, request: 
         and _other_relationships(current, party) == 0
     ):
         # The login stands for this relationship alone: it moves to the new address.
+        login = current
         current.email = email
         current.save(update_fields=["email"])
         _invite_or_notify_new_address(user=current, actor=actor, request=request)
     else:
-        _link_new_login(party=party, email=email, actor=actor, request=request)
+        login = _link_new_login(party=party, email=email, actor=actor, request=request)
     if old and _changed(old, email):
-        _tell_old_address(previous_email=old, user=party.user, party=party)
+        _tell_old_address(previous_email=old, user=login, party=party)
 
 
-def _link_new_login(*, party: Any, email: str, actor: Any, request: Any) -> None:
+def _link_new_login(
+    *, party: Person, email: str, actor: User | None, request: HttpRequest | None
+) -> User:
+    """Give the person a new login of their own and queue its invitation; return it."""
     user = _create_login(agency=party.agency, name=party.name, email=email, kind=UserKind.PORTAL)
     party.user = user
     party.save(update_fields=["user"])
     queue_invitation(user=user, actor=actor, request=request)
+    return user
 
 
 def _sync_organisation(
-    *, party: Payer | Community, email: str, previous_email: str | None, actor: Any, request: Any
+    *,
+    party: Payer | Community,
+    email: str,
+    previous_email: str | None,
+    actor: User | None,
+    request: HttpRequest | None,
 ) -> None:
     if not email or not _changed(previous_email, email):
         return
@@ -403,9 +443,9 @@ class InvitationSummary:
     it and told by email; `skipped`: the records that get nothing, by SkipReason.
     """
 
-    invited: list[Any] = field(default_factory=list)
-    linked: list[Any] = field(default_factory=list)
-    skipped: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
+    invited: list[Invitee] = field(default_factory=list)
+    linked: list[Person] = field(default_factory=list)
+    skipped: dict[str, list[Party]] = field(default_factory=lambda: defaultdict(list))
 
     def skipped_counts(self) -> list[tuple[str, int]]:
         """Return (reason shown to staff, how many), for the reasons that occurred."""
@@ -420,17 +460,17 @@ class InvitationSummary:
 class _Plan:
     summary: InvitationSummary
     # Parties needing a new login; people sharing an email share the login of the first.
-    new_logins: list[Any] = field(default_factory=list)
-    sharing: dict[int, list[Any]] = field(default_factory=dict)
-    new_people: list[Any] = field(default_factory=list)
-    reinvite: list[Any] = field(default_factory=list)  # logins never set up, nothing open
-    link_existing: list[tuple[Any, Any]] = field(default_factory=list)  # (party, login)
+    new_logins: list[Invitee] = field(default_factory=list)
+    sharing: dict[int, list[Invitee]] = field(default_factory=dict)
+    new_people: list[PayerPerson | CommunityPerson] = field(default_factory=list)
+    reinvite: list[User] = field(default_factory=list)  # logins never set up, nothing open
+    link_existing: list[tuple[Person, User]] = field(default_factory=list)  # (party, login)
 
 
 PERSON_MODELS = (EmergencyContact, PayerPerson, CommunityPerson)
 
 
-def preview_invitations(*, agency: Any, parties: Iterable[Any]) -> InvitationSummary:
+def preview_invitations(*, agency: Agency, parties: Iterable[Party]) -> InvitationSummary:
     """Return what `invite_parties` would do with these parties, writing nothing."""
     return _plan_invitations(agency=agency, parties=parties).summary
 
@@ -438,9 +478,9 @@ def preview_invitations(*, agency: Any, parties: Iterable[Any]) -> InvitationSum
 @transaction.atomic
 def invite_parties(
     *,
-    agency: Any,
-    parties: Iterable[Any],
-    actor: Any = None,
+    agency: Agency,
+    parties: Iterable[Party],
+    actor: User | None = None,
     request: HttpRequest | None = None,
 ) -> InvitationSummary:
     """Give portal logins and queue invitations for many parties at once, in one transaction.
@@ -459,10 +499,12 @@ def invite_parties(
     summary = plan.summary
     now = timezone.now()
     if plan.new_people:
-        for model in {type(person) for person in plan.new_people}:
-            model.objects.bulk_create([p for p in plan.new_people if type(p) is model])
+        PayerPerson.objects.bulk_create([p for p in plan.new_people if isinstance(p, PayerPerson)])
+        CommunityPerson.objects.bulk_create(
+            [p for p in plan.new_people if isinstance(p, CommunityPerson)]
+        )
     users = _bulk_create_logins(agency=agency, parties=plan.new_logins)
-    changed: dict[type, list[Any]] = defaultdict(list)
+    changed: dict[type[Invitee], list[Invitee]] = defaultdict(list)
     for party, user in zip(plan.new_logins, users, strict=True):
         for record_ in [party, *plan.sharing.get(id(party), [])]:
             record_.user = user
@@ -479,7 +521,7 @@ def invite_parties(
         )
     creator = (
         actor
-        if getattr(actor, "is_authenticated", False) and actor.agency_id == agency.pk
+        if actor is not None and actor.is_authenticated and actor.agency_id == agency.pk
         else None
     )
     Invitation.objects.bulk_create(
@@ -519,31 +561,36 @@ def invite_parties(
     return summary
 
 
-def _plan_invitations(*, agency: Any, parties: Iterable[Any], lock: bool = False) -> _Plan:
+def _rows(model: type[_Row], pks: set[int], *, lock: bool) -> QuerySet[_Row]:
+    """Return the model's rows of these ids in order, locked with `lock`."""
+    rows = model._default_manager.filter(pk__in=pks).order_by("pk")
+    if lock:
+        rows = rows.select_for_update(of=("self",))
+    return rows
+
+
+def _plan_invitations(*, agency: Agency, parties: Iterable[Party], lock: bool = False) -> _Plan:
     """Sort the parties into what a bulk invitation does with each (see invite_parties).
 
     With `lock`, the parties are read again under a row lock, so that two staff inviting
     the same clients at once cannot both give them a login.
     """
-    by_model: dict[type, set[int]] = defaultdict(set)
+    by_model: dict[type[Party], set[int]] = defaultdict(set)
     for party in parties:
         if party.agency_id != agency.pk:
             raise ValueError(f"{party} is not of the agency {agency}.")
         by_model[type(party)].add(party.pk)
-    invitees: list[Any] = []
+    invitees: list[Invitee] = []
     plan = _Plan(summary=InvitationSummary())
     summary = plan.summary
     for model, pks in by_model.items():
-        rows = model._default_manager.filter(pk__in=pks).order_by("pk")
-        if lock:
-            rows = rows.select_for_update(of=("self",))
-        if model in (Payer, Community):
+        if issubclass(model, Payer | Community):
             person_model = PayerPerson if model is Payer else CommunityPerson
-            rows = rows.prefetch_related(
+            organisations = _rows(model, pks, lock=lock).prefetch_related(
                 Prefetch("people", queryset=person_model.objects.select_related("user"))
             )
-            for organisation in rows:
-                people = list(organisation.people.all())
+            for organisation in organisations:
+                people: list[PayerPerson | CommunityPerson] = [*organisation.people.all()]
                 if people:
                     invitees.extend(people)
                 elif (organisation.email or "").strip():
@@ -559,16 +606,16 @@ def _plan_invitations(*, agency: Any, parties: Iterable[Any], lock: bool = False
                 else:
                     summary.skipped[SkipReason.NO_EMAIL].append(organisation)
         elif model is Client or model in PERSON_MODELS:
-            invitees.extend(rows.select_related("user"))
+            invitees.extend(_rows(model, pks, lock=lock).select_related("user"))
         else:
             raise TypeError(f"No portal account for {model.__name__}")
     _sort_invitees(agency=agency, invitees=invitees, plan=plan)
     return plan
 
 
-def _sort_invitees(*, agency: Any, invitees: list[Any], plan: _Plan) -> None:
+def _sort_invitees(*, agency: Agency, invitees: list[Invitee], plan: _Plan) -> None:
     summary = plan.summary
-    seen: set[tuple[type, Any]] = set()
+    seen: set[tuple[type[Invitee], int]] = set()
     with_login = [party for party in invitees if party.user_id is not None]
     users = {party.user_id: party.user for party in with_login if party.user_id}
     # People that a payer or community brings twice count once.
@@ -584,9 +631,9 @@ def _sort_invitees(*, agency: Any, invitees: list[Any], plan: _Plan) -> None:
         if party.user_id is None and isinstance(party, PERSON_MODELS)
     }
     emails.discard("")
-    existing: dict[str, Any] = {}
+    existing: dict[str, User] = {}
     if emails:
-        for user in (
+        for login in (
             get_user_model()
             ._default_manager.alias(email_lower=Lower("email"))
             .filter(
@@ -598,8 +645,8 @@ def _sort_invitees(*, agency: Any, invitees: list[Any], plan: _Plan) -> None:
             )
             .order_by("-pk")
         ):
-            existing[user.email.lower()] = user  # the oldest login wins, as one by one
-    first_with_email: dict[str, Any] = {}
+            existing[login.email.lower()] = login  # the oldest login wins, as one by one
+    first_with_email: dict[str, Invitee] = {}
     reinvited: set[int] = set()
     for party in invitees:
         key = (type(party), party.pk if party.pk is not None else id(party))
@@ -607,7 +654,7 @@ def _sort_invitees(*, agency: Any, invitees: list[Any], plan: _Plan) -> None:
             continue
         seen.add(key)
         email = (party.email or "").strip()
-        user = users.get(party.user_id)
+        user = users.get(party.user_id) if party.user_id else None
         if user is not None:
             if not user.is_active:
                 summary.skipped[SkipReason.INACTIVE].append(party)
@@ -644,7 +691,7 @@ def _sort_invitees(*, agency: Any, invitees: list[Any], plan: _Plan) -> None:
             summary.invited.append(party)
 
 
-def _set_logins(model: type, rows: list[Any]) -> None:
+def _set_logins(model: type[Invitee], rows: list[Invitee]) -> None:
     """Write each row's login in one UPDATE ... FROM (VALUES ...) per thousand rows.
 
     bulk_update's CASE WHEN grows with the square of the rows; a join on a list of
@@ -664,7 +711,7 @@ def _set_logins(model: type, rows: list[Any]) -> None:
             )
 
 
-def _bulk_create_logins(*, agency: Any, parties: list[Any]) -> list[Any]:
+def _bulk_create_logins(*, agency: Agency, parties: list[Invitee]) -> list[User]:
     """Create one portal login per party, with readable unique usernames; return them.
 
     Usernames are chosen for the whole batch (see choose_usernames). Another process may
@@ -746,13 +793,13 @@ def choose_usernames(bases: list[str]) -> list[str]:
 @transaction.atomic
 def invite_staff(
     *,
-    agency: Any,
+    agency: Agency,
     name: str,
     email: str,
     role: str,
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
-) -> Any:
+) -> User:
     """Create a back-office login with its role, and queue its invitation."""
     user = _create_login(
         agency=agency, name=name, email=email.strip(), kind=UserKind.STAFF, is_staff=True
@@ -764,14 +811,14 @@ def invite_staff(
 
 @transaction.atomic
 def resend_invitation(
-    *, invitation: Invitation, actor: Any = None, request: HttpRequest | None = None
+    *, invitation: Invitation, actor: User | None = None, request: HttpRequest | None = None
 ) -> Invitation:
     """Queue a new invitation for the same login; the old one-time password dies at once."""
     # The new one goes to the login's address of today, which staff may have corrected.
     return queue_invitation(user=invitation.user, actor=actor, request=request, action="resent")
 
 
-def request_new_invitation(*, user: Any, request: HttpRequest | None = None) -> bool:
+def request_new_invitation(*, user: User | None, request: HttpRequest | None = None) -> bool:
     """Queue a fresh invitation asked for by the person, within the per-login rate limit.
 
     Return whether one was queued; the page answers the same either way. A one-time
@@ -791,7 +838,7 @@ def request_new_invitation(*, user: Any, request: HttpRequest | None = None) -> 
     return True
 
 
-def login_named(typed: str) -> Any:
+def login_named(typed: str) -> User | None:
     """Return the active login a `Username or email` names, or None.
 
     By username (in any case), else by an email that exactly one active login has.
@@ -891,7 +938,7 @@ def accept_invitation(
     question: str,
     answer: str,
     request: HttpRequest | None = None,
-) -> Any:
+) -> User:
     """Spend the one-time password: set the password and security answer, accept.
 
     The caller has checked the one-time password and validated the new password.
@@ -913,21 +960,21 @@ def accept_invitation(
     return user
 
 
-def current_invitation(user: Any) -> Invitation | None:
+def current_invitation(user: User) -> Invitation | None:
     """Return the login's newest invitation whose one-time password still works."""
     invitation = Invitation.objects.filter(user=user, state=InvitationState.SENT).first()
     return invitation if invitation is not None and invitation.is_usable else None
 
 
-def authenticate_one_time_password(*, username_or_user: Any, password: str) -> Invitation | None:
+def authenticate_one_time_password(
+    *, username_or_user: str | User, password: str
+) -> Invitation | None:
     """Return the invitation whose one-time password this is, for the sign-in page, or None.
 
     The caller sends the person to `setup_url_for(invitation)`; signing in is only done by
     Change Password.
     """
-    user = username_or_user
-    if isinstance(user, str):
-        user = login_named(user)
+    user = login_named(username_or_user) if isinstance(username_or_user, str) else username_or_user
     if user is None or not user.is_active or not password:
         return None
     invitation = current_invitation(user)

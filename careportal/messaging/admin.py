@@ -31,9 +31,9 @@ class MessageAdmin(ReadOnlyMixin, AgencyScopedAdmin):
     readonly_fields = fields
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: Any = None) -> HttpResponse:  # fmt: skip
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:  # fmt: skip
         """Show one message, and record that this staff member read it (issue 11, item 10)."""
-        response = super().change_view(request, object_id, form_url, extra_context)
+        response: HttpResponse = super().change_view(request, object_id, form_url, extra_context)
         if response.status_code == 200:
             message = self.get_object(request, object_id)
             if message is not None:

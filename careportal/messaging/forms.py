@@ -27,7 +27,7 @@ class ComposeForm(forms.Form):
         return subject
 
     def clean_body(self) -> str:
-        body = self.cleaned_data["body"].strip()
+        body: str = self.cleaned_data["body"].strip()
         if not body:
             raise forms.ValidationError(_("Write your message."))
         return body

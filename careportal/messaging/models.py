@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from careportal.agencies.models import AgencyScoped
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
 
-class MessageQuerySet(models.QuerySet):
-    def visible_to(self, user) -> MessageQuerySet:
+    from careportal.accounts.models import User
+
+
+class MessageQuerySet(models.QuerySet["Message"]):
+    def visible_to(self, user: User | AnonymousUser) -> MessageQuerySet:
         """Return the messages a portal login sent: its own, never anyone else's."""
         from careportal.people import access
 

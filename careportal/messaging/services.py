@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from careportal.accounts import limits
 from careportal.accounts.limits import Limit
 from careportal.accounts.models import User
-from careportal.agencies.models import StaffRole
+from careportal.agencies.models import Agency, StaffRole
 from careportal.audit.events import record
 from careportal.emails.models import EmailKind
 from careportal.emails.queue import queue_email
@@ -55,11 +55,13 @@ def one_line(text: str) -> str:
     return " ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
-def sender_name(user: Any, rels: dict[str, list[Any]]) -> str:
+def sender_name(user: User, rels: dict[str, list[Any]]) -> str:
     if rels["client"]:
-        return rels["client"][0].full_name
+        client_name: str = rels["client"][0].full_name
+        return client_name
     if rels["contacts"]:
-        return rels["contacts"][0].name
+        contact_name: str = rels["contacts"][0].name
+        return contact_name
     return user.get_full_name() or user.username
 
 
@@ -83,10 +85,17 @@ def relationship_label(rels: dict[str, list[Any]]) -> str:
     return ", ".join(labels)
 
 
-def draft_for(user: Any) -> dict[str, str]:
+def _agency_of(user: User) -> Agency:
+    """Return the sender's agency: only portal logins, each of one agency, write to it."""
+    agency = user.agency
+    assert agency is not None, "a portal login belongs to an agency"
+    return agency
+
+
+def draft_for(user: User) -> dict[str, str]:
     """Return the subject and body of a new message, from the agency's template."""
     rels = access.relationships(user)
-    agency = user.agency
+    agency = _agency_of(user)
     values = {
         "owner_name": agency.owner_name,
         "sender_name": sender_name(user, rels),
@@ -101,7 +110,7 @@ def draft_for(user: Any) -> dict[str, str]:
     }
 
 
-def owner_language(agency: Any) -> str | None:
+def owner_language(agency: Agency) -> str | None:
     """Return the language saved on the owner's login, or None (the email is in English)."""
     return (
         User.objects.filter(agency=agency, is_active=True, staff_membership__role=StaffRole.OWNER)
@@ -112,9 +121,9 @@ def owner_language(agency: Any) -> str | None:
     )
 
 
-def limit_reached(user: Any) -> str | None:
+def limit_reached(user: User) -> str | None:
     """Return why the user may not send now, or None."""
-    sent = Message.objects.filter(agency_id=user.agency_id, sender=user)
+    sent = Message.objects.filter(agency=_agency_of(user), sender=user)
     limit = limits.reached(sent, PER_HOUR, PER_DAY)
     if limit == PER_HOUR:
         return _(
@@ -130,13 +139,13 @@ def limit_reached(user: Any) -> str | None:
 
 
 def send_message_to_owner(
-    *, user: Any, subject: str, body: str, request: HttpRequest | None
+    *, user: User, subject: str, body: str, request: HttpRequest | None
 ) -> Message:
     """Save the message, record it and queue its email to the agency; all or nothing.
 
     Raises RateLimited, with nothing saved, once the sender has reached a limit.
     """
-    agency = user.agency
+    agency = _agency_of(user)
     rels = access.relationships(user)
     with transaction.atomic():
         # One sender at a time: two tabs sending at once cannot both slip under the limit.

@@ -4,26 +4,33 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from careportal.accounts.http import AuthenticatedHttpRequest
+from careportal.agencies.models import Agency
 from careportal.messaging import services
 from careportal.messaging.forms import ComposeForm
 from careportal.messaging.models import Message
 from careportal.people import access
 
 
-def _require_portal_login(request: HttpRequest) -> None:
-    # Staff write to the owner through their own channels, not through the portal.
-    if not access.is_portal_login(request.user):
+def _require_portal_login(request: AuthenticatedHttpRequest) -> Agency:
+    """Return the portal login's agency; 404 for anyone else.
+
+    Staff write to the owner through their own channels, not through the portal.
+    """
+    agency = request.user.agency
+    if not access.is_portal_login(request.user) or agency is None:
         raise Http404
+    return agency
 
 
 @require_http_methods(["GET", "POST"])
-def compose(request: HttpRequest) -> HttpResponse:
-    _require_portal_login(request)
+def compose(request: AuthenticatedHttpRequest) -> HttpResponse:
+    agency = _require_portal_login(request)
     status = 200
     if request.method == "POST":
         form = ComposeForm(request.POST)
@@ -42,7 +49,7 @@ def compose(request: HttpRequest) -> HttpResponse:
                 messages.success(
                     request,
                     _("Your message is saved and on its way to %(agency)s.")
-                    % {"agency": request.user.agency.name},
+                    % {"agency": agency.name},
                 )
                 return redirect("messaging:message_detail", pk=message.pk)
         limit = None
@@ -52,18 +59,18 @@ def compose(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "messaging/compose.html",
-        {"form": form, "limit": limit, "agency": request.user.agency},
+        {"form": form, "limit": limit, "agency": agency},
         status=status,
     )
 
 
-def sent(request: HttpRequest) -> HttpResponse:
+def sent(request: AuthenticatedHttpRequest) -> HttpResponse:
     _require_portal_login(request)
     page = Paginator(Message.objects.visible_to(request.user), 25).get_page(request.GET.get("page"))
     return render(request, "messaging/sent.html", {"page": page})
 
 
-def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def message_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     _require_portal_login(request)
     message = get_object_or_404(Message.objects.visible_to(request.user), pk=pk)
     return render(request, "messaging/message_detail.html", {"message": message})

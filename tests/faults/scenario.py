@@ -2,11 +2,15 @@
 
 `python -m tests.faults.scenario queue 1000 [refused@mail.example]` makes an agency with as
 many clients and queues their invitations; `... check` reads {"username": "one-time
-password"} as JSON on stdin and prints which of them open the login's current invitation.
+password"} as JSON on stdin and prints which of them open the login's current invitation;
+`... import 5000` makes an agency, checks a CSV file of as many clients (each with a contact)
+as the back office does, and presses "Import all".
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sys
 
@@ -38,6 +42,34 @@ def check() -> None:
     print(json.dumps({"opened": opened}))
 
 
+def start_import(count: int) -> None:
+    from careportal.agencies.models import Agency
+    from careportal.imports import clients
+    from careportal.imports.services import preview_client_import, start_client_import
+
+    agency = Agency.objects.create(name=f"Fault Care {Agency.objects.count() + 1}")
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=clients.COLUMNS, restval="")
+    writer.writeheader()
+    for n in range(count):
+        writer.writerow({
+            "external_id": f"F-{n}",
+            "first_name": "Iris",
+            "last_name": f"Doe{n}",
+            "email": f"iris{n}.{agency.pk}@mail.example",
+            "status": "active",
+            "contact_1_name": f"Ivy Doe{n}",
+            "contact_1_relationship": "daughter",
+            "contact_1_email": f"ivy{n}.{agency.pk}@mail.example",
+        })  # fmt: skip
+    client_import = preview_client_import(
+        agency=agency, data=out.getvalue().encode(), file_name="clients.csv"
+    )
+    assert not client_import.errors, client_import.errors[:3]
+    start_client_import(client_import=client_import)
+    print(json.dumps({"import": client_import.pk, "agency": agency.pk}))
+
+
 if __name__ == "__main__":
     import django
 
@@ -47,5 +79,7 @@ if __name__ == "__main__":
         queue(int(args[0]), *args[1:])
     elif command == "check":
         check()
+    elif command == "import":
+        start_import(int(args[0]))
     else:
-        raise SystemExit(f"Unknown command {command!r}: queue or check.")
+        raise SystemExit(f"Unknown command {command!r}: queue, check or import.")

@@ -165,7 +165,7 @@ def test_it_runs_the_steps_of_every_app_in_one_pass(db):
 
     for step in ("password_resets", "new_invitation_requests", "invitations", "expired"):
         assert result[step] == 0
-    for step in ("mail", "tasks", "mail_blanked", "mail_deleted"):
+    for step in ("abandoned_tasks", "mail", "tasks", "mail_blanked", "mail_deleted"):
         assert step in result
     assert result["waiting"] is False
 

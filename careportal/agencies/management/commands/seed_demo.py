@@ -12,7 +12,7 @@ import base64
 import datetime
 from binascii import unhexlify
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -45,8 +45,10 @@ from careportal.people.models import (
     Client,
     ClientPayer,
     Community,
+    CommunityPerson,
     EmergencyContact,
     Payer,
+    PayerPerson,
     Relationship,
     Residence,
 )
@@ -83,7 +85,11 @@ DEMO_TOTP_KEY_BASE32 = base64.b32encode(unhexlify(DEMO_TOTP_KEY)).decode()
 DEMO_API_KEY = "cpk_demo-sunrise-integration-key-0123456789abcdef"
 
 
-def ensure_demo_totp_device(user: Any, key_hex: str = DEMO_TOTP_KEY) -> TOTPDevice:
+# A party the demo makes through the one door, given back as the kind it is.
+_Party = TypeVar("_Party", Client, EmergencyContact, Payer, PayerPerson, Community, CommunityPerson)
+
+
+def ensure_demo_totp_device(user: User, key_hex: str = DEMO_TOTP_KEY) -> TOTPDevice:
     """Give a demo login a confirmed device with a known key."""
     device, _ = TOTPDevice.objects.update_or_create(
         user=user, name="Demo authenticator", defaults={"key": key_hex, "confirmed": True}
@@ -91,19 +97,21 @@ def ensure_demo_totp_device(user: Any, key_hex: str = DEMO_TOTP_KEY) -> TOTPDevi
     return device
 
 
-def issue_demo_invitation(*, client: Client) -> tuple[str, str]:
+def issue_demo_invitation(*, client: Client) -> tuple[str, str | None]:
     """Issue the client's invitation afresh and send it now (development only).
 
     Every run of seed_demo calls this, so the onboarding can always be tried: a client who
     has set up her account is put back to the not-yet-signed-in state, and her earlier
     invitations are deleted (their one-time passwords die with them) so that re-running
-    leaves one invitation, not one more each time. Return (link, one-time password).
+    leaves one invitation, not one more each time. Return (link, one-time password), the
+    password None if the email did not go.
     """
     if not settings.DEBUG:
         raise RuntimeError("Demo invitations are for development only.")
     with transaction.atomic():
         # Nina came in through the one door (people.services.save_party), with her login.
         user = client.user
+        assert user is not None, f"{client} has no login"
         if not user.must_change_password or user.has_usable_password():
             _reset_demo_login(user)
         Invitation.objects.filter(user=user).delete()
@@ -113,7 +121,7 @@ def issue_demo_invitation(*, client: Client) -> tuple[str, str]:
     return setup_url_for(invitation, absolute=True), otp
 
 
-def _reset_demo_login(user: Any) -> None:
+def _reset_demo_login(user: User) -> None:
     """Put a demo login back to the state before its first sign-in (development only)."""
     user.must_change_password = True
     user.set_unusable_password()
@@ -173,11 +181,11 @@ class Command(BaseCommand):
         )
         self.stdout.write("")
 
-    def _demo_invitation(self) -> tuple[str, str]:
+    def _demo_invitation(self) -> tuple[str, str | None]:
         nina = Client.objects.get(agency__name=SUNRISE, email=NEW_CLIENT_EMAIL)
         return issue_demo_invitation(client=nina)
 
-    def _print_sign_ins(self, totp_key: str, invitation: tuple[str, str]) -> None:
+    def _print_sign_ins(self, totp_key: str, invitation: tuple[str, str | None]) -> None:
         write = self.stdout.write
         write("")
         write(f"Demo sign-ins (password for all: {DEMO_PASSWORD})")
@@ -257,15 +265,15 @@ class Demo:
         made by it too and then set up as after her first sign-in."""
         if username:
             fields["email"] = f"{username}@example.com"
-        client = save_party(
-            party=Client(first_name=first, last_name=last, **fields), agency=self.agency
-        )
+        client = Client(first_name=first, last_name=last, **fields)
+        save_party(party=client, agency=self.agency)
         if username:
             client.refresh_from_db()
+            assert client.user is not None, "a client saved with an email gets a login"
             self.set_up(client.user, username)
         return client
 
-    def party(self, party: Any, *, username: str | None = None) -> Any:
+    def party(self, party: _Party, *, username: str | None = None) -> _Party:
         """Make a contact, payer or community (and its people) through the one door."""
         save_party(party=party, agency=self.agency)
         if username:
@@ -318,7 +326,7 @@ class Demo:
             if day.weekday() in weekdays:
                 start = datetime.datetime.combine(day, at, tzinfo=self.tz)
                 end = start + datetime.timedelta(hours=hours)
-                caregiver = caregivers[number % len(caregivers)]
+                caregiver: Caregiver | None = caregivers[number % len(caregivers)]
                 if end <= now:
                     status = (
                         VisitStatus.MISSED
@@ -390,7 +398,7 @@ class Demo:
     def invoice(
         self,
         client: Client,
-        bill_to: Any,
+        bill_to: Client | Payer | Community,
         *,
         months_ago: int,
         status: str = InvoiceStatus.ISSUED,

@@ -1,7 +1,9 @@
 """manage.py run_worker: deliver queued email and invitations, run background tasks.
 
 Each pass is `emails.delivery.run_once`: the steps other apps register (invitations,
-forgot-password requests), post_office's mail, due django-tasks tasks, the upkeep.
+forgot-password requests), post_office's mail, due django-tasks tasks, the upkeep. At its
+start, and every few minutes, it also fails the tasks left running by a worker of this host
+that died, so that an import or a copy of a record does not stay under way (emails.abandoned).
 Run one or more in production (they share the work through the database). While due
 work waits, the worker takes the next batch at once; it waits `--interval` seconds only
 when the queues are empty. On PostgreSQL it wakes early when something is queued (the
