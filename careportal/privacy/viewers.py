@@ -138,12 +138,14 @@ def _related_sql() -> str:
         FROM {residence} l JOIN {community} o ON o.id = l.community_id
         WHERE l.agency_id = %(agency)s AND l.client_id = %(client)s
         UNION ALL
-        SELECT 'payer_person', p.name || ', ' || o.name, CAST(NULL AS date), CAST(NULL AS date), p.user_id, p.id
+        SELECT 'payer_person', p.name || ', ' || o.name,
+            CAST(NULL AS date), CAST(NULL AS date), p.user_id, p.id
         FROM {payer_person} p JOIN {payer} o ON o.id = p.payer_id
         WHERE p.agency_id = %(agency)s AND p.user_id IS NOT NULL AND p.payer_id IN (
             SELECT payer_id FROM {link} WHERE agency_id = %(agency)s AND client_id = %(client)s)
         UNION ALL
-        SELECT 'community_person', p.name || ', ' || o.name, CAST(NULL AS date), CAST(NULL AS date), p.user_id, p.id
+        SELECT 'community_person', p.name || ', ' || o.name,
+            CAST(NULL AS date), CAST(NULL AS date), p.user_id, p.id
         FROM {member} p JOIN {community} o ON o.id = p.community_id
         WHERE p.agency_id = %(agency)s AND p.user_id IS NOT NULL AND p.community_id IN (
             SELECT community_id FROM {residence}
