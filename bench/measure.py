@@ -91,7 +91,7 @@ def sign_in(user: Any) -> Browser:
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from careportal.testing import sign_in as sign_in_browser
+    from tests.cast import sign_in as sign_in_browser
 
     browser = sign_in_browser(Browser(), user)
     if user.kind == "staff":

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.utils import translation
 
-from careportal.testing import Cast, build_cast
+from tests.cast import Cast, build_cast
 
 
 @pytest.fixture(autouse=True)

@@ -6,8 +6,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from careportal.builders import make_agency, make_login
 from careportal.scheduling.models import Caregiver
-from careportal.testing import make_agency, make_login
+from tests.cast import PASSWORD
 
 pytestmark = pytest.mark.urls("bench.urls")
 
@@ -30,7 +31,7 @@ def test_it_sends_a_stranger_to_sign_in(client):
 
 @pytest.mark.django_db
 def test_it_answers_the_bare_floor_to_a_signed_in_login(client):
-    client.force_login(make_login(make_agency(), "floor.user"))
+    client.force_login(make_login(make_agency(), "floor.user", password=PASSWORD))
 
     response = client.get("/bench/floor/")
 
@@ -44,7 +45,7 @@ def test_it_renders_25_rows_of_the_agency_in_one_query(client, bench_templates):
     for n in range(30):
         Caregiver.objects.create(agency=agency, first_name=f"Carla{n}", last_name="Giver")
     Caregiver.objects.create(agency=other, first_name="Henry", last_name="Helper")
-    client.force_login(make_login(agency, "floor.user"))
+    client.force_login(make_login(agency, "floor.user", password=PASSWORD))
     client.get("/bench/floor/")  # the session's own queries settle first
 
     with CaptureQueriesContext(connection) as queries:

@@ -14,6 +14,7 @@ from careportal.accounts.security import set_security_answer
 from careportal.accounts.services import set_password
 from careportal.accounts.sessions import end_sessions, note_new_key
 from careportal.accounts.tokens import email_change_token
+from careportal.audit.actions import Action
 from careportal.audit.events import record
 from careportal.people.models import Client, CommunityPerson, EmergencyContact, PayerPerson
 
@@ -41,7 +42,7 @@ def change_security_question(
 ) -> None:
     set_security_answer(user, question, answer)
     user.save(update_fields=["security_question", "security_answer_hash"])
-    record("security_question.change", request=request, actor=user, obj=user)
+    record(Action.SECURITY_QUESTION_CHANGE, request=request, actor=user, obj=user)
 
 
 @transaction.atomic
@@ -50,7 +51,7 @@ def request_email_change(*, user: User, new_email: str, request: HttpRequest) ->
     token = email_change_token(user, new_email)
     url = settings.SITE_URL + reverse("accounts:email_confirm", args=[token])
     queue_account_email(to=new_email, template="email_confirm", user=user, context={"url": url})
-    record("email.change_requested", request=request, actor=user, obj=user)
+    record(Action.EMAIL_CHANGE_REQUESTED, request=request, actor=user, obj=user)
 
 
 @transaction.atomic
@@ -58,7 +59,7 @@ def confirm_email_change(*, user: User, new_email: str, request: HttpRequest) ->
     old_email = user.email
     user.email = new_email
     user.save(update_fields=["email"])
-    record("email.changed", request=request, actor=user, obj=user)
+    record(Action.EMAIL_CHANGED, request=request, actor=user, obj=user)
     _copy_email_to_party_records(user=user, new_email=new_email, request=request)
     if old_email:
         queue_account_email(
@@ -82,7 +83,7 @@ def _copy_email_to_party_records(*, user: User, new_email: str, request: HttpReq
             party.email = new_email
             party.save(update_fields=["email"])
             record(
-                "party.email_changed",
+                Action.PARTY_EMAIL_CHANGED,
                 request=request,
                 actor=user,
                 obj=party,
@@ -93,5 +94,5 @@ def _copy_email_to_party_records(*, user: User, new_email: str, request: HttpReq
 
 @transaction.atomic
 def sign_out_everywhere(*, user: User, request: HttpRequest) -> int:
-    record("session.signed_out_everywhere", request=request, actor=user, obj=user)
+    record(Action.SESSION_SIGNED_OUT_EVERYWHERE, request=request, actor=user, obj=user)
     return end_sessions(user)

@@ -25,6 +25,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from careportal.accounts.backends import find_login
+from careportal.audit.actions import Action
 from careportal.audit.events import client_ip as _client_ip
 from careportal.audit.events import record
 
@@ -137,9 +138,9 @@ def count_wrong_password(*, request: HttpRequest, user: User) -> bool:
     if not AxesProxyHandler.is_allowed(request, credentials):
         return True
     user_login_failed.send(sender=__name__, credentials=credentials, request=request)
-    record("password.recheck_failure", request=request, actor=user, obj=user)
+    record(Action.PASSWORD_RECHECK_FAILURE, request=request, actor=user, obj=user)
     if getattr(request, "axes_locked_out", False):
-        record("account.locked", request=request, actor=user, obj=user)
+        record(Action.ACCOUNT_LOCKED, request=request, actor=user, obj=user)
         return True
     return False
 
@@ -187,7 +188,7 @@ def unlock_account(*, user: User, actor: User | None, request: HttpRequest | Non
     cleared = clear_failures(user)
     PasswordResetRequest.objects.filter(user=user, wrong_answers__gt=0).update(wrong_answers=0)
     record(
-        "account.unlocked",
+        Action.ACCOUNT_UNLOCKED,
         request=request,
         actor=actor,
         obj=user,

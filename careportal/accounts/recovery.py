@@ -33,6 +33,7 @@ from careportal.accounts.security import check_security_answer
 from careportal.accounts.services import set_password
 from careportal.accounts.sessions import end_sessions
 from careportal.accounts.tokens import RESET_LINK_SECONDS, reset_tokens
+from careportal.audit.actions import Action
 from careportal.audit.events import client_ip, record
 from careportal.emails.delivery import wake_worker
 
@@ -92,7 +93,9 @@ def request_password_reset(*, typed: str, request: HttpRequest | None) -> int:
             continue
         limits.lock_login(user)
         if limits.reached(PasswordResetRequest.objects.filter(user=user), RESETS):
-            record("password_reset.rate_limited", request=request, obj=user, agency=user.agency)
+            record(
+                Action.PASSWORD_RESET_RATE_LIMITED, request=request, obj=user, agency=user.agency
+            )
             continue
         PasswordResetRequest.objects.create(agency=user.agency, user=user)
         queue_account_email(
@@ -105,7 +108,7 @@ def request_password_reset(*, typed: str, request: HttpRequest | None) -> int:
                 "has_question": bool(user.security_answer_hash),
             },
         )
-        record("password_reset.requested", request=request, obj=user, agency=user.agency)
+        record(Action.PASSWORD_RESET_REQUESTED, request=request, obj=user, agency=user.agency)
         sent += 1
     return sent
 
@@ -158,9 +161,9 @@ def check_reset_answer(*, user: User, answer: str, request: HttpRequest | None) 
     if latest is None:
         latest = PasswordResetRequest.objects.create(agency=user.agency, user=user)
     PasswordResetRequest.objects.filter(pk=latest.pk).update(wrong_answers=F("wrong_answers") + 1)
-    record("password_reset.wrong_answer", request=request, obj=user, agency=user.agency)
+    record(Action.PASSWORD_RESET_WRONG_ANSWER, request=request, obj=user, agency=user.agency)
     if reset_is_locked(user):
-        record("password_reset.locked", request=request, obj=user, agency=user.agency)
+        record(Action.PASSWORD_RESET_LOCKED, request=request, obj=user, agency=user.agency)
     return False
 
 
@@ -173,7 +176,7 @@ def complete_password_reset(*, user: User, raw_password: str, request: HttpReque
     )
     end_sessions(user)
     if clear_failures(user):
-        record("account.unlocked", request=request, actor=user, obj=user, by="password reset")
+        record(Action.ACCOUNT_UNLOCKED, request=request, actor=user, obj=user, by="password reset")
     queue_account_email(
         to=user.email, template="password_changed", user=user, context={"by_reset": True}
     )

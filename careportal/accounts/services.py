@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
 from careportal.accounts.models import PasswordHistory, User
 from careportal.accounts.sessions import end_sessions
+from careportal.audit.actions import Action
 from careportal.audit.events import record
+
+# Why a password is set: a change, a reset, or a first one (an invitation, the demo).
+PasswordReason = Literal["change", "reset", "set"]
+PASSWORD_ACTIONS: dict[PasswordReason, Action] = {
+    "change": Action.PASSWORD_CHANGE,
+    "reset": Action.PASSWORD_RESET,
+    "set": Action.PASSWORD_SET,
+}
 
 
 @transaction.atomic
 def set_password(
-    *, user: User, raw_password: str, request: HttpRequest | None = None, reason: str = "change"
+    *,
+    user: User,
+    raw_password: str,
+    request: HttpRequest | None = None,
+    reason: PasswordReason = "change",
 ) -> None:
     """Set a new password, remember its hash in the history, and audit it.
 
@@ -24,7 +39,7 @@ def set_password(
     user.must_change_password = False
     user.save(update_fields=["password", "password_changed_at", "must_change_password"])
     PasswordHistory.objects.create(agency=user.agency, user=user, password_hash=user.password)
-    record(f"password.{reason}", request=request, actor=user, obj=user, agency=user.agency)
+    record(PASSWORD_ACTIONS[reason], request=request, actor=user, obj=user, agency=user.agency)
 
 
 @transaction.atomic
@@ -41,7 +56,7 @@ def require_password_change(
     user.save(update_fields=["must_change_password"])
     ended = end_sessions(user)
     record(
-        "password.change_required",
+        Action.PASSWORD_CHANGE_REQUIRED,
         request=request,
         actor=actor,
         obj=user,

@@ -17,6 +17,7 @@ from careportal.accounts import sessions, twofactor
 from careportal.accounts.languages import APPLY_AT_SIGN_IN, is_supported
 from careportal.accounts.middleware import PASSWORD_EXPIRED
 from careportal.accounts.passwords import password_expired
+from careportal.audit.actions import Action
 from careportal.audit.events import record
 
 if TYPE_CHECKING:
@@ -46,8 +47,8 @@ def sign_in(request: HttpRequest, user: User, *, backend: str | None = None) -> 
     sessions.note_session(request, user)
     if is_supported(getattr(user, "language", "")):
         session[APPLY_AT_SIGN_IN] = user.language
-    record("signin.success", request=request, actor=user, obj=user)
+    record(Action.SIGNIN_SUCCESS, request=request, actor=user, obj=user)
     if password_expired(user):
         session[PASSWORD_EXPIRED] = True
-        record("password.expired", request=request, actor=user, obj=user)
+        record(Action.PASSWORD_EXPIRED, request=request, actor=user, obj=user)
     return two_factor

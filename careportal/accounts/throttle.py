@@ -25,6 +25,7 @@ from datetime import timedelta
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from careportal.audit.actions import Action
 from careportal.audit.events import client_ip, record
 
 SIGN_IN = "signin"
@@ -86,4 +87,4 @@ def count_for_address(request: HttpRequest, door: str) -> None:
             cache.set(key, 1, timeout)
             count = 1
     if count == ADDRESS_LIMIT:
-        record("address.throttled", request=request, door=door)
+        record(Action.ADDRESS_THROTTLED, request=request, door=door)

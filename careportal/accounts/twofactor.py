@@ -30,6 +30,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from careportal.accounts.models import User, UserKind
 from careportal.accounts.sessions import end_sessions
+from careportal.audit.actions import Action
 from careportal.audit.events import record
 
 RECOVERY_CODE_COUNT = 10
@@ -95,7 +96,7 @@ def confirm_enrolment(
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     codes = new_recovery_codes(user)
-    record("two_factor.enrolled", request=request, actor=user, obj=user, agency=user.agency)
+    record(Action.TWO_FACTOR_ENROLLED, request=request, actor=user, obj=user, agency=user.agency)
     return codes
 
 
@@ -152,7 +153,7 @@ def verify_code(user: User, code: str) -> Device | None:
 def remove_two_factor(*, user: User, actor: User | None, request: HttpRequest | None) -> None:
     for device in devices_for_user(user, confirmed=None):
         device.delete()
-    record("two_factor.removed", request=request, actor=actor, obj=user, agency=user.agency)
+    record(Action.TWO_FACTOR_REMOVED, request=request, actor=actor, obj=user, agency=user.agency)
 
 
 def recovery_codes_left(user: User) -> int:
@@ -165,7 +166,7 @@ def renew_recovery_codes(*, user: User, request: HttpRequest | None) -> list[str
     """Make a new set of recovery codes; the old ones stop working at once."""
     codes = new_recovery_codes(user)
     record(
-        "two_factor.recovery_codes_renewed",
+        Action.TWO_FACTOR_RECOVERY_CODES_RENEWED,
         request=request,
         actor=user,
         obj=user,
@@ -185,7 +186,7 @@ def reset_two_factor(*, user: User, actor: User | None, request: HttpRequest | N
     StaticDevice.objects.filter(user=user).delete()
     ended = end_sessions(user)
     record(
-        "two_factor.reset",
+        Action.TWO_FACTOR_RESET,
         request=request,
         actor=actor,
         obj=user,

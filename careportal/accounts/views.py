@@ -41,6 +41,7 @@ from careportal.accounts.models import User, UserKind
 from careportal.accounts.security import question_text
 from careportal.accounts.signin import sign_in
 from careportal.accounts.tokens import read_email_change_token, reset_tokens
+from careportal.audit.actions import Action
 from careportal.audit.events import record
 from careportal.invitations.services import authenticate_one_time_password, setup_url_for
 
@@ -92,7 +93,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         if AxesProxyHandler.is_allowed(request, {"username": typed}):
             invitation = authenticate_one_time_password(username_or_user=typed, password=password)
             if invitation is not None:
-                record("signin.one_time_password", request=request, obj=invitation.user)
+                record(Action.SIGNIN_ONE_TIME_PASSWORD, request=request, obj=invitation.user)
                 return redirect(setup_url_for(invitation))
         user = authenticate(request, username=typed, password=password)
         if user is not None:
@@ -151,7 +152,7 @@ def _record_failure(request: HttpRequest, typed: str) -> None:
     locked_now = getattr(request, "axes_locked_out", False)
     started = locked_now and getattr(request, "axes_failures_since_start", None) is not None
     record(
-        "signin.failure",
+        Action.SIGNIN_FAILURE,
         request=request,
         obj=user,
         agency=agency,
@@ -161,7 +162,7 @@ def _record_failure(request: HttpRequest, typed: str) -> None:
         locked=locked_now,
     )
     if started:
-        record("account.locked", request=request, obj=user, agency=agency)
+        record(Action.ACCOUNT_LOCKED, request=request, obj=user, agency=agency)
 
 
 def _sign_in(request: HttpRequest, user: User) -> HttpResponse:
@@ -189,9 +190,9 @@ def two_factor(request: AuthenticatedHttpRequest) -> HttpResponse:
         device = twofactor.verify_code(user, form.cleaned_data["code"])
         if device is not None:
             otp_login(request, device)
-            record("signin.two_factor", request=request, actor=user, obj=user)
+            record(Action.SIGNIN_TWO_FACTOR, request=request, actor=user, obj=user)
             return redirect(_next_or_home(request))
-        record("signin.two_factor_failure", request=request, actor=user, obj=user)
+        record(Action.SIGNIN_TWO_FACTOR_FAILURE, request=request, actor=user, obj=user)
         form.add_error("code", _("That code did not work. Please try the newest code."))
     return render(request, "accounts/two_factor.html", {"form": form})
 

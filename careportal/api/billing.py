@@ -40,6 +40,7 @@ from careportal.api.values import (
     Text2000,
     storable,
 )
+from careportal.audit.actions import Action
 from careportal.billing.models import (
     MONEY_FIELDS,
     Invoice,
@@ -268,7 +269,7 @@ for resource in RESOURCES:
     add_resource(router, resource)
 
 
-def _change_state(service: Callable[..., Any], done: str) -> Callable[..., Any]:
+def _change_state(service: Callable[..., Any], done: Action) -> Callable[..., Any]:
     """Return the operation that issues or voids an invoice through its service."""
 
     def change(request: HttpRequest, id: PathId) -> dict[str, Any]:
@@ -279,7 +280,7 @@ def _change_state(service: Callable[..., Any], done: str) -> Callable[..., Any]:
         try:
             with transaction.atomic():
                 invoice = service(invoice=invoice, actor=None, request=request, agency=agency)
-                _audit(request, f"invoice.{done}", invoice)
+                _audit(request, done, invoice)
         except InvoiceStateError as error:
             invoice.refresh_from_db(fields=["status"])
             raise ApiProblem(
@@ -294,8 +295,8 @@ def _change_state(service: Callable[..., Any], done: str) -> Callable[..., Any]:
 
 
 for verb, service, done, summary in (
-    ("issue", issue_invoice, "issued", "Issue a draft invoice"),
-    ("void", void_invoice, "voided", "Void a draft or issued invoice"),
+    ("issue", issue_invoice, Action.API_INVOICE_ISSUED, "Issue a draft invoice"),
+    ("void", void_invoice, Action.API_INVOICE_VOIDED, "Void a draft or issued invoice"),
 ):
     router.post(
         f"/invoices/{{id}}/{verb}", response={200: InvoiceOut, 409: Problem, **ERRORS},

@@ -39,6 +39,7 @@ from careportal.api.auth import KeyAuth, key_of
 from careportal.api.models import IDEMPOTENCY_WINDOW, IdempotentRequest
 from careportal.api.problems import ApiProblem, Problem
 from careportal.api.values import ExternalIdInPath, IsoDateTime, PathId, storable
+from careportal.audit.actions import Action
 from careportal.audit.events import record
 
 PAGE_SIZE = 50
@@ -59,7 +60,9 @@ class PageBase(Schema):
 @dataclass(frozen=True)
 class Resource:
     model: type[models.Model]
-    name: str  # the record's name in operation ids and audit actions: "client"
+    # The record's name in operation ids and audit actions ("client"): `api.<name>.listed`,
+    # `.viewed`, `.created` and `.changed` must be members of Action.
+    name: str
     path: str  # "clients"
     area: str  # the scope's area: "people"
     out: type[Schema]
@@ -134,12 +137,21 @@ def _require_object(request: HttpRequest) -> None:
         )
 
 
-def _audit(request: HttpRequest, action: str, obj: Any = None, **detail: Any) -> None:
+def _audit(request: HttpRequest, action: Action, obj: Any = None, **detail: Any) -> None:
     api_key = key_of(request)
-    record(
-        f"api.{action}", request=request, agency=api_key.agency, obj=obj, api_key=api_key.pk,
-        **detail,
-    )  # fmt: skip
+    record(action, request=request, agency=api_key.agency, obj=obj, api_key=api_key.pk, **detail)
+
+
+def _actions_of(res: Resource) -> tuple[Action, Action, Action, Action]:
+    """Return the resource's audit actions: listed, viewed, created, changed.
+
+    Looked up once, as the API's routes are built: a resource whose actions are not
+    members of Action stops the API from starting (ValueError), not one call later.
+    """
+    listed, viewed, created, changed = (
+        Action(f"api.{res.name}.{verb}") for verb in ("listed", "viewed", "created", "changed")
+    )
+    return listed, viewed, created, changed
 
 
 def _request_hash(request: HttpRequest, data: dict[str, Any]) -> str:
@@ -157,6 +169,7 @@ def add_resource(router: Router, res: Resource) -> None:
     read = KeyAuth(res.area, "read")
     write = KeyAuth(res.area, "write")
     tags = [res.path.replace("-", " ").capitalize()]
+    listed, viewed, created_action, changed_action = _actions_of(res)
 
     def owned(request: HttpRequest, **lookup: Any) -> Any:
         """Return the agency's record; another agency's answers 404 like a missing one."""
@@ -227,7 +240,7 @@ def add_resource(router: Router, res: Resource) -> None:
             records = records.filter(Q(updated_at__gt=moment) | Q(updated_at=moment, pk__gt=pk))
         rows = list(records.order_by("updated_at", "pk")[: limit + 1])
         page, more = rows[:limit], len(rows) > limit
-        _audit(request, f"{res.name}.listed", ids=[row.pk for row in page])
+        _audit(request, listed, ids=[row.pk for row in page])
         return {
             "items": [body(row) for row in page],
             "next": _encode_cursor(page[-1]) if more else None,
@@ -235,14 +248,14 @@ def add_resource(router: Router, res: Resource) -> None:
 
     def get_record(request: HttpRequest, id: PathId) -> dict[str, Any]:
         obj = owned(request, pk=id)
-        _audit(request, f"{res.name}.viewed", obj)
+        _audit(request, viewed, obj)
         return body(obj)
 
     def get_by_external_id(request: HttpRequest, external_id: ExternalIdInPath) -> dict[str, Any]:
         if not _valid_external_id(external_id):
             raise Http404
         obj = owned(request, external_id=external_id)
-        _audit(request, f"{res.name}.viewed", obj)
+        _audit(request, viewed, obj)
         return body(obj)
 
     def create_record(
@@ -264,7 +277,7 @@ def add_resource(router: Router, res: Resource) -> None:
 
         def create() -> Status[dict[str, Any]]:
             obj = save(request, res.model(), data)
-            _audit(request, f"{res.name}.created", obj)
+            _audit(request, created_action, obj)
             return Status(201, body(obj))
 
         if not idempotency_key:
@@ -305,7 +318,7 @@ def add_resource(router: Router, res: Resource) -> None:
         with transaction.atomic():
             obj = owned(request, pk=id)
             obj = save(request, obj, payload.model_dump(exclude_unset=True))
-            _audit(request, f"{res.name}.changed", obj)
+            _audit(request, changed_action, obj)
         return body(obj)
 
     def upsert_by_external_id(
@@ -327,7 +340,7 @@ def add_resource(router: Router, res: Resource) -> None:
                 ).first()
                 created = obj is None
                 obj = save(request, obj if obj is not None else res.model(), data)
-                _audit(request, f"{res.name}.{'created' if created else 'changed'}", obj)
+                _audit(request, created_action if created else changed_action, obj)
         except IntegrityError:
             raise ApiProblem(
                 409, _("Another request changed this record at the same time; retry it.")

@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from careportal.api.models import IDEMPOTENCY_WINDOW, ApiKey, IdempotentRequest, Scope
+from careportal.audit.actions import Action
 from careportal.audit.events import record
 from careportal.people.models import ClientPayer, Residence
 
@@ -66,7 +67,7 @@ def create_api_key(
     api_key.full_clean()
     api_key.save()
     record(
-        "api_key.created",
+        Action.API_KEY_CREATED,
         request=request,
         actor=actor,
         obj=api_key,
@@ -87,7 +88,7 @@ def revoke_api_key(
         return False
     api_key.revoked_at = timezone.now()
     api_key.save(update_fields=["revoked_at"])
-    record("api_key.revoked", request=request, actor=actor, obj=api_key, agency=api_key.agency)
+    record(Action.API_KEY_REVOKED, request=request, actor=actor, obj=api_key, agency=api_key.agency)
     return True
 
 

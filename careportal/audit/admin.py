@@ -10,6 +10,7 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
+from careportal.audit.actions import Action
 from careportal.audit.events import record
 from careportal.audit.models import AuditEvent
 from careportal.backoffice.scoping import AgencyScopedAdmin, ReadOnlyMixin, staff_agency
@@ -34,9 +35,9 @@ class AuditedViewMixin(_AdminBase):
       the rows shown on that page, of the records they belong to and of their clients.
     """
 
-    viewed_action = ""
+    viewed_action: Action  # set by every admin that uses the mixin
     # Defaults to viewed_action.
-    list_viewed_action = ""
+    list_viewed_action: Action | None = None
     # The foreign key to the record an event names ("plan", "invoice"); "" for the row.
     audited_via = ""
 
@@ -93,6 +94,24 @@ class AuditedViewMixin(_AdminBase):
         return response
 
 
+# Each action in plain words, by its stored value.
+ACTION_LABELS = dict(Action.choices)
+
+
+class ActionFilter(admin.SimpleListFilter):
+    """Events of one action, chosen from Action's list (never read from the trail)."""
+
+    title = _("what")
+    parameter_name = "action"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
+        return Action.choices
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        value = self.value()
+        return queryset.filter(action=value) if value in ACTION_LABELS else queryset
+
+
 @admin.register(AuditEvent, site=backoffice_site)
 class AuditEventAdmin(ReadOnlyMixin, AgencyScopedAdmin):
     """The owner reads the audit trail; nobody, superusers included, edits it."""
@@ -100,14 +119,14 @@ class AuditEventAdmin(ReadOnlyMixin, AgencyScopedAdmin):
     list_display = (
         "created_at",
         "actor_label",
-        "action",
+        "what",
         "object_type",
         "object_label",
         "ip_address",
     )
-    # No date_hierarchy nor filters listing every distinct action: both read the whole
-    # trail. Its created_at filter has fixed choices; the exact action is searched.
-    list_filter = ("created_at",)
+    # No date_hierarchy nor filters listing every distinct value: both read the whole
+    # trail. The created_at filter has fixed choices, and the action's are Action's.
+    list_filter = ("created_at", ActionFilter)
     search_fields = ("=action", "^actor_label", "^object_label")
     search_help_text = _("The exact action (invoice.viewed), or the first letters of who or what.")
     fields = (
@@ -122,3 +141,8 @@ class AuditEventAdmin(ReadOnlyMixin, AgencyScopedAdmin):
         "detail",
     )
     readonly_fields = fields
+
+    @admin.display(description=_("what"), ordering="action")
+    def what(self, event: AuditEvent) -> str:
+        """Return the action in plain words, or as stored if Action no longer has it."""
+        return str(ACTION_LABELS.get(event.action, event.action))

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.http import HttpRequest
 
+from careportal.audit.actions import FOR_CLIENT, Action
 from careportal.audit.models import AuditEvent
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ def client_ip(request: HttpRequest | None) -> str | None:
 
 
 def record(
-    action: str,
+    action: Action,
     *,
     request: HttpRequest | None = None,
     actor: User | None = None,
@@ -72,7 +73,7 @@ def record_many(events: list[AuditEvent]) -> None:
 
 
 def audit_event(
-    action: str,
+    action: Action,
     *,
     request: HttpRequest | None = None,
     actor: User | None = None,
@@ -81,7 +82,12 @@ def audit_event(
     client: Client | _ClientRef | None = None,
     **detail: Any,
 ) -> AuditEvent:
-    """Return the event `record` would append, unsaved."""
+    """Return the event `record` would append, unsaved.
+
+    ValueError for an action that is not one of `Action`'s (a plain string from an
+    untyped caller): the trail holds only actions the back office and My privacy know.
+    """
+    action = Action(action)  # a member is returned as it is: one dictionary lookup
     if actor is None and request is not None:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
@@ -112,7 +118,7 @@ class _ClientRef:
 
 
 def record_for_clients(
-    action: str,
+    action: Action,
     *,
     client_ids: list[int],
     request: HttpRequest | None = None,
@@ -124,10 +130,12 @@ def record_for_clients(
     """Append one event about a view of these clients' data, in one INSERT.
 
     The event names the client when there is exactly one; with several, one more event
-    `<action>_for_client` per client names each of them (My privacy lists a client's
-    events by their client id), with the detail's single values (the lists, of every
-    client's invoices or ids, stay on the first event alone).
+    `<action>_for_client` (FOR_CLIENT) per client names each of them (My privacy lists a
+    client's events by their client id), with the detail's single values (the lists, of
+    every client's invoices or ids, stay on the first event alone). KeyError for an
+    action that has no such event, whatever the number of clients.
     """
+    for_client = FOR_CLIENT[action]
     one = _ClientRef(client_ids[0]) if len(client_ids) == 1 else None
     events = [
         audit_event(
@@ -138,7 +146,7 @@ def record_for_clients(
         single = {k: v for k, v in detail.items() if not isinstance(v, (list, tuple, set))}
         events += [
             audit_event(
-                f"{action}_for_client",
+                for_client,
                 client=_ClientRef(pk),
                 request=request,
                 actor=actor,

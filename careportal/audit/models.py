@@ -39,7 +39,7 @@ class AuditEvent(models.Model):
         verbose_name=_("who"),
     )
     actor_label = models.CharField(_("who (as recorded)"), max_length=200, blank=True)
-    action = models.CharField(_("what"), max_length=64)
+    action = models.CharField(_("what"), max_length=64)  # an Action's value
     object_type = models.CharField(_("record type"), max_length=64, blank=True)
     object_id = models.CharField(_("record id"), max_length=64, blank=True)
     object_label = models.CharField(_("record"), max_length=200, blank=True)

@@ -24,6 +24,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from careportal.audit.actions import Action
 from careportal.backoffice import roles
 
 if TYPE_CHECKING:
@@ -300,7 +301,7 @@ class AuditedReadOnlyAdmin(_ModelAdmin):
         from careportal.audit.events import record
 
         record(
-            "operator.viewed",
+            Action.OPERATOR_VIEWED,
             request=request,
             model=self.model._meta.label_lower,
             search=request.GET.get("q", "")[:200],
@@ -318,7 +319,9 @@ class AuditedReadOnlyAdmin(_ModelAdmin):
 
         obj = self.get_object(request, object_id)
         if obj is not None:
-            record("operator.viewed", request=request, obj=obj, model=self.model._meta.label_lower)
+            record(
+                Action.OPERATOR_VIEWED, request=request, obj=obj, model=self.model._meta.label_lower
+            )
         return super().change_view(request, object_id, form_url, extra_context)
 
 

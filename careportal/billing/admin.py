@@ -25,6 +25,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from careportal.audit.actions import Action
 from careportal.audit.admin import AuditedViewMixin
 from careportal.backoffice.scoping import (
     AgencyAutocompleteFilter,
@@ -123,8 +124,8 @@ class InvoiceForm(InvoiceModelForm):
 
 @admin.register(Invoice, site=backoffice_site)
 class InvoiceAdmin(AuditedViewMixin, AgencyScopedAdmin):
-    viewed_action = "invoice.viewed"
-    list_viewed_action = "invoice.list_viewed"
+    viewed_action = Action.INVOICE_VIEWED
+    list_viewed_action = Action.INVOICE_LIST_VIEWED
     form = InvoiceForm
     list_display = (
         "number",
@@ -375,8 +376,8 @@ class InvoiceRowMixin(_AdminBase):
 
 @admin.register(InvoiceLine, site=backoffice_site)
 class InvoiceLineAdmin(InvoiceRowMixin, AuditedViewMixin, AgencyScopedAdmin):
-    viewed_action = "invoice.viewed"
-    list_viewed_action = "invoice.list_viewed"
+    viewed_action = Action.INVOICE_VIEWED
+    list_viewed_action = Action.INVOICE_LIST_VIEWED
     audited_via = "invoice"
     list_display = ("invoice", "date", "service", "caregiver", "hours", "rate")
     list_filter = (("caregiver", AgencyAutocompleteFilter),)
@@ -391,8 +392,8 @@ class InvoiceLineAdmin(InvoiceRowMixin, AuditedViewMixin, AgencyScopedAdmin):
 
 @admin.register(Payment, site=backoffice_site)
 class PaymentAdmin(InvoiceRowMixin, AuditedViewMixin, AgencyScopedAdmin):
-    viewed_action = "invoice.viewed"
-    list_viewed_action = "invoice.list_viewed"
+    viewed_action = Action.INVOICE_VIEWED
+    list_viewed_action = Action.INVOICE_LIST_VIEWED
     audited_via = "invoice"
     list_display = ("invoice", "date", "amount", "method", "reference")
     list_select_related = ("invoice",)

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
+from careportal.audit.actions import Action
 from careportal.audit.events import record
 from careportal.billing.models import (
     BILL_TO_FIELDS,
@@ -249,7 +250,7 @@ def issue_invoice(
     locked.status = InvoiceStatus.ISSUED
     locked.save(update_fields=["status"])
     locked = recompute_invoice_money(invoice=locked)
-    record("invoice.issued", request=request, actor=actor, obj=locked)
+    record(Action.INVOICE_ISSUED, request=request, actor=actor, obj=locked)
     invoice.status = locked.status
     for name in MONEY_FIELDS:
         setattr(invoice, name, getattr(locked, name))
@@ -277,7 +278,9 @@ def void_invoice(
     locked.save(update_fields=["status"])
     # A void invoice owes nothing: its balance becomes zero.
     locked = recompute_invoice_money(invoice=locked)
-    record("invoice.voided", request=request, actor=actor, obj=locked, previous_status=previous)
+    record(
+        Action.INVOICE_VOIDED, request=request, actor=actor, obj=locked, previous_status=previous
+    )
     invoice.status = locked.status
     for name in MONEY_FIELDS:
         setattr(invoice, name, getattr(locked, name))
@@ -395,7 +398,7 @@ def _save_invoice(
         counts["lines_removed"] = len(removed)
     if stored is None:
         record(
-            "invoice.created",
+            Action.INVOICE_CREATED,
             request=request,
             actor=actor,
             obj=invoice,
@@ -409,7 +412,7 @@ def _save_invoice(
     fields = [f for f in changed_fields(stored, invoice) if f not in MONEY_FIELDS]
     if fields or counts:
         record(
-            "invoice.changed",
+            Action.INVOICE_CHANGED,
             request=request,
             actor=actor,
             obj=invoice,
@@ -448,7 +451,11 @@ def save_invoice_line(
     A line moved to another invoice leaves the money of the one it left right too.
     """
     saved: InvoiceLine = _save_row(
-        line, "invoice_line", actor=actor, request=request, agency=agency
+        line,
+        (Action.INVOICE_LINE_CREATED, Action.INVOICE_LINE_CHANGED),
+        actor=actor,
+        request=request,
+        agency=agency,
     )
     return saved
 
@@ -466,13 +473,26 @@ def record_payment(
     The invoice's amount paid and balance, and its bill-to party's totals, follow in the
     same transaction (and those of the invoice it left, if it moved).
     """
-    saved: Payment = _save_row(payment, "payment", actor=actor, request=request, agency=agency)
+    saved: Payment = _save_row(
+        payment,
+        (Action.PAYMENT_RECORDED, Action.PAYMENT_CHANGED),
+        actor=actor,
+        request=request,
+        agency=agency,
+    )
     return saved
 
 
 def _save_row(
-    row: InvoiceRow, kind: str, *, actor: Any, request: HttpRequest | None, agency: Any
+    row: InvoiceRow,
+    actions: tuple[Action, Action],
+    *,
+    actor: Any,
+    request: HttpRequest | None,
+    agency: Any,
 ) -> Any:
+    """Save a line or a payment and store its invoices' money; record `actions`' first
+    (created) for a new row, or its second (changed), as `record_saved` does."""
     agency = agency_of(actor=actor, agency=agency)
     stored = stored_row(row, agency)
     row.agency = agency
@@ -480,10 +500,7 @@ def _save_row(
     row.save()
     invoice_ids = {row.invoice_id} | ({stored.invoice_id} if stored is not None else set())
     recompute_money_of_invoices(invoice_ids=invoice_ids)
-    if kind == "payment" and stored is None:
-        record("payment.recorded", request=request, actor=actor, obj=row, agency=agency)
-    else:
-        record_saved(kind, row, stored, actor=actor, request=request, agency=agency)
+    record_saved(actions, row, stored, actor=actor, request=request, agency=agency)
     return row
 
 
@@ -498,8 +515,8 @@ def delete_invoice_rows(
     """
     rows = list(rows)
     for row in rows:
-        kind = "payment" if isinstance(row, Payment) else "invoice_line"
-        record(f"{kind}.deleted", request=request, actor=actor, obj=row, agency=row.agency)
+        action = Action.PAYMENT_DELETED if isinstance(row, Payment) else Action.INVOICE_LINE_DELETED
+        record(action, request=request, actor=actor, obj=row, agency=row.agency)
         row.delete()
     recompute_money_of_invoices(invoice_ids=[row.invoice_id for row in rows])
     return len(rows)
@@ -516,7 +533,7 @@ def delete_invoices(
     invoices = list(invoices)
     for invoice in invoices:
         record(
-            "invoice.deleted",
+            Action.INVOICE_DELETED,
             request=request,
             actor=actor,
             obj=invoice,

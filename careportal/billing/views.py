@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from careportal.agencies.models import Agency
+from careportal.audit.actions import Action
 from careportal.audit.events import record, record_for_clients
 from careportal.billing.forms import InvoiceFilterForm
 from careportal.billing.models import (
@@ -253,7 +254,7 @@ def invoice_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     clients = sorted({invoice.client_id for invoice in page.object_list})
     # Each client whose invoices the page shows: their My privacy lists the view.
     record_for_clients(
-        "invoice.list_viewed",
+        Action.INVOICE_LIST_VIEWED,
         client_ids=[client.pk] if client is not None else clients,
         request=request,
         invoices=[invoice.number for invoice in page.object_list],
@@ -356,7 +357,7 @@ def _details(invoice: Invoice) -> dict[str, object]:
 @require_GET
 def invoice_detail(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     invoice = _invoice_or_404(request, number)
-    record("invoice.viewed", request=request, obj=invoice)
+    record(Action.INVOICE_VIEWED, request=request, obj=invoice)
     template = (
         "billing/invoice_dialog.html"
         if _is_fragment_request(request)
@@ -370,7 +371,7 @@ def invoice_detail(request: AuthenticatedHttpRequest, number: str) -> HttpRespon
 @require_GET
 def invoice_pdf(request: AuthenticatedHttpRequest, number: str) -> HttpResponse:
     invoice = _invoice_or_404(request, number)
-    record("invoice.pdf_downloaded", request=request, obj=invoice)
+    record(Action.INVOICE_PDF_DOWNLOADED, request=request, obj=invoice)
     lines, payments = _lines_and_payments(invoice)
     response = HttpResponse(
         render_invoice_pdf(invoice, lines=lines, payments=payments),

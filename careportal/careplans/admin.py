@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from careportal.audit.actions import Action
 from careportal.audit.admin import AuditedViewMixin
 from careportal.backoffice.scoping import (
     AgencyAutocompleteFilter,
@@ -36,8 +37,8 @@ class PlanTaskInline(AgencyScopedTabularInline):
 
 @admin.register(ServicePlan, site=backoffice_site)
 class ServicePlanAdmin(AuditedViewMixin, AgencyScopedAdmin):
-    viewed_action = "service_plan.viewed"
-    list_viewed_action = "service_plan.list_viewed"
+    viewed_action = Action.SERVICE_PLAN_VIEWED
+    list_viewed_action = Action.SERVICE_PLAN_LIST_VIEWED
     list_display = ("title", "client", "status", "start_date", "end_date")
     list_filter = ("status", ("client", AgencyAutocompleteFilter))
     list_select_related = ("client",)
@@ -72,8 +73,8 @@ class ServicePlanAdmin(AuditedViewMixin, AgencyScopedAdmin):
 class PlanRowAdmin(AuditedViewMixin, AgencyScopedAdmin):
     """A goal or a task on its own page: saved or deleted as a change of its plan."""
 
-    viewed_action = "service_plan.viewed"
-    list_viewed_action = "service_plan.list_viewed"
+    viewed_action = Action.SERVICE_PLAN_VIEWED
+    list_viewed_action = Action.SERVICE_PLAN_LIST_VIEWED
     audited_via = "plan"
     autocomplete_fields = ("plan",)
     readonly_fields = ("external_id",)

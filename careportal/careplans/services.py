@@ -18,6 +18,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
+from careportal.audit.actions import Action
 from careportal.audit.events import record
 from careportal.careplans.models import Goal, PlanTask, ServicePlan
 from careportal.scheduling.services import agency_of, changed_fields, full_clean, stored_row
@@ -79,7 +80,7 @@ def save_service_plan(
         row.delete()
     if stored is None:
         record(
-            "service_plan.created",
+            Action.SERVICE_PLAN_CREATED,
             request=request,
             actor=actor,
             obj=plan,
@@ -90,7 +91,7 @@ def save_service_plan(
     fields = changed_fields(stored, plan)
     if fields or counts:
         record(
-            "service_plan.changed",
+            Action.SERVICE_PLAN_CHANGED,
             request=request,
             actor=actor,
             obj=plan,

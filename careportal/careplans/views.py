@@ -8,6 +8,7 @@ from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
+from careportal.audit.actions import Action
 from careportal.audit.events import record
 from careportal.careplans.models import PlanStatus, ServicePlan
 from careportal.people import access
@@ -39,7 +40,7 @@ def care_plan(request: AuthenticatedHttpRequest) -> HttpResponse:
     if client is None:
         raise Http404
     record(
-        "service_plan.viewed",
+        Action.SERVICE_PLAN_VIEWED,
         request=request,
         agency=agency,
         obj=plans[0] if plans else client,

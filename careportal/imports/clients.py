@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
+from careportal.audit.actions import Action
 from careportal.audit.events import audit_event, record_many
 from careportal.imports import cells
 from careportal.imports.cells import Counts, RowError
@@ -338,7 +339,10 @@ def _create_batch(rows: list[PlannedRow], *, agency: Any, actor: Any) -> None:
     inactive = get_user_model()._default_manager.filter(pk__in=user_ids, is_active=False)
     review_portal_logins(user_ids=inactive.values_list("pk", flat=True), actor=actor)
     record_many(
-        [audit_event("party.created", actor=actor, obj=party, agency=agency) for party in parties]
+        [
+            audit_event(Action.PARTY_CREATED, actor=actor, obj=party, agency=agency)
+            for party in parties
+        ]
     )
 
 

@@ -30,6 +30,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from careportal.api.services import save_link
+from careportal.audit.actions import Action
 from careportal.audit.events import record
 from careportal.imports import cells
 from careportal.imports.cells import Counts, RowError
@@ -276,7 +277,12 @@ def _save_link(row: PlannedLink, link: ClientPayer | Residence, *, agency: Any, 
         save_link(link=link, agency=agency)
     except ValidationError as exc:
         raise cells.refused(exc, row.line) from exc
-    record("link.created" if row.is_new else "link.changed", actor=actor, agency=agency, obj=link)
+    record(
+        Action.LINK_CREATED if row.is_new else Action.LINK_CHANGED,
+        actor=actor,
+        agency=agency,
+        obj=link,
+    )
 
 
 # Export ----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from careportal.audit.actions import Action
 from careportal.audit.events import record
 from careportal.imports import cells, kinds
 from careportal.imports.cells import RowRefused
@@ -30,6 +31,14 @@ logger = logging.getLogger(__name__)
 MAX_ERRORS = 500
 # Progress is written each time it moves this many percent.
 PROGRESS_STEP = 2
+# The audit action of each kind's export.
+EXPORTED: dict[str, Action] = {
+    ImportKind.CLIENTS: Action.CLIENTS_EXPORTED,
+    ImportKind.PAYERS: Action.PAYERS_EXPORTED,
+    ImportKind.COMMUNITIES: Action.COMMUNITIES_EXPORTED,
+    ImportKind.LINKS: Action.LINKS_EXPORTED,
+    ImportKind.VISITS: Action.VISITS_EXPORTED,
+}
 
 
 class ImportNotReady(Exception):
@@ -157,7 +166,7 @@ def import_rows(
     client_import.failure = ""
     client_import.save()
     record(
-        "client_import.imported",
+        Action.CLIENT_IMPORT_IMPORTED,
         actor=actor,
         agency=agency,
         obj=client_import,
@@ -201,7 +210,7 @@ def _progress_writer(import_id: int) -> tuple[Callable[[int], None], Callable[[]
 def export_rows(
     *, agency: Any, kind: str, actor: Any, request: HttpRequest | None
 ) -> Iterator[list[str]]:
-    """Record the export ("<kind>.exported") and return its rows, the header first."""
+    """Record the export (EXPORTED) and return its rows, the header first."""
     of_kind = kinds.kind_of(kind)
-    record(f"{of_kind.name}.exported", request=request, actor=actor, agency=agency)
+    record(EXPORTED[of_kind.name], request=request, actor=actor, agency=agency)
     return of_kind.export_rows(agency)

@@ -40,6 +40,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
+from careportal.audit.actions import Action
 from careportal.audit.events import audit_event, record, record_many
 from careportal.emails.delivery import mail_connection
 from careportal.emails.queue import agency_logo_url, render_email
@@ -373,7 +374,7 @@ def _record_sent(sent: list[Invitation]) -> None:
     record_many(
         [
             audit_event(
-                "invitation.sent",
+                Action.INVITATION_SENT,
                 obj=invitation,
                 agency=invitation.agency,
                 attempt=invitation.attempts,
@@ -421,7 +422,7 @@ def _mark_failed(failures: list[tuple[Invitation, Exception]]) -> None:
                 invitation.next_attempt_at = now + settings.OUTBOX_RETRY_INTERVAL
             changed.append(invitation)
             record(
-                "invitation.failed",
+                Action.INVITATION_FAILED,
                 obj=invitation,
                 agency=invitation.agency,
                 attempt=invitation.attempts,
@@ -460,7 +461,7 @@ def expire_invitations() -> int:
                 pk=invitation.pk, state=InvitationState.SENT
             ).update(state=InvitationState.EXPIRED, otp_hash="")
             if updated:
-                record("invitation.expired", obj=invitation, agency=invitation.agency)
+                record(Action.INVITATION_EXPIRED, obj=invitation, agency=invitation.agency)
                 expired += 1
     return expired
 

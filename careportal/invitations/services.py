@@ -34,6 +34,7 @@ from careportal.accounts.models import User, UserKind
 from careportal.accounts.security import set_security_answer
 from careportal.accounts.services import set_password
 from careportal.agencies.models import Agency, StaffMembership
+from careportal.audit.actions import Action
 from careportal.audit.events import client_ip, record
 from careportal.emails.delivery import wake_worker
 from careportal.emails.queue import queue_email
@@ -182,7 +183,7 @@ def queue_invitation(
     user: User,
     actor: User | None = None,
     request: HttpRequest | None = None,
-    action: str = "queued",
+    action: Action = Action.INVITATION_QUEUED,
 ) -> Invitation:
     """Supersede the login's open invitations and queue a new one for the worker."""
     now = timezone.now()
@@ -203,7 +204,7 @@ def queue_invitation(
         created_at=now,
     )
     record(
-        f"invitation.{action}",
+        action,
         request=request,
         actor=actor,
         obj=invitation,
@@ -349,7 +350,7 @@ def _sync_person(
             context={"access": _describe(party)},
         )
         record(
-            "portal_account.linked",
+            Action.PORTAL_ACCOUNT_LINKED,
             request=request,
             actor=actor,
             obj=party,
@@ -549,7 +550,7 @@ def invite_parties(
             context={"access": _describe(party)},
         )
     record(
-        "invitation.bulk_queued",
+        Action.INVITATION_BULK_QUEUED,
         request=request,
         actor=actor,
         agency=agency,
@@ -815,7 +816,9 @@ def resend_invitation(
 ) -> Invitation:
     """Queue a new invitation for the same login; the old one-time password dies at once."""
     # The new one goes to the login's address of today, which staff may have corrected.
-    return queue_invitation(user=invitation.user, actor=actor, request=request, action="resent")
+    return queue_invitation(
+        user=invitation.user, actor=actor, request=request, action=Action.INVITATION_RESENT
+    )
 
 
 def request_new_invitation(*, user: User | None, request: HttpRequest | None = None) -> bool:
@@ -834,7 +837,7 @@ def request_new_invitation(*, user: User | None, request: HttpRequest | None = N
             return False
         if limits.reached(Invitation.objects.filter(user=user), SELF_SERVICE):
             return False
-        queue_invitation(user=user, actor=user, request=request, action="resent")
+        queue_invitation(user=user, actor=user, request=request, action=Action.INVITATION_RESENT)
     return True
 
 
@@ -919,7 +922,7 @@ def count_wrong_one_time_password(
     invitation.save(update_fields=fields)
     if invitation.ended_by_wrong_tries:
         record(
-            "invitation.ended_by_wrong_tries",
+            Action.INVITATION_ENDED_BY_WRONG_TRIES,
             request=request,
             actor=None,
             obj=invitation,
@@ -956,7 +959,9 @@ def accept_invitation(
     invitation.otp_hash = ""
     invitation.next_attempt_at = None
     invitation.save(update_fields=["state", "accepted_at", "otp_hash", "next_attempt_at"])
-    record("invitation.accepted", request=request, actor=user, obj=invitation, agency=user.agency)
+    record(
+        Action.INVITATION_ACCEPTED, request=request, actor=user, obj=invitation, agency=user.agency
+    )
     return user
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 
+from careportal.audit.actions import Action
 from careportal.audit.events import record
 from careportal.backoffice.scoping import AgencyScopedAdmin, ReadOnlyMixin
 from careportal.backoffice.site import backoffice_site
@@ -37,5 +38,5 @@ class MessageAdmin(ReadOnlyMixin, AgencyScopedAdmin):
         if response.status_code == 200:
             message = self.get_object(request, object_id)
             if message is not None:
-                record("message.viewed", request=request, obj=message, place="backoffice")
+                record(Action.MESSAGE_VIEWED, request=request, obj=message, place="backoffice")
         return response

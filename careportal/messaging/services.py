@@ -15,6 +15,7 @@ from careportal.accounts import limits
 from careportal.accounts.limits import Limit
 from careportal.accounts.models import User
 from careportal.agencies.models import Agency, StaffRole
+from careportal.audit.actions import Action
 from careportal.audit.events import record
 from careportal.emails.models import EmailKind
 from careportal.emails.queue import queue_email
@@ -164,7 +165,7 @@ def send_message_to_owner(
             # Recipients come from the agency record, never from what the user typed.
             recipient=agency.portal_message_email,
         )
-        record("message.sent", request=request, actor=user, agency=agency, obj=message)
+        record(Action.MESSAGE_SENT, request=request, actor=user, agency=agency, obj=message)
         message.email = queue_email(
             name="owner_message",
             to=message.recipient,

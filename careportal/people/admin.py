@@ -21,6 +21,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from careportal.accounts.admin import PeopleUnlockMixin, UnlockMixin
+from careportal.audit.actions import Action
 from careportal.audit.events import record
 from careportal.backoffice.scoping import (
     AgencyAutocompleteFilter,
@@ -180,7 +181,7 @@ class ClientAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
         # A look at the client's details, listed on the client's My privacy page.
         original = (getattr(response, "context_data", None) or {}).get("original")
         if request.method == "GET" and response.status_code == 200 and original is not None:
-            record("client.viewed", request=request, obj=original, place="backoffice")
+            record(Action.CLIENT_VIEWED, request=request, obj=original, place="backoffice")
         return response
 
     def _links_of_client(

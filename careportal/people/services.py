@@ -23,6 +23,7 @@ from django.http import HttpRequest
 
 from careportal.accounts.models import UserKind
 from careportal.accounts.sessions import end_sessions
+from careportal.audit.actions import Action
 from careportal.audit.events import record
 from careportal.invitations.models import Invitation, InvitationState
 from careportal.invitations.services import sync_portal_account
@@ -74,12 +75,12 @@ def save_party(
     )
     review_portal_logins(user_ids=logins | logins_of(party), actor=actor, request=request)
     if stored is None:
-        record("party.created", request=request, actor=actor, obj=party, agency=agency)
+        record(Action.PARTY_CREATED, request=request, actor=actor, obj=party, agency=agency)
     else:
         changed = _changed_fields(stored, party)
         if changed:
             record(
-                "party.changed",
+                Action.PARTY_CHANGED,
                 request=request,
                 actor=actor,
                 obj=party,
@@ -98,7 +99,7 @@ def delete_party(
     A login left with no relationship is deactivated, in the same transaction.
     """
     logins = logins_of(party)
-    record("party.deleted", request=request, actor=actor, obj=party, agency=party.agency)
+    record(Action.PARTY_DELETED, request=request, actor=actor, obj=party, agency=party.agency)
     party.delete()
     review_portal_logins(user_ids=logins, actor=actor, request=request)
 
@@ -181,7 +182,7 @@ def review_portal_login(
         # of one, gets their login back, with the password they had.
         login.is_active = True
         login.save(update_fields=["is_active"])
-        record("portal_account.reactivated", request=request, actor=actor, obj=login)
+        record(Action.PORTAL_ACCOUNT_REACTIVATED, request=request, actor=actor, obj=login)
         return True
     login.is_active = False
     login.save(update_fields=["is_active"])
@@ -190,7 +191,7 @@ def review_portal_login(
         state=InvitationState.EXPIRED, otp_hash="", next_attempt_at=None
     )
     record(
-        "portal_account.deactivated",
+        Action.PORTAL_ACCOUNT_DEACTIVATED,
         request=request,
         actor=actor,
         obj=login,

@@ -31,6 +31,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from careportal.audit.actions import Action
 from careportal.audit.events import record_for_clients
 from careportal.billing.models import (
     Invoice,
@@ -550,7 +551,7 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     # Each client whose visits or invoices the page shows: their My privacy lists the view.
     seen = shown | {invoice.client_id for invoice in care["invoices"]} if care else shown
     record_for_clients(
-        "dashboard.viewed",
+        Action.DASHBOARD_VIEWED,
         client_ids=[selected.pk] if selected is not None else sorted(seen),
         request=request,
         clients=sorted(shown),

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from careportal.audit.actions import Action
 from careportal.audit.events import record as record_event
 from careportal.people import access
 from careportal.people.models import Client
@@ -95,7 +96,7 @@ def download(request: HttpRequest, pk: int, kind: str) -> HttpResponseBase:
     except FileNotFoundError as exc:
         raise Http404 from exc
     record_event(
-        "record_copy.downloaded",
+        Action.RECORD_COPY_DOWNLOADED,
         request=request,
         agency=copy.agency,
         obj=copy,

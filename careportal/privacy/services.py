@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpRequest
 
+from careportal.audit.actions import Action
 from careportal.audit.events import record
 from careportal.people.models import Client, EmergencyContact
 
@@ -80,7 +81,7 @@ def set_contact_access(
             return False
         locked.save()
         record(
-            "consent.changed",
+            Action.CONSENT_CHANGED,
             request=request,
             actor=actor,
             agency=client.agency,

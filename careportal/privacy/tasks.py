@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks import task
 
+from careportal.audit.actions import Action
 from careportal.audit.events import record as record_event
 from careportal.emails.queue import queue_email
 from careportal.people.models import Client
@@ -68,7 +69,7 @@ def ask_for_record_copy(*, client: Client, user: Any, request: HttpRequest | Non
             raise CopyUnderWay from exc
         build_record_copy.enqueue(copy.pk)
         record_event(
-            "record_copy.asked", request=request, agency=client.agency, obj=copy, client=client
+            Action.RECORD_COPY_ASKED, request=request, agency=client.agency, obj=copy, client=client
         )
     return copy
 

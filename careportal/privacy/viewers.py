@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from careportal.accounts.models import User, UserKind
 from careportal.agencies.models import StaffMembership
+from careportal.audit.actions import Action
 from careportal.audit.models import AuditEvent
 from careportal.people.models import (
     Client,
@@ -41,23 +42,23 @@ PER_PAGE = 25
 # The months offered by the filter, counting back from this one.
 MONTHS_OFFERED = 24
 
-FEED_ACTIONS = ("calendar_feed.fetched", "calendar_feed.fetched_for_client")
+FEED_ACTIONS = (Action.CALENDAR_FEED_FETCHED, Action.CALENDAR_FEED_FETCHED_FOR_CLIENT)
 # What each view is called in the list; "%(number)s" is the invoice's number.
-VIEW_ACTIONS: dict[str, Any] = {
-    "client.viewed": gettext_lazy("Your details"),
-    "dashboard.viewed": gettext_lazy("Dashboard: next visits and amounts due"),
-    "dashboard.viewed_for_client": gettext_lazy("Dashboard: next visits and amounts due"),
-    "service_plan.viewed": gettext_lazy("Care plan"),
-    "invoice.list_viewed": gettext_lazy("Invoices (the list)"),
-    "invoice.list_viewed_for_client": gettext_lazy("Invoices (the list)"),
-    "invoice.viewed": gettext_lazy("Invoice %(number)s"),
-    "invoice.pdf_downloaded": gettext_lazy("Invoice %(number)s, as a PDF"),
-    "calendar.viewed": gettext_lazy("Calendar"),
-    "calendar.viewed_for_client": gettext_lazy("Calendar"),
-    "calendar_feed.fetched": gettext_lazy("Calendar feed"),
-    "calendar_feed.fetched_for_client": gettext_lazy("Calendar feed"),
+VIEW_ACTIONS: dict[Action, Any] = {
+    Action.CLIENT_VIEWED: gettext_lazy("Your details"),
+    Action.DASHBOARD_VIEWED: gettext_lazy("Dashboard: next visits and amounts due"),
+    Action.DASHBOARD_VIEWED_FOR_CLIENT: gettext_lazy("Dashboard: next visits and amounts due"),
+    Action.SERVICE_PLAN_VIEWED: gettext_lazy("Care plan"),
+    Action.INVOICE_LIST_VIEWED: gettext_lazy("Invoices (the list)"),
+    Action.INVOICE_LIST_VIEWED_FOR_CLIENT: gettext_lazy("Invoices (the list)"),
+    Action.INVOICE_VIEWED: gettext_lazy("Invoice %(number)s"),
+    Action.INVOICE_PDF_DOWNLOADED: gettext_lazy("Invoice %(number)s, as a PDF"),
+    Action.CALENDAR_VIEWED: gettext_lazy("Calendar"),
+    Action.CALENDAR_VIEWED_FOR_CLIENT: gettext_lazy("Calendar"),
+    Action.CALENDAR_FEED_FETCHED: gettext_lazy("Calendar feed"),
+    Action.CALENDAR_FEED_FETCHED_FOR_CLIENT: gettext_lazy("Calendar feed"),
     # A copy of the record (privacy.record), when its download is recorded under this name.
-    "record_copy.downloaded": gettext_lazy("A copy of your record"),
+    Action.RECORD_COPY_DOWNLOADED: gettext_lazy("A copy of your record"),
 }
 STAFF = "staff"
 
@@ -353,8 +354,8 @@ def _feed_counts(client: Client, events: list[AuditEvent]) -> dict[int, int]:
 
 
 def _what(event: AuditEvent, counts: dict[int, int]) -> str:
-    label = VIEW_ACTIONS.get(event.action, event.action)
-    if event.action in ("invoice.viewed", "invoice.pdf_downloaded"):
+    label = VIEW_ACTIONS[Action(event.action)]  # view_events reads these actions alone
+    if event.action in (Action.INVOICE_VIEWED, Action.INVOICE_PDF_DOWNLOADED):
         return str(label) % {"number": event.object_label}
     if event.action in FEED_ACTIONS and event.pk in counts:
         count = counts[event.pk]

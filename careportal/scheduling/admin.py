@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from careportal.agencies.images import ImageUploadField
+from careportal.audit.actions import Action
 from careportal.audit.admin import AuditedViewMixin
 from careportal.backoffice.scoping import (
     AgencyAutocompleteFilter,
@@ -90,7 +91,7 @@ class VisitForm(VisitModelForm):
 
 @admin.register(Visit, site=backoffice_site)
 class VisitAdmin(AuditedViewMixin, AgencyScopedAdmin):
-    viewed_action = "calendar.viewed"
+    viewed_action = Action.CALENDAR_VIEWED
     form = VisitForm
     list_display = ("start", "end", "client", "caregiver", "service", "status")
     # No date_hierarchy: its year and month links aggregate over every visit. The start
@@ -135,7 +136,7 @@ class VisitAdmin(AuditedViewMixin, AgencyScopedAdmin):
 @admin.register(VisitSchedule, site=backoffice_site)
 class VisitScheduleAdmin(AuditedViewMixin, AgencyScopedAdmin):
     # A client's care timetable: audited like the visits it makes.
-    viewed_action = "calendar.viewed"
+    viewed_action = Action.CALENDAR_VIEWED
     list_display = ("client", "service", "caregiver", "start_time", "duration_minutes",
                     "start_date", "end_date", "is_active")  # fmt: skip
     list_filter = (

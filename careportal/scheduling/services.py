@@ -23,6 +23,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from careportal.audit.actions import Action
+
 # The audit trail keeps a client's id: a reference spares loading the record for it.
 from careportal.audit.events import _ClientRef, record, record_for_clients
 from careportal.scheduling.models import (
@@ -55,7 +57,14 @@ def save_caregiver(
     caregiver.agency = agency
     full_clean(caregiver)
     caregiver.save()
-    record_saved("caregiver", caregiver, stored, actor=actor, request=request, agency=agency)
+    record_saved(
+        (Action.CAREGIVER_CREATED, Action.CAREGIVER_CHANGED),
+        caregiver,
+        stored,
+        actor=actor,
+        request=request,
+        agency=agency,
+    )
     return caregiver
 
 
@@ -85,7 +94,15 @@ def save_visit(
         moved = {"previous_status": stored.status, "status": visit.status}
     full_clean(visit)
     visit.save()
-    record_saved("visit", visit, stored, actor=actor, request=request, agency=agency, **moved)
+    record_saved(
+        (Action.VISIT_CREATED, Action.VISIT_CHANGED),
+        visit,
+        stored,
+        actor=actor,
+        request=request,
+        agency=agency,
+        **moved,
+    )
     return visit
 
 
@@ -124,7 +141,7 @@ def change_visit_status(
     stored.save(update_fields=["status", "updated_at"])
     visit.updated_at = stored.updated_at
     record(
-        "visit.status_changed",
+        Action.VISIT_STATUS_CHANGED,
         request=request,
         actor=actor,
         obj=stored,
@@ -216,7 +233,7 @@ def changed_fields(stored: models.Model, record: models.Model) -> list[str]:
 
 
 def record_saved(
-    kind: str,
+    actions: tuple[Action, Action],
     record_: models.Model,
     stored: models.Model | None,
     *,
@@ -225,16 +242,16 @@ def record_saved(
     agency: Agency,
     **detail: Any,
 ) -> None:
-    """Record `<kind>.created`, or `<kind>.changed` with the fields that changed (if any)."""
+    """Record the first of `actions` (created) for a new record, or the second (changed)
+    with the fields that changed, if any."""
+    created, changed = actions
     if stored is None:
-        record(
-            f"{kind}.created", request=request, actor=actor, obj=record_, agency=agency, **detail
-        )
+        record(created, request=request, actor=actor, obj=record_, agency=agency, **detail)
         return
     fields = changed_fields(stored, record_)
     if fields:
         record(
-            f"{kind}.changed",
+            changed,
             request=request,
             actor=actor,
             obj=record_,
@@ -312,7 +329,7 @@ def generate_visits(
             )
             created += 1
         record(
-            "visit_schedule.visits_created",
+            Action.VISIT_SCHEDULE_VISITS_CREATED,
             request=request,
             actor=actor,
             obj=schedule,
@@ -348,7 +365,7 @@ def create_feed(*, user: PortalLogin, request: HttpRequest | None) -> tuple[Cale
             for client_id in dict.fromkeys(chosen)
         )
         record(
-            "calendar_feed.created",
+            Action.CALENDAR_FEED_CREATED,
             request=request,
             actor=user,
             obj=feed,
@@ -362,7 +379,7 @@ def revoke_feeds(*, user: User, request: HttpRequest | None) -> int:
     with transaction.atomic():
         revoked = _revoke(user)
         if revoked:
-            record("calendar_feed.revoked", request=request, actor=user, feeds=revoked)
+            record(Action.CALENDAR_FEED_REVOKED, request=request, actor=user, feeds=revoked)
     return len(revoked)
 
 
@@ -393,7 +410,7 @@ def add_feed_client(*, feed: CalendarFeed, client_id: int, request: HttpRequest 
             )
         CalendarFeedClient.objects.create(agency_id=feed.agency_id, feed=feed, client_id=client_id)
         record(
-            "calendar_feed.client_added",
+            Action.CALENDAR_FEED_CLIENT_ADDED,
             request=request,
             actor=feed.user,
             obj=feed,
@@ -409,7 +426,7 @@ def remove_feed_client(*, feed: CalendarFeed, client_id: int, request: HttpReque
         ).delete()
         if removed:
             record(
-                "calendar_feed.client_removed",
+                Action.CALENDAR_FEED_CLIENT_REMOVED,
                 request=request,
                 actor=feed.user,
                 obj=feed,
@@ -472,7 +489,7 @@ def record_feed_fetch(*, feed: CalendarFeed, request: HttpRequest | None) -> Non
         previous_day, previous_count = locked.last_fetched_on, locked.fetches_on_last_day
         CalendarFeed.objects.filter(pk=feed.pk).update(last_fetched_on=today, fetches_on_last_day=1)
         record_for_clients(
-            "calendar_feed.fetched",
+            Action.CALENDAR_FEED_FETCHED,
             # The clients the feed carries today: each one's My privacy lists the fetches.
             client_ids=_feed_client_ids(feed),
             request=request,

@@ -20,6 +20,7 @@ from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_safe
 
+from careportal.audit.actions import Action
 from careportal.audit.events import record_for_clients
 from careportal.people import access
 from careportal.people.models import Client
@@ -194,7 +195,7 @@ def calendar(request: AuthenticatedHttpRequest) -> HttpResponse:
     # The clients whose calendar was open (at most a page of them): each one's My privacy
     # lists the view.
     record_for_clients(
-        "calendar.viewed",
+        Action.CALENDAR_VIEWED,
         client_ids=among if among is not None else client_ids,
         request=request,
         agency=agency,

@@ -27,7 +27,7 @@ def main(data: str) -> None:
     if data == "demo" and "seed_demo" in commands:
         call_command("seed_demo")
     else:
-        from careportal.testing import build_cast
+        from tests.cast import build_cast
 
         build_cast()
     worker_help = ""

@@ -41,13 +41,13 @@ def demo_sign_ins(demo: bool) -> tuple[list[tuple[str, str]], str]:
 
     With seed_demo, its module's SIGN_INS and DEMO_PASSWORD, less the other agency and the
     back office but its owner (saved as BACK_OFFICE); otherwise the cast of
-    careportal/testing.py. Django starts here because those modules import models.
+    tests/cast.py. Django starts here because those modules import models.
     """
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "careportal.settings")
     django.setup()
     from django.core.management import get_commands
 
-    from careportal.testing import PASSWORD
+    from tests.cast import PASSWORD
 
     app = get_commands().get("seed_demo") if demo else None
     module = import_module(f"{app}.management.commands.seed_demo") if app else None

@@ -28,8 +28,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 from aiosmtpd.controller import Controller
+
+from tests.journeys import run_record
 
 ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK = "127.0.0.1"
@@ -166,7 +169,7 @@ class SmtpServer:
 class JourneyServer:
     """CarePortal served by `manage.py runserver` on a fresh SQLite file, with its worker.
 
-    `data` is "cast" (careportal.testing.build_cast, the suite's shared cast) or "demo"
+    `data` is "cast" (tests.cast.build_cast, the suite's shared cast) or "demo"
     (`manage.py seed_demo` when that command exists, the cast otherwise).
     """
 
@@ -215,6 +218,18 @@ class JourneyServer:
     def manage(self, *args: str, timeout: float = COMMAND_TIMEOUT) -> str:
         """Run a management command against this server's database and return its output."""
         return self._run(str(ROOT / "manage.py"), *args, timeout=timeout)
+
+    def record(self, function: str, **arguments: Any) -> Any:
+        """Run `function(**arguments)` of tests/journeys/records.py in this server's database
+        and return what it returned (JSON values both ways)."""
+        output = self._run(
+            "-m",
+            "tests.journeys.run_record",
+            function,
+            json.dumps(arguments),
+            timeout=COMMAND_TIMEOUT,
+        )
+        return run_record.result(output)
 
     def _run(self, *args: str, timeout: float) -> str:
         result = subprocess.run(  # noqa: S603 (our own scripts, arguments from our code)

@@ -72,7 +72,7 @@ def test_it_makes_no_new_login_when_staff_later_save_the_record(client, cast):
 
 
 def test_it_asks_for_a_whole_email_address_in_plain_words(client, cast):
-    from careportal.testing import PASSWORD
+    from tests.cast import PASSWORD
 
     client.force_login(cast.ellen)
 

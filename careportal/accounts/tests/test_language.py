@@ -7,7 +7,7 @@ from post_office.models import Email
 
 from careportal.accounts.recovery import process_reset_requests
 from careportal.accounts.security import set_security_answer
-from careportal.testing import PASSWORD
+from tests.cast import PASSWORD
 
 LANGUAGE = "/accounts/settings/language/"
 SETTINGS = "/accounts/settings/"

@@ -6,7 +6,7 @@ from axes.models import AccessAttempt
 
 from careportal.accounts.lockout import is_locked, unlock_account
 from careportal.audit.models import AuditEvent
-from careportal.testing import PASSWORD
+from tests.cast import PASSWORD
 
 LOGIN = "/accounts/login/"
 START = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)

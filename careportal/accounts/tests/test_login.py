@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from careportal.accounts.models import SessionRecord
 from careportal.audit.models import AuditEvent
-from careportal.testing import PASSWORD
+from tests.cast import PASSWORD
 
 LOGIN = "/accounts/login/"
 

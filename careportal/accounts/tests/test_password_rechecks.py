@@ -9,7 +9,7 @@ from careportal.accounts.lockout import is_locked
 from careportal.accounts.twofactor import new_recovery_codes
 from careportal.audit.models import AuditEvent
 from careportal.backoffice.tests.conftest import sign_in
-from careportal.testing import PASSWORD
+from tests.cast import PASSWORD
 
 WRONG = "Wrong password 1!"
 

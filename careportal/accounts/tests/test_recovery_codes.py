@@ -14,7 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from careportal.accounts.twofactor import new_recovery_codes, recovery_code_digest, verify_code
 from careportal.audit.models import AuditEvent
 from careportal.backoffice.tests.conftest import sign_in
-from careportal.testing import PASSWORD
+from tests.cast import PASSWORD
 
 RENEW = "/accounts/two-factor/recovery-codes/"
 START = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)

@@ -11,7 +11,7 @@ from careportal.accounts.models import ForgotPasswordRequest, PasswordResetReque
 from careportal.accounts.recovery import process_reset_requests
 from careportal.accounts.security import set_security_answer
 from careportal.audit.models import AuditEvent
-from careportal.testing import PASSWORD
+from tests.cast import PASSWORD
 
 FORGOT = "/accounts/password/forgot/"
 NEW = "Brand new Password 42!"

@@ -18,7 +18,7 @@ from careportal.accounts import throttle
 from careportal.accounts import urls as account_urls
 from careportal.audit.log_redaction import RedactFeedTokens, redact_feed_tokens
 from careportal.audit.models import AuditEvent
-from careportal.testing import PASSWORD
+from tests.cast import PASSWORD
 
 LOGIN = "/accounts/login/"
 WRONG = "Wrong password 1!"

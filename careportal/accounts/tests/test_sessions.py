@@ -5,7 +5,7 @@ from django.contrib.sessions.models import Session
 
 from careportal.accounts.models import SessionRecord
 from careportal.audit.models import AuditEvent
-from careportal.testing import PASSWORD
+from tests.cast import PASSWORD
 
 START = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)
 DASHBOARD = "/"

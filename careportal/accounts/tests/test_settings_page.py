@@ -7,7 +7,7 @@ from post_office.models import Email
 from careportal.accounts.models import PasswordHistory, SessionRecord
 from careportal.accounts.security import check_security_answer
 from careportal.audit.models import AuditEvent
-from careportal.testing import PASSWORD
+from tests.cast import PASSWORD
 
 NEW = "Brand new Password 42!"
 

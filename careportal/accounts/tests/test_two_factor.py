@@ -9,7 +9,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from careportal.agencies.management.commands.seed_demo import DEMO_TOTP_KEY, ensure_demo_totp_device
 from careportal.audit.models import AuditEvent
-from careportal.testing import PASSWORD
+from tests.cast import PASSWORD
 
 START = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)
 

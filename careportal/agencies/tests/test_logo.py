@@ -5,7 +5,7 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from careportal.emails.queue import agency_logo_url
-from careportal.testing import TINY_PNG
+from tests.cast import TINY_PNG
 
 
 @pytest.fixture

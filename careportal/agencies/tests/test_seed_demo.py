@@ -24,7 +24,7 @@ from careportal.invitations.services import (
 )
 from careportal.people.models import Client
 from careportal.scheduling.models import Visit
-from careportal.testing import sign_in
+from tests.cast import sign_in
 
 
 def _counts() -> dict[str, int]:

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client as BrowserClient
 
 from careportal.api.services import create_api_key
-from careportal.testing import Cast
+from tests.cast import Cast
 
 EVERY_SCOPE = ("people:write", "scheduling:write", "careplans:write", "billing:write")
 

@@ -8,7 +8,7 @@ from careportal.api.tests.conftest import Caller, make_key
 from careportal.audit.models import AuditEvent
 from careportal.billing.models import Invoice, InvoiceLine, InvoiceStatus, Payment
 from careportal.billing.services import recompute_invoice_money
-from careportal.testing import make_invoice
+from careportal.builders import make_invoice
 
 
 def _invoice(cast, **changes):

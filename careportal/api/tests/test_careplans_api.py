@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from careportal.api.tests.conftest import Caller, make_key
 from careportal.audit.models import AuditEvent
+from careportal.builders import make_plan
 from careportal.careplans.models import Goal, PlanStatus, PlanTask, ServicePlan
-from careportal.testing import make_plan
 
 
 def _plan(cast, **changes):

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from careportal.api.tests.conftest import Caller, make_key
 from careportal.audit.models import AuditEvent
+from careportal.builders import make_visit
 from careportal.scheduling.models import Caregiver, Visit, VisitStatus
-from careportal.testing import make_visit
 
 
 def _visit(cast, **changes):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 from django.db import DatabaseError, connection, transaction
 
+from careportal.audit.actions import Action
 from careportal.audit.events import record
 from careportal.audit.models import AuditEvent
 
 
 def test_it_refuses_to_change_or_delete_an_event_through_the_orm(db):
-    event = record("test.happened")
+    event = record(Action.CLIENT_VIEWED)
     event.action = "test.rewritten"
     with pytest.raises(PermissionError):
         event.save()
@@ -20,12 +21,12 @@ def test_it_refuses_to_change_or_delete_an_event_through_the_orm(db):
         AuditEvent.objects.filter(pk=event.pk).update(action="test.rewritten")
     with pytest.raises(PermissionError):
         AuditEvent.objects.filter(pk=event.pk).delete()
-    assert AuditEvent.objects.get(pk=event.pk).action == "test.happened"
+    assert AuditEvent.objects.get(pk=event.pk).action == "client.viewed"
 
 
 def test_it_refuses_to_change_or_delete_an_event_in_the_database(db):
     """On PostgreSQL the migration's trigger refuses raw SQL; on SQLite it installs nothing."""
-    event = record("test.happened")
+    event = record(Action.CLIENT_VIEWED)
     table = AuditEvent._meta.db_table
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
@@ -42,10 +43,13 @@ def test_it_refuses_to_change_or_delete_an_event_in_the_database(db):
             connection.cursor() as cursor,
         ):
             cursor.execute(sql, [event.pk])
-    assert AuditEvent.objects.get(pk=event.pk).action == "test.happened"
+    assert AuditEvent.objects.get(pk=event.pk).action == "client.viewed"
 
 
 def test_it_still_appends(db):
-    record("test.one")
-    record("test.two")
-    assert list(AuditEvent.objects.values_list("action", flat=True)) == ["test.two", "test.one"]
+    record(Action.CLIENT_VIEWED)
+    record(Action.INVOICE_VIEWED)
+    assert list(AuditEvent.objects.values_list("action", flat=True)) == [
+        "invoice.viewed",
+        "client.viewed",
+    ]

@@ -14,12 +14,12 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from post_office.models import STATUS, Email
 
-from careportal import testing
 from careportal.agencies.models import Agency, StaffMembership
 from careportal.api.models import ApiKey
 from careportal.api.services import create_api_key
 from careportal.audit.models import AuditEvent
 from careportal.billing.models import Invoice, InvoiceLine, Payment
+from careportal.builders import make_invoice, make_login, make_plan, make_visit
 from careportal.careplans.models import Goal, PlanTask, ServicePlan
 from careportal.imports.models import ClientImport
 from careportal.messaging.models import Message
@@ -34,7 +34,8 @@ from careportal.people.models import (
     Residence,
 )
 from careportal.scheduling.models import CalendarFeed, Caregiver, Visit, VisitSchedule
-from careportal.testing import Cast, make_invoice, make_login, make_plan, make_visit
+from tests.cast import PASSWORD, Cast
+from tests.cast import sign_in as sign_in_without_two_factor
 
 # Words that appear only in Sunrise's records, and only in Harbor's.
 SUNRISE_WORDS = ("Margaret", "Carla", "Atlas", "Maple", "Paula", "Sunbeam")
@@ -43,7 +44,7 @@ HARBOR_WORDS = ("Hank", "Henry", "Hazel", "Mutual", "Heights", "Seashell")
 
 def sign_in(browser: BrowserClient, user: Any) -> BrowserClient:
     """Sign a staff login in with a verified two-factor device, as the back office needs."""
-    testing.sign_in(browser, user)
+    sign_in_without_two_factor(browser, user)
     device, _ = TOTPDevice.objects.get_or_create(
         user=user, name="Test authenticator", defaults={"confirmed": True}
     )
@@ -104,7 +105,7 @@ def _agency_records(agency: Agency, client: Client, caregiver: Caregiver, owner:
         duration_minutes=120,
         start_date=timezone.localdate(),
     )
-    feed_user = client.user or make_login(agency, f"feed.{word.lower()}")
+    feed_user = client.user or make_login(agency, f"feed.{word.lower()}", password=PASSWORD)
     feed = CalendarFeed.objects.create(agency=agency, user=feed_user, token_hash=word * 4)
     plan = make_plan(client, title=f"{word} plan")
     invoice = make_invoice(client, paid=Decimal("10.00"), caregiver=caregiver)

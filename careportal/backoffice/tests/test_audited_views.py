@@ -10,9 +10,9 @@ from django.urls import reverse
 from careportal.audit.models import AuditEvent
 from careportal.backoffice.tests.conftest import sign_in
 from careportal.billing.models import Invoice, InvoiceLine, Payment
+from careportal.builders import make_invoice, make_plan, make_visit
 from careportal.careplans.models import Goal, PlanTask, ServicePlan
 from careportal.scheduling.models import Visit
-from careportal.testing import make_invoice, make_plan, make_visit
 
 
 def _url(model, view: str, *args) -> str:

@@ -16,8 +16,8 @@ from careportal.audit.models import AuditEvent
 from careportal.backoffice.tests.conftest import sign_in
 from careportal.billing import services
 from careportal.billing.models import Invoice, InvoiceStatus, Payment
+from careportal.builders import make_invoice
 from careportal.people.models import ClientPayer, Residence
-from careportal.testing import make_invoice
 
 
 def _act(client, action: str, *invoices):

@@ -17,9 +17,9 @@ from careportal.backoffice import roles
 from careportal.backoffice.paging import EstimatedCountPaginator, planner_estimate
 from careportal.backoffice.tests.conftest import sign_in
 from careportal.billing.models import Invoice
+from careportal.builders import make_invoice, make_plan, make_visit
 from careportal.people.models import Client, EmergencyContact
 from careportal.scheduling.models import Caregiver, Visit, VisitSchedule
-from careportal.testing import make_invoice, make_plan, make_visit
 
 # The lists that grow with the agency: a million visits, 480,000 invoice lines.
 BIG_LISTS = [

@@ -12,13 +12,16 @@ from post_office.models import STATUS, Email, Log
 from careportal.audit.models import AuditEvent
 from careportal.backoffice.site import OPERATOR_HIDDEN_MODELS
 from careportal.backoffice.tests.conftest import sign_in
-from careportal.testing import make_login
+from careportal.builders import make_login
+from tests.cast import PASSWORD
 
 SECRET_LINK = "https://portal.example.org/accounts/password/reset/MQ/secret-token/"
 
 
 def _operator(client):
-    operator = make_login(None, "otto.operator", kind="operator", is_staff=True, is_superuser=True)
+    operator = make_login(
+        None, "otto.operator", password=PASSWORD, kind="operator", is_staff=True, is_superuser=True
+    )
     sign_in(client, operator)
     return operator
 
@@ -123,7 +126,7 @@ def test_it_shows_lockouts_without_what_was_typed(client, db):
 
 def test_it_keeps_two_factor_keys_and_recovery_codes_away_from_operators(client, db):
     _operator(client)
-    staff = make_login(None, "someone")
+    staff = make_login(None, "someone", password=PASSWORD)
     device = TOTPDevice.objects.create(user=staff, name="app", confirmed=True)
     static = StaticDevice.objects.create(user=staff, name="codes", confirmed=True)
     assert client.get(f"/admin/otp_totp/totpdevice/{device.pk}/change/").status_code == 404

@@ -20,9 +20,9 @@ from careportal.backoffice.templatetags import backoffice_list
 from careportal.backoffice.tests.conftest import sign_in
 from careportal.backoffice.tests.test_lists import _add_rows, _list_url
 from careportal.billing.models import Invoice
+from careportal.builders import make_visit
 from careportal.people.models import Client, ClientPayer, Payer
 from careportal.renderers import FormRenderer
-from careportal.testing import make_visit
 
 
 def test_it_shows_twenty_five_rows_a_page(client, world):

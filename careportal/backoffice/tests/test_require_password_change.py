@@ -11,7 +11,7 @@ from careportal.accounts.models import SessionRecord
 from careportal.audit.models import AuditEvent
 from careportal.backoffice.tests.conftest import sign_in
 from careportal.people.models import EmergencyContact, PayerPerson
-from careportal.testing import PASSWORD
+from tests.cast import PASSWORD
 
 ACTION = "require_password_change_at_sign_in"
 STAFF = "backoffice:agencies_staffmembership_changelist"

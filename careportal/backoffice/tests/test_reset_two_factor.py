@@ -11,7 +11,7 @@ from careportal.accounts.models import SessionRecord
 from careportal.accounts.twofactor import new_recovery_codes
 from careportal.audit.models import AuditEvent
 from careportal.backoffice.tests.conftest import sign_in
-from careportal.testing import PASSWORD
+from tests.cast import PASSWORD
 
 STAFF = "backoffice:agencies_staffmembership_changelist"
 CLIENTS = "backoffice:people_client_changelist"

@@ -9,11 +9,12 @@ from careportal.agencies.models import Agency, StaffMembership, StaffRole
 from careportal.audit.models import AuditEvent
 from careportal.backoffice.tests.conftest import sign_in
 from careportal.billing.models import Invoice
+from careportal.builders import make_login
 from careportal.careplans.models import ServicePlan
 from careportal.invitations.models import Invitation, InvitationState
 from careportal.people.models import Client
 from careportal.scheduling.models import Visit
-from careportal.testing import make_login
+from tests.cast import PASSWORD
 
 # The operators' form for a new agency, filled in.
 NEW_AGENCY = {
@@ -192,7 +193,9 @@ def test_it_keeps_agency_staff_out_of_djangos_admin(client, world):
 
 
 def _operator(client):
-    operator = make_login(None, "otto.operator", kind="operator", is_staff=True, is_superuser=True)
+    operator = make_login(
+        None, "otto.operator", password=PASSWORD, kind="operator", is_staff=True, is_superuser=True
+    )
     sign_in(client, operator)
     return operator
 

@@ -11,7 +11,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from careportal.backoffice.tests.conftest import sign_in
-from careportal.testing import PASSWORD, make_login
+from careportal.builders import make_login
+from tests.cast import PASSWORD
 
 
 def _next_of(response) -> str:
@@ -54,7 +55,9 @@ def test_it_sends_djangos_admin_login_to_the_one_sign_in_page(client, db):
 
 
 def test_it_signs_nobody_in_through_djangos_admin_login(client, db):
-    make_login(None, "otto.operator", kind="operator", is_staff=True, is_superuser=True)
+    make_login(
+        None, "otto.operator", password=PASSWORD, kind="operator", is_staff=True, is_superuser=True
+    )
     response = client.post("/admin/login/", {"username": "otto.operator", "password": PASSWORD})
     assert response.status_code == 302
     assert urlsplit(response["Location"]).path == "/accounts/login/"
@@ -64,7 +67,9 @@ def test_it_signs_nobody_in_through_djangos_admin_login(client, db):
 def test_it_keeps_an_operator_without_two_factor_out_of_djangos_admin(rf, db):
     # The sign-in page's middleware holds such a login at its two-factor step already;
     # the site checks on its own as well, as the back office does.
-    operator = make_login(None, "otto.operator", kind="operator", is_staff=True, is_superuser=True)
+    operator = make_login(
+        None, "otto.operator", password=PASSWORD, kind="operator", is_staff=True, is_superuser=True
+    )
     request = rf.get("/admin/")
     request.user = operator
     operator.is_verified = lambda: False
@@ -78,7 +83,14 @@ def test_it_changes_passwords_on_the_accounts_page_only(client, cast, site):
     user = (
         cast.owner
         if site == "backoffice"
-        else make_login(None, "otto.operator", kind="operator", is_staff=True, is_superuser=True)
+        else make_login(
+            None,
+            "otto.operator",
+            password=PASSWORD,
+            kind="operator",
+            is_staff=True,
+            is_superuser=True,
+        )
     )
     sign_in(client, user)
     new = "Another new Password 42!"

@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from careportal.billing.models import Invoice, InvoiceStatus, InvoiceTotals, Payment
-from careportal.testing import make_invoice
+from careportal.builders import make_invoice
 
 
 def _check(*args: str) -> str:

@@ -5,7 +5,7 @@ from django.urls import reverse
 from careportal.audit.models import AuditEvent
 from careportal.billing.models import InvoiceStatus
 from careportal.billing.services import recompute_invoice_money
-from careportal.testing import make_invoice
+from careportal.builders import make_invoice
 
 
 def _url(invoice, name="billing:invoice_detail") -> str:

@@ -9,7 +9,7 @@ from django.utils import timezone
 from careportal.audit.models import AuditEvent
 from careportal.billing.models import Invoice, InvoiceLine, InvoiceStatus
 from careportal.billing.services import recompute_invoice_money
-from careportal.testing import make_invoice
+from careportal.builders import make_invoice
 
 URL = reverse("billing:invoice_list")
 

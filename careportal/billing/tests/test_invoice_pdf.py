@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from careportal.audit.models import AuditEvent
 from careportal.billing.pdf import latin1
-from careportal.testing import make_invoice
+from careportal.builders import make_invoice
 
 
 def _pdf_text(content: bytes) -> str:

@@ -21,7 +21,7 @@ from careportal.billing.services import (
     save_invoice_line,
     void_invoice,
 )
-from careportal.testing import make_invoice
+from careportal.builders import make_invoice
 
 DAY = datetime.date(2026, 3, 31)
 

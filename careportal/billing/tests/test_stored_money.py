@@ -9,7 +9,7 @@ from django.utils import timezone
 from careportal.backoffice.tests.conftest import sign_in
 from careportal.billing.models import Invoice, InvoiceStatus, Payment
 from careportal.billing.services import recompute_invoice_money, void_invoice
-from careportal.testing import make_invoice
+from careportal.builders import make_invoice
 
 
 def test_it_stores_the_money_as_each_line_rounded_half_up(cast):

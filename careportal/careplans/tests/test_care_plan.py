@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 
 from careportal.audit.models import AuditEvent
+from careportal.builders import make_plan
 from careportal.careplans.models import PlanStatus
-from careportal.testing import make_plan
 
 URL = reverse("careplans:care_plan")
 

@@ -11,10 +11,10 @@ from django.urls import reverse
 
 from careportal.audit.models import AuditEvent
 from careportal.backoffice.tests.conftest import sign_in
+from careportal.builders import make_plan
 from careportal.careplans import services
 from careportal.careplans.models import Goal, PlanStatus, PlanTask, ServicePlan
 from careportal.careplans.services import save_service_plan
-from careportal.testing import make_plan
 
 START = datetime.date(2026, 3, 1)
 

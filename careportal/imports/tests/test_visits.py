@@ -9,10 +9,10 @@ import io
 import pytest
 
 from careportal.audit.models import AuditEvent
+from careportal.builders import make_visit
 from careportal.imports import cells, visits
 from careportal.people.models import Client
 from careportal.scheduling.models import Caregiver, Visit, VisitStatus
-from careportal.testing import make_visit
 
 UTC = datetime.UTC
 

@@ -5,6 +5,7 @@ from django.db.models.functions import Lower
 
 from careportal.accounts.models import User
 from careportal.audit.models import AuditEvent
+from careportal.builders import make_login
 from careportal.invitations.models import Invitation, InvitationState
 from careportal.invitations.outbox import deliver_invitations
 from careportal.invitations.services import (
@@ -20,7 +21,7 @@ from careportal.people.models import (
     EmergencyContact,
     Payer,
 )
-from careportal.testing import make_login
+from tests.cast import PASSWORD
 
 
 def _clients(cast, count, *, first="James", last="Smith", email=True):
@@ -38,8 +39,8 @@ def _clients(cast, count, *, first="James", last="Smith", email=True):
 
 
 def test_it_chooses_free_usernames_for_the_whole_batch(cast):
-    make_login(cast.sunrise, "James.Smith")
-    make_login(cast.sunrise, "james.smith3")
+    make_login(cast.sunrise, "James.Smith", password=PASSWORD)
+    make_login(cast.sunrise, "james.smith3", password=PASSWORD)
 
     names = choose_usernames(["james.smith", "june.park", "james.smith", "james.smith"])
 
@@ -56,7 +57,7 @@ def test_it_never_gives_one_name_to_two_bases(cast):
 
 def test_it_looks_usernames_up_on_the_lowercase_index(cast, django_assert_max_num_queries):
     for n in range(1, 30):
-        make_login(cast.sunrise, "ann.lee" if n == 1 else f"ann.lee{n}")
+        make_login(cast.sunrise, "ann.lee" if n == 1 else f"ann.lee{n}", password=PASSWORD)
 
     with django_assert_max_num_queries(4) as queries:
         names = choose_usernames(["ann.lee"] * 3)

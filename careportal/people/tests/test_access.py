@@ -3,11 +3,11 @@ import datetime
 from django.utils import timezone
 
 from careportal.billing.models import Invoice, InvoiceStatus
+from careportal.builders import make_invoice, make_plan, make_visit
 from careportal.careplans.models import ServicePlan
 from careportal.people import access
 from careportal.people.models import Client, ClientPayer, ClientStatus
 from careportal.scheduling.models import Visit
-from careportal.testing import make_invoice, make_plan, make_visit
 
 
 def _visible_clients(user):

@@ -9,16 +9,16 @@ from django.test import Client as Browser
 from django.urls import reverse
 from django.utils import timezone
 
-from careportal import testing
 from careportal.audit.models import AuditEvent
 from careportal.backoffice.tests.conftest import sign_in
 from careportal.invitations.models import Invitation, InvitationState
 from careportal.people.models import ClientPayer, ClientStatus, EmergencyContact, PayerPerson
 from careportal.people.services import review_portal_login
+from tests.cast import sign_in as sign_in_without_two_factor
 
 
 def _signed_in(user) -> Browser:
-    return testing.sign_in(Browser(), user)
+    return sign_in_without_two_factor(Browser(), user)
 
 
 def _client_form(client_obj, **extra):

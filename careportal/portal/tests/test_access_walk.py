@@ -20,9 +20,10 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from careportal.billing.models import Invoice
+from careportal.builders import make_invoice, make_visit
 from careportal.messaging.models import Message
 from careportal.scheduling.models import Caregiver
-from careportal.testing import TINY_PNG, Cast, make_invoice, make_visit
+from tests.cast import TINY_PNG, Cast
 
 # The URL namespaces mounted at the portal's prefixes ("", invoices/, calendar/, ...),
 # and the one accounts page that belongs to the portal's frame.

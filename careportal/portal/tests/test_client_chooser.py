@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from careportal.builders import make_client
 from careportal.people.models import (
     Client,
     ClientPayer,
@@ -18,7 +19,6 @@ from careportal.people.models import (
     Relationship,
 )
 from careportal.portal import narrowing
-from careportal.testing import make_client
 
 DASHBOARD = reverse("portal:dashboard")
 INVOICES = reverse("billing:invoice_list")
@@ -30,7 +30,7 @@ def _link_to_atlas(cast, count: int, prefix: str = "Extra") -> list[Client]:
     start = timezone.localdate(timezone=cast.sunrise.tz) - datetime.timedelta(days=30)
     extras = []
     for i in range(count):
-        extra = make_client(cast.sunrise, f"{prefix}{i:03d}", "Client", login=False)
+        extra = make_client(cast.sunrise, f"{prefix}{i:03d}", "Client")
         ClientPayer.objects.create(
             agency=cast.sunrise, client=extra, payer=cast.atlas, start_date=start
         )
@@ -159,8 +159,8 @@ def test_it_narrows_by_one_query_on_the_id(client, cast):
 
 
 def test_it_offers_an_emergency_contact_her_clients_by_name_without_asking_again(client, cast):
-    adams = make_client(cast.sunrise, "Abe", "Adams", login=False)
-    gone = make_client(cast.sunrise, "Gus", "Gone", login=False, status=ClientStatus.DISCHARGED)
+    adams = make_client(cast.sunrise, "Abe", "Adams")
+    gone = make_client(cast.sunrise, "Gus", "Gone", status=ClientStatus.DISCHARGED)
     for person in (cast.walter, adams, gone):
         EmergencyContact.objects.create(
             agency=cast.sunrise,

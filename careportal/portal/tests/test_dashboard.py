@@ -5,10 +5,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from careportal.audit.models import AuditEvent
+from careportal.builders import make_client, make_invoice, make_plan, make_visit
 from careportal.careplans.models import PlanStatus
 from careportal.people.models import ClientPayer
 from careportal.scheduling.models import Caregiver, VisitStatus
-from careportal.testing import make_client, make_invoice, make_plan, make_visit
 
 URL = reverse("portal:dashboard")
 # The same bound with one invoice and visit as with fifty, and a payer with 33 clients: the
@@ -171,7 +171,7 @@ def test_it_keeps_the_same_number_of_queries_with_more_data(
             cast.margaret, cast.caregiver, _tomorrow_at(9, cast) + datetime.timedelta(days=i)
         )
     for i in range(30):
-        extra = make_client(cast.sunrise, f"Extra{i}", "Client", login=False)
+        extra = make_client(cast.sunrise, f"Extra{i}", "Client")
         ClientPayer.objects.create(
             agency=cast.sunrise, client=extra, payer=cast.atlas, start_date=start
         )
@@ -231,7 +231,7 @@ def _atlas_clients(cast, count: int, *, last_name: str = "Client") -> list:
     start = timezone.localdate() - datetime.timedelta(days=30)
     clients = []
     for i in range(count):
-        extra = make_client(cast.sunrise, f"Extra{i:02d}", last_name, login=False)
+        extra = make_client(cast.sunrise, f"Extra{i:02d}", last_name)
         ClientPayer.objects.create(
             agency=cast.sunrise, client=extra, payer=cast.atlas, start_date=start
         )

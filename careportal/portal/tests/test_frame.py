@@ -10,8 +10,8 @@ from django.utils import translation
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from careportal.builders import make_invoice
 from careportal.portal.templatetags.money import format_money
-from careportal.testing import make_invoice
 
 DASHBOARD = reverse("portal:dashboard")
 

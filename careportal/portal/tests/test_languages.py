@@ -10,7 +10,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from careportal.testing import make_invoice, make_visit
+from careportal.builders import make_invoice, make_visit
 
 DASHBOARD = reverse("portal:dashboard")
 LOGIN = reverse("accounts:login")

@@ -10,9 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from careportal.billing.models import InvoiceStatus
+from careportal.builders import make_invoice, make_visit
 from careportal.people import access
 from careportal.people.models import Client, ClientPayer, ClientStatus, Residence
-from careportal.testing import make_invoice, make_visit
 
 DASHBOARD = reverse("portal:dashboard")
 INVOICES = reverse("billing:invoice_list")

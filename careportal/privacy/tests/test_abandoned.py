@@ -12,7 +12,7 @@ from django_tasks_db.models import DBTaskResult
 from careportal.emails.abandoned import fail_abandoned_tasks
 from careportal.privacy import abandoned, tasks
 from careportal.privacy.models import CopyState, RecordCopy
-from careportal.testing import sign_in
+from tests.cast import sign_in
 
 ASK = reverse("privacy:record_ask")
 

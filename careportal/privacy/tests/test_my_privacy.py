@@ -10,8 +10,9 @@ from django.utils import timezone
 from post_office.models import Email
 
 from careportal.audit.models import AuditEvent
+from careportal.builders import make_invoice, make_visit
 from careportal.people.models import ClientPayer, EmergencyContact
-from careportal.testing import make_invoice, make_visit, sign_in
+from tests.cast import sign_in
 
 URL = reverse("privacy:my_privacy")
 

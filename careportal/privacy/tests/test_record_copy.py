@@ -15,10 +15,11 @@ from django_tasks_db.models import DBTaskResult
 from post_office.models import Email
 
 from careportal.audit.models import AuditEvent
+from careportal.builders import make_invoice, make_plan, make_visit
 from careportal.emails.delivery import run_due_tasks
 from careportal.privacy import tasks
 from careportal.privacy.models import CopyState, RecordCopy
-from careportal.testing import make_invoice, make_plan, make_visit, sign_in
+from tests.cast import sign_in
 
 ASK = reverse("privacy:record_ask")
 

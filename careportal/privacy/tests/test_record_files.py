@@ -17,11 +17,11 @@ from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 
 from careportal.billing.models import Invoice, InvoiceLine, InvoiceStatus
+from careportal.builders import make_invoice, make_plan, make_visit
 from careportal.careplans.models import PlanStatus
 from careportal.messaging.models import Message
 from careportal.privacy.record import build_files, gather
 from careportal.scheduling.models import Visit, VisitStatus
-from careportal.testing import make_invoice, make_plan, make_visit
 
 
 def pdf_text(pdf: bytes) -> str:

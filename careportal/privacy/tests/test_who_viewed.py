@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from careportal.audit.models import AuditEvent
 from careportal.backoffice.tests.conftest import sign_in as staff_sign_in
+from careportal.builders import make_invoice, make_plan, make_visit
 from careportal.people.models import EmergencyContact
-from careportal.testing import make_invoice, make_plan, make_visit, sign_in
+from tests.cast import sign_in
 
 URL = reverse("privacy:my_privacy")
 

@@ -6,10 +6,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from careportal.audit.models import AuditEvent
+from careportal.builders import make_client, make_visit
 from careportal.people.models import Client, ClientPayer
 from careportal.scheduling import views
 from careportal.scheduling.models import VisitStatus
-from careportal.testing import make_client, make_visit
 
 URL = reverse("scheduling:calendar")
 
@@ -237,7 +237,7 @@ def _payer_with_extra_clients(cast, count, visits_each=2):
     start = _today(cast) - datetime.timedelta(days=30)
     extras = []
     for i in range(count):
-        extra = make_client(cast.sunrise, f"Extra{i:02d}", "Client", login=False)
+        extra = make_client(cast.sunrise, f"Extra{i:02d}", "Client")
         ClientPayer.objects.create(
             agency=cast.sunrise, client=extra, payer=cast.atlas, start_date=start
         )

@@ -7,8 +7,9 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
+from careportal.builders import make_visit
 from careportal.scheduling.models import Caregiver
-from careportal.testing import TINY_PNG, make_visit
+from tests.cast import TINY_PNG
 
 
 @pytest.fixture

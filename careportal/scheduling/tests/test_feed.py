@@ -8,10 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from careportal.audit.models import AuditEvent
+from careportal.builders import make_client, make_visit
 from careportal.people.models import ClientPayer, EmergencyContact
 from careportal.scheduling import ics, services
 from careportal.scheduling.models import CalendarFeed, CalendarFeedClient, VisitStatus
-from careportal.testing import make_client, make_visit
 
 SETTINGS_URL = reverse("scheduling:feed_settings")
 
@@ -278,7 +278,7 @@ def _payer_with_clients(cast, count):
     start = timezone.localdate(timezone=cast.sunrise.tz) - datetime.timedelta(days=30)
     extras = []
     for i in range(count):
-        extra = make_client(cast.sunrise, f"Extra{i:02d}", "Client", login=False)
+        extra = make_client(cast.sunrise, f"Extra{i:02d}", "Client")
         ClientPayer.objects.create(
             agency=cast.sunrise, client=extra, payer=cast.atlas, start_date=start
         )

@@ -12,10 +12,10 @@ from django.utils import timezone
 
 from careportal.audit.models import AuditEvent
 from careportal.backoffice.tests.conftest import sign_in
+from careportal.builders import make_visit
 from careportal.scheduling import services
 from careportal.scheduling.models import Caregiver, Visit, VisitStatus
 from careportal.scheduling.services import change_visit_status, save_caregiver, save_visit
-from careportal.testing import make_visit
 
 START = datetime.datetime(2026, 3, 2, 14, 0, tzinfo=datetime.UTC)
 

@@ -17,8 +17,7 @@ from base64 import b32decode
 import pytest
 from playwright.sync_api import Page, expect
 
-from careportal.testing import PASSWORD
-from tests.journeys import records
+from tests.cast import PASSWORD
 from tests.journeys.browser import (
     NARROWEST,
     ZOOMED,
@@ -45,14 +44,8 @@ def assert_no_violation(page: Page) -> None:
 @pytest.fixture(scope="module")
 def client_with_care(journey_server: JourneyServer) -> dict:
     """A client of its own with two invoices, a service plan and a visit."""
-    login = records.result(
-        journey_server.manage(
-            "shell", "-c", records.call("login", username="axel.access", invoices=2)
-        )
-    )
-    records.result(
-        journey_server.manage("shell", "-c", records.call("give_care", email=login["email"]))
-    )
+    login = journey_server.record("login", username="axel.access", invoices=2)
+    journey_server.record("give_care", email=login["email"])
     return login
 
 
@@ -98,9 +91,7 @@ def test_it_finds_no_wcag_violation_when_the_message_is_left_empty(
 def test_it_finds_no_wcag_violation_on_the_empty_lists(
     page: Page, journey_server: JourneyServer, screenshots: Screenshots
 ) -> None:
-    login = records.result(
-        journey_server.manage("shell", "-c", records.call("login", username="emma.empty"))
-    )
+    login = journey_server.record("login", username="emma.empty")
     sign_in(page, login["username"], login["password"])
     problems = []
 
@@ -212,9 +203,7 @@ def visit(page: Page, path: str, status: int = 200) -> None:
 def test_it_finds_no_problem_on_the_account_settings_and_a_sent_message(
     page: Page, journey_server: JourneyServer
 ) -> None:
-    login = records.result(
-        journey_server.manage("shell", "-c", records.call("login", username="sara.settings"))
-    )
+    login = journey_server.record("login", username="sara.settings")
     sign_in(page, login["username"], login["password"])
     problems = []
 
@@ -241,9 +230,7 @@ def test_it_finds_no_problem_on_the_account_settings_and_a_sent_message(
 def test_it_finds_no_problem_on_the_two_factor_pages(
     page: Page, journey_server: JourneyServer
 ) -> None:
-    login = records.result(
-        journey_server.manage("shell", "-c", records.call("login", username="tom.twofactor"))
-    )
+    login = journey_server.record("login", username="tom.twofactor")
     sign_in(page, login["username"], login["password"])
     problems = []
 
@@ -268,33 +255,16 @@ def test_it_finds_no_problem_on_the_two_factor_pages(
 def expired_invitation_link(server: JourneyServer, mailbox: Mailbox) -> str:
     """Invite a client of its own, wait for the email, then let the invitation expire."""
     email = "eve.expired@mail.example"
-    server.manage(
-        "shell",
-        "-c",
-        records.call("invited_client", first_name="Eve", last_name="Expired", email=email),
-    )
+    server.record("invited_client", first_name="Eve", last_name="Expired", email=email)
     mailbox.wait_for(email, timeout=30)
-    token = records.result(
-        server.manage(
-            "shell",
-            "-c",
-            "import datetime; from django.utils import timezone; "
-            "from tests.journeys import records; "
-            "from careportal.invitations.models import Invitation; "
-            f"i = Invitation.objects.filter(email={email!r}).latest('pk'); "
-            "i.expires_at = timezone.now() - datetime.timedelta(days=1); "
-            "i.save(update_fields=['expires_at']); records.report(i.token)",
-        )
-    )
+    token = server.record("expire_invitation", email=email)
     return f"/accounts/setup/{token}/"
 
 
 def test_it_finds_no_problem_on_the_pages_of_a_signed_out_person(
     page: Page, journey_server: JourneyServer, mailbox: Mailbox
 ) -> None:
-    login = records.result(
-        journey_server.manage("shell", "-c", records.call("login", username="lou.lockout"))
-    )
+    login = journey_server.record("login", username="lou.lockout")
     problems = []
 
     expired = expired_invitation_link(journey_server, mailbox)

@@ -12,7 +12,6 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.journeys import records
 from tests.journeys.browser import Screenshots, axe_violations, describe_violations, sign_in
 from tests.journeys.server import JourneyServer, Mailbox
 from tests.journeys.steps import NEW_PASSWORD
@@ -21,9 +20,7 @@ pytestmark = pytest.mark.browser
 
 
 def make_login(server: JourneyServer, username: str, **kwargs: object) -> dict:
-    return records.result(
-        server.manage("shell", "-c", records.call("login", username=username, **kwargs))
-    )
+    return server.record("login", username=username, **kwargs)
 
 
 def test_it_resets_a_forgotten_password_with_the_emailed_link_and_the_security_question(
@@ -114,11 +111,7 @@ def test_it_warns_before_the_idle_session_ends_and_stay_signed_in_keeps_it(
     # The person stays idle: on the server the session's last activity moves back until
     # 110 seconds are left, and in the page the clock moves on to when session.js asks again.
     session = next(c for c in page.context.cookies() if c["name"] == "sessionid")
-    journey_server.manage(
-        "shell",
-        "-c",
-        records.call("age_session", session_key=session["value"], seconds_left=110),
-    )
+    journey_server.record("age_session", session_key=session["value"], seconds_left=110)
     page.clock.fast_forward((idle - 120) * 1000)
 
     expect(warning).to_be_visible()
@@ -129,11 +122,7 @@ def test_it_warns_before_the_idle_session_ends_and_stay_signed_in_keeps_it(
     # As the end nears (the page asks the server every 15 seconds), the words follow: in
     # the singular, then under a minute.
     for left, words in ((80, "Time left: about 1 minute."), (40, "Time left: less than a minute.")):
-        journey_server.manage(
-            "shell",
-            "-c",
-            records.call("age_session", session_key=session["value"], seconds_left=left),
-        )
+        journey_server.record("age_session", session_key=session["value"], seconds_left=left)
         page.clock.fast_forward(15 * 1000)
         expect(warning).to_contain_text(words)
     screenshots.take(page, "idle-warning")

@@ -21,21 +21,13 @@ from tests.journeys.steps import open_invitation
 pytestmark = pytest.mark.browser
 
 
-CREATE_CLIENT = (
-    "from careportal.agencies.models import Agency; "
-    "from careportal.people.models import Client; "
-    "from careportal.people.services import save_party; "
-    "agency = Agency.objects.get(name='Sunrise Home Care'); "
-    "client = Client(first_name='Iris', last_name='Journey', email='iris@mail.example'); "
-    "save_party(party=client, agency=agency)"
-)
-
-
 def test_it_takes_an_invited_client_from_the_email_to_the_dashboard(
     page: Page,
     journey_server: JourneyServer,
 ) -> None:
-    journey_server.manage("shell", "-c", CREATE_CLIENT)
+    journey_server.record(
+        "invite_client", first_name="Iris", last_name="Journey", email="iris@mail.example"
+    )
     mail = journey_server.mailbox.wait_for("iris@mail.example", timeout=30)
     username = mail.find(r"(?m)^Username: (\S+)")
     otp = mail.find(r"(?m)^One-time password: (\S+)")
@@ -72,8 +64,8 @@ def test_it_lists_errors_at_the_top_and_beside_the_fields_in_a_browser(
     page: Page,
     journey_server: JourneyServer,
 ) -> None:
-    journey_server.manage(
-        "shell", "-c", CREATE_CLIENT.replace("iris", "ivy").replace("Iris", "Ivy")
+    journey_server.record(
+        "invite_client", first_name="Ivy", last_name="Journey", email="ivy@mail.example"
     )
     mail = journey_server.mailbox.wait_for("ivy@mail.example", timeout=30)
     link = next(url for url in mail.links() if "/accounts/setup/" in url)

@@ -12,8 +12,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from careportal.testing import PASSWORD
-from tests.journeys import records
+from tests.cast import PASSWORD
 from tests.journeys.browser import (
     DESKTOP,
     NARROWEST,
@@ -29,29 +28,11 @@ from tests.journeys.server import JourneyServer
 
 pytestmark = pytest.mark.browser
 
-# Made in `manage.py shell`: the journey never calls the ORM itself (docs/journeys.md).
-PEOPLE = """
-from tests.journeys import records
-from careportal.people.models import Client, EmergencyContact
-from careportal.testing import make_login
-
-agency = records._sunrise()
-mother = make_login(agency, "priya.privacy", first_name="Priya", last_name="Privacy")
-client = Client.objects.create(
-    agency=agency, first_name="Priya", last_name="Privacy", email=mother.email, user=mother
-)
-son = make_login(agency, "sol.privacy", first_name="Sol", last_name="Privacy")
-EmergencyContact.objects.create(
-    agency=agency, client=client, name="Sol Privacy", relationship="son", email=son.email, user=son
-)
-care = records.give_care(client.email)
-records.report({**care, "mother": mother.username, "son": son.username})
-"""
-
 
 @pytest.fixture(scope="module")
 def privacy_people(journey_server: JourneyServer) -> dict:
-    return records.result(journey_server.manage("shell", "-c", PEOPLE))
+    """Priya and her son Sol, her emergency contact (records.client_and_son)."""
+    return journey_server.record("client_and_son", tag="privacy")
 
 
 def assert_no_violation(page: Page) -> None:

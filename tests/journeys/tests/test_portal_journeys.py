@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from careportal.testing import PASSWORD
-from tests.journeys import records
+from tests.cast import PASSWORD
 from tests.journeys.browser import Screenshots, focus_problem, focused, tab_to
 from tests.journeys.server import JourneyServer, Mail, Mailbox
 from tests.journeys.steps import (
@@ -78,9 +77,7 @@ def send_message_to_owner(page: Page, sender: str, text: str) -> None:
 def test_it_takes_a_client_from_the_back_office_to_a_message_to_the_owner(
     page: Page, journey_server: JourneyServer, mailbox: Mailbox, screenshots: Screenshots
 ) -> None:
-    staff = records.result(
-        journey_server.manage("shell", "-c", records.call("staff_with_demo_key", username="jo.j1"))
-    )
+    staff = journey_server.record("staff_with_demo_key", username="jo.j1")
     sign_in_to_back_office(page, staff["username"], PASSWORD, staff["key"])
     screenshots.take(page, "back-office")
 
@@ -95,11 +92,7 @@ def test_it_takes_a_client_from_the_back_office_to_a_message_to_the_owner(
     mail = mailbox.wait_for("ada.journey@mail.example", timeout=30)
     invited = invitation(mail)
     assert invited.username == "ada.journey" and invited.username not in invited.link
-    care = records.result(
-        journey_server.manage(
-            "shell", "-c", records.call("give_care", email="ada.journey@mail.example")
-        )
-    )
+    care = journey_server.record("give_care", email="ada.journey@mail.example")
 
     page.context.clear_cookies()  # the staff member leaves; the client opens the email's link
     open_invitation(page, invited.link)
@@ -133,7 +126,7 @@ def test_it_takes_a_client_from_the_back_office_to_a_message_to_the_owner(
 @pytest.fixture(scope="module")
 def family(journey_server: JourneyServer) -> dict[str, Any]:
     """An emergency contact, a payer and a community of their own, invited (records.family)."""
-    return records.result(journey_server.manage("shell", "-c", records.call("family", tag="fam")))
+    return journey_server.record("family", tag="fam")
 
 
 @pytest.mark.parametrize("role", ["contact", "payer", "community"])
@@ -180,14 +173,8 @@ def test_it_walks_the_portal_without_care_plan_for_each_role_but_the_client(
 def test_it_takes_an_invited_client_through_the_portal_with_the_keyboard_alone(
     page: Page, journey_server: JourneyServer, mailbox: Mailbox, screenshots: Screenshots
 ) -> None:
-    care = records.result(
-        journey_server.manage(
-            "shell",
-            "-c",
-            records.call(
-                "invited_client", first_name="Kay", last_name="Board", email="kay@mail.example"
-            ),
-        )
+    care = journey_server.record(
+        "invited_client", first_name="Kay", last_name="Board", email="kay@mail.example"
     )
     invited = invitation(mailbox.wait_for("kay@mail.example", timeout=30))
     keyboard = page.keyboard

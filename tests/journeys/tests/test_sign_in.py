@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from careportal.testing import PASSWORD
+from tests.cast import PASSWORD
 from tests.journeys.browser import (
     NARROWEST,
     Screenshots,

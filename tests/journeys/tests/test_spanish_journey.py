@@ -17,20 +17,6 @@ from tests.journeys.steps import open_invitation
 
 pytestmark = pytest.mark.browser
 
-CREATE_SPANISH_CLIENT = """
-from django.db import transaction
-from careportal.agencies.models import Agency
-from careportal.people.models import Client
-from careportal.people.services import save_party
-agency = Agency.objects.get(name='Sunrise Home Care')
-with transaction.atomic():
-    client = Client(first_name='Rosario', last_name='Viaje', email='rosario@mail.example')
-    save_party(party=client, agency=agency)
-    client.refresh_from_db()
-    client.user.language = 'es'
-    client.user.save(update_fields=['language'])
-"""
-
 
 @pytest.fixture
 def spanish_page(browser: Browser, journey_server: JourneyServer) -> Iterator[Page]:
@@ -48,7 +34,13 @@ def test_it_takes_a_spanish_reader_from_the_email_to_the_dashboard(
     spanish_page: Page, journey_server: JourneyServer
 ) -> None:
     page = spanish_page
-    journey_server.manage("shell", "-c", CREATE_SPANISH_CLIENT)
+    journey_server.record(
+        "invite_client",
+        first_name="Rosario",
+        last_name="Viaje",
+        email="rosario@mail.example",
+        language="es",
+    )
     mail = journey_server.mailbox.wait_for("rosario@mail.example", timeout=30)
     username = mail.find(r"(?m)^Nombre de usuario: (\S+)")
     otp = mail.find(r"(?m)^Contraseña de un solo uso: (\S+)")

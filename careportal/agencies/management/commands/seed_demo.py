@@ -24,20 +24,22 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from careportal.accounts.lockout import clear_failures
 from careportal.accounts.models import User, UserKind
-from careportal.accounts.services import set_password
 from careportal.accounts.sessions import end_sessions
-from careportal.agencies.models import Agency, StaffMembership, StaffRole
+from careportal.agencies.models import Agency, StaffRole
+from careportal.audit.actions import Action
 from careportal.audit.events import record
-from careportal.billing.models import Invoice, InvoiceLine, InvoiceStatus, Payment
-from careportal.billing.services import (
-    create_invoice,
-    issue_invoice,
-    record_payment,
-    void_invoice,
+from careportal.billing.models import Invoice, InvoiceStatus
+from careportal.builders import (
+    make_agency,
+    make_caregiver,
+    make_invoice,
+    make_plan,
+    make_staff,
+    new_visit,
+    set_up_login,
 )
-from careportal.careplans.models import Goal, PlanStatus, PlanTask, ServicePlan
-from careportal.careplans.services import save_service_plan
-from careportal.invitations.models import Invitation, InvitationState
+from careportal.careplans.models import PlanStatus, ServicePlan
+from careportal.invitations.models import Invitation
 from careportal.invitations.outbox import send_invitation
 from careportal.invitations.services import queue_invitation, setup_url_for
 from careportal.messaging.models import Message
@@ -136,7 +138,7 @@ def _reset_demo_login(user: User) -> None:
         device.delete()
     clear_failures(user)
     end_sessions(user)
-    record("portal_account.demo_reset", obj=user, agency=user.agency, login=user.username)
+    record(Action.PORTAL_ACCOUNT_DEMO_RESET, obj=user, agency=user.agency, login=user.username)
 
 
 class Command(BaseCommand):
@@ -149,8 +151,8 @@ class Command(BaseCommand):
             self.stdout.write("The demo data is there already: nothing added.")
         else:
             with transaction.atomic():
-                Demo(Agency.objects.create(**SUNRISE_AGENCY)).sunrise()
-                Demo(Agency.objects.create(**HARBOR_AGENCY)).harbor()
+                Demo(make_agency(**SUNRISE_AGENCY)).sunrise()
+                Demo(make_agency(**HARBOR_AGENCY)).harbor()
             self.stdout.write(self.style.SUCCESS("Demo agencies loaded."))
         totp_key = self._demo_two_factor()
         # Afresh on every run, so the first sign-in can always be tried.
@@ -233,29 +235,14 @@ class Demo:
 
     # Logins ---------------------------------------------------------------------------
 
-    def login(self, username: str, name: str, email: str, kind: str = UserKind.STAFF) -> User:
-        """Make a staff login with the demo password (portal logins come through the one
+    def staff(self, username: str, name: str, role: str) -> User:
+        """Make a staff member with the demo password (portal logins come through the one
         door, `client` and `party`)."""
-        first, _sep, last = name.partition(" ")
-        user = User(
-            agency=self.agency,
-            username=username,
-            email=email,
-            first_name=first,
-            last_name=last,
-            kind=kind,
-            is_staff=kind == UserKind.STAFF,
-            password_changed_at=timezone.now(),
+        email = f"{username.replace('.', '-')}@{self.agency.name.split()[0].lower()}.example"
+        user = make_staff(
+            self.agency, username, role, password=DEMO_PASSWORD, name=name, email=email
         )
         validate_password(DEMO_PASSWORD, user)
-        user.set_password(DEMO_PASSWORD)
-        user.save()
-        return user
-
-    def staff(self, username: str, name: str, role: str) -> User:
-        email = f"{username.replace('.', '-')}@{self.agency.name.split()[0].lower()}.example"
-        user = self.login(username, name, email, kind=UserKind.STAFF)
-        StaffMembership.objects.create(agency=self.agency, user=user, role=role, name=name)
         return user
 
     def client(
@@ -281,31 +268,19 @@ class Demo:
         return party
 
     def set_up(self, user: User, username: str) -> None:
-        """Put a demo login where it is after its first sign-in: the demo password set, its
-        invitation accepted (it is never sent), and the name the README lists."""
+        """Give a demo login the demo password, as after its first sign-in (its invitation
+        is never sent), once it is sure to have the name the README lists."""
         if user.username != username:
             raise CommandError(
                 f"The demo login {username!r} came out as {user.username!r}: is the name taken?"
             )
-        if user.must_change_password:
-            validate_password(DEMO_PASSWORD, user)
-            set_password(user=user, raw_password=DEMO_PASSWORD, reason="set")
-            Invitation.objects.filter(user=user).open().update(
-                state=InvitationState.ACCEPTED,
-                accepted_at=timezone.now(),
-                otp_hash="",
-                next_attempt_at=None,
-            )
+        set_up_login(user, password=DEMO_PASSWORD)
 
     # Care -----------------------------------------------------------------------------
 
     def caregivers(self, *names: str) -> list[Caregiver]:
-        return [
-            Caregiver.objects.create(
-                agency=self.agency, first_name=n.split()[0], last_name=n.split()[1]
-            )
-            for n in names
-        ]
+        pairs = [name.split(" ", 1) for name in names]
+        return [make_caregiver(self.agency, first, last) for first, last in pairs]
 
     def visits(
         self,
@@ -343,15 +318,7 @@ class Demo:
                     if number % 11 == 3:
                         caregiver = None
                 visits.append(
-                    Visit(
-                        agency=self.agency,
-                        client=client,
-                        caregiver=caregiver,
-                        service=service,
-                        start=start.astimezone(datetime.UTC),
-                        end=end.astimezone(datetime.UTC),
-                        status=status,
-                    )
+                    new_visit(client, caregiver, start, hours=hours, status=status, service=service)
                 )
                 number += 1
             day += datetime.timedelta(days=1)
@@ -373,24 +340,18 @@ class Demo:
         tasks: list[tuple[str, str, str]],
     ) -> ServicePlan:
         # Through the one door, as the back office and the API save a plan.
-        return save_service_plan(
-            plan=ServicePlan(
-                client=client,
-                title=title,
-                status=status,
-                start_date=start,
-                end_date=end,
-                authorized_hours_per_week=Decimal(hours),
-                coordinator_name="Adam Alvarez",
-                coordinator_phone="+1 617 555 0101",
-            ),
-            goals=[Goal(description=goal) for goal in goals],
-            tasks=[
-                PlanTask(activity=activity, frequency=frequency, instructions=instructions)
-                for activity, frequency, instructions in tasks
-            ],
-            actor=None,
-            agency=self.agency,
+        return make_plan(
+            client,
+            title=title,
+            status=status,
+            start=start,
+            end=end,
+            hours=hours,
+            coordinator_name="Adam Alvarez",
+            coordinator_phone="+1 617 555 0101",
+            goals=goals,
+            tasks=tasks,
+            audited=True,
         )
 
     # Money ----------------------------------------------------------------------------
@@ -419,52 +380,25 @@ class Demo:
             else issue + datetime.timedelta(days=30)
         )
         self.invoice_count += 1
-        prefix = self.agency.name[:3].upper()
-        field = {Client: "bill_to_client", Payer: "bill_to_payer", Community: "bill_to_community"}
         # Through the one door, as the back office and the API make an invoice: a draft
         # with its lines, then issued or voided, then paid.
-        invoice = create_invoice(
-            invoice=Invoice(
-                number=f"{prefix}-{first:%Y}-{self.invoice_count:04d}",
-                client=client,
-                issue_date=issue,
-                due_date=due,
-                period_start=first,
-                period_end=last,
-                **{field[type(bill_to)]: bill_to},
-            ),
-            lines=[
-                InvoiceLine(
-                    date=first + datetime.timedelta(days=7 * week + 2),
-                    service="Personal care",
-                    caregiver=caregiver,
-                    hours=Decimal("6.00"),
-                    rate=Decimal(rate),
-                )
-                for week in range(4)
-            ],
-            actor=None,
-            agency=self.agency,
+        return make_invoice(
+            client,
+            bill_to=bill_to,
+            status=status,
+            number=f"{self.agency.name[:3].upper()}-{first:%Y}-{self.invoice_count:04d}",
+            period=(first, last),
+            issue_date=issue,
+            due_date=due,
+            line_dates=[first + datetime.timedelta(days=7 * week + 2) for week in range(4)],
+            hours="6.00",
+            rate=rate,
+            caregiver=caregiver,
+            paid="all" if paid == "all" else Decimal(paid) if paid else None,
+            paid_on=min(issue + datetime.timedelta(days=10), self.today),
+            reference=f"CHQ {1000 + self.invoice_count}",
+            audited=True,
         )
-        if status == InvoiceStatus.ISSUED:
-            issue_invoice(invoice=invoice, actor=None)
-        elif status == InvoiceStatus.VOID:
-            void_invoice(invoice=invoice, actor=None)
-        if paid == "all":
-            paid = str(invoice.total)
-        if paid:
-            record_payment(
-                payment=Payment(
-                    invoice=invoice,
-                    date=min(issue + datetime.timedelta(days=10), self.today),
-                    amount=Decimal(paid),
-                    method="Check",
-                    reference=f"CHQ {1000 + self.invoice_count}",
-                ),
-                actor=None,
-                agency=self.agency,
-            )
-        return invoice
 
     # The agencies -----------------------------------------------------------------------
 
