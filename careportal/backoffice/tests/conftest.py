@@ -22,6 +22,7 @@ from careportal.billing.models import Invoice, InvoiceLine, Payment
 from careportal.builders import make_invoice, make_login, make_plan, make_visit
 from careportal.careplans.models import Goal, PlanTask, ServicePlan
 from careportal.imports.models import ClientImport
+from careportal.invitations.models import Invitation
 from careportal.messaging.models import Message
 from careportal.people.models import (
     Client,
@@ -151,10 +152,6 @@ def _agency_records(agency: Agency, client: Client, caregiver: Caregiver, owner:
             agency=agency, uploaded_by=owner, file_name=f"{word.lower()}-clients.csv"
         ),
     }
-    try:
-        from careportal.invitations.models import Invitation
-    except ImportError:  # the invitations app may not have its model yet
-        return records
     records[Invitation] = Invitation.objects.create(
         agency=agency, user=client.user, email=client.user.email
     )

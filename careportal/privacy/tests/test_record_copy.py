@@ -20,6 +20,7 @@ from careportal.emails.delivery import run_due_tasks
 from careportal.privacy import tasks
 from careportal.privacy.models import CopyState, RecordCopy
 from tests.cast import sign_in
+from tests.page import live_regions, news, polling
 
 ASK = reverse("privacy:record_ask")
 
@@ -158,9 +159,9 @@ def test_it_shows_the_progress_and_stops_polling_when_ready(client, margaret):
     assert response.status_code == 200
     body = response.content.decode()
     assert "40% done" in body and 'value="40"' in body
-    assert 'hx-trigger="every 2s"' in body and "seen=building-40" in body
+    assert polling(body) == f"{progress}?seen=building-40"  # asks again, from this state
     # The words a screen reader hears, in the page's stable live region.
-    assert '<span id="record-copy-news" hx-swap-oob="innerHTML">40% done</span>' in body
+    assert news(body) == {"record-copy-news": "40% done"}
     assert "Ask for a copy of my record" not in body
 
     # Nothing new: an empty answer, and the page stays as it is.
@@ -173,7 +174,7 @@ def test_it_shows_the_progress_and_stops_polling_when_ready(client, margaret):
 
     assert response.status_code == 200
     body = response.content.decode()
-    assert "hx-trigger" not in body  # the page stops asking
+    assert polling(body) is None  # the page stops asking
     assert "Your copy is ready." in body
     for name in ("pdf", "fhir", "csv"):
         assert reverse(f"privacy:record_{name}", args=[copy.pk]) in body
@@ -188,17 +189,16 @@ def test_it_shows_the_section_of_my_privacy(margaret):
     body = render_to_string("privacy/_record_copy.html", {"request": request, "record_copy": None})
     assert "You have not asked for a copy yet." in body
     assert "Ask for a copy of my record" in body
-    assert "hx-trigger" not in body
+    assert polling(body) is None
 
     copy = RecordCopy.objects.create(agency=margaret.agency, client=margaret)
     body = render_to_string("privacy/_record_copy.html", {"request": request, "record_copy": copy})
     progress = reverse("privacy:record_progress", args=[copy.pk])
-    assert f'hx-get="{progress}?seen=queued-0"' in body
-    assert 'hx-trigger="every 2s"' in body
+    assert polling(body) == f"{progress}?seen=queued-0"
     assert "Your copy is waiting to start." in body
     assert '<label for="record-copy-progress">' in body
-    assert 'id="record-copy-news" class="visually-hidden" aria-live="polite"' in body
-    assert "hx-swap-oob" not in body
+    assert live_regions(body)["record-copy-news"] == ""  # read out when the state changes
+    assert news(body) == {}
     assert "Ask for a copy of my record" not in body
 
 
