@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.forms.renderers import DjangoTemplates
+from django.http import HttpRequest
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -108,7 +109,9 @@ def select_html(widget: dict[str, Any]) -> SafeString | None:
 class FormRenderer(DjangoTemplates):
     """Render inputs, labels and empty error lists in Python, the rest through templates."""
 
-    def render(self, template_name: str, context: dict[str, Any], request: Any = None) -> str:
+    def render(
+        self, template_name: str, context: dict[str, Any], request: HttpRequest | None = None
+    ) -> str:
         if template_name in INPUT_TEMPLATES:
             return input_html(context["widget"])
         if template_name == "django/forms/label.html":

@@ -7,11 +7,13 @@ is no longer wanted is revoked, after a confirmation page.
 
 from __future__ import annotations
 
+import datetime
 from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -22,9 +24,11 @@ from careportal.api.models import ApiKey, Scope
 from careportal.api.services import create_api_key, revoke_api_key
 from careportal.backoffice import roles
 from careportal.backoffice.scoping import AgencyScopedAdmin, scope_to_agency
-from careportal.backoffice.site import backoffice_site
+from careportal.backoffice.site import backoffice_site, staff_user
 
 if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldGroups
+
     KeyModelForm = forms.ModelForm[ApiKey]
 else:
     KeyModelForm = forms.ModelForm
@@ -42,20 +46,23 @@ class ApiKeyForm(KeyModelForm):
         model = ApiKey
         fields = ("name", "scopes", "expires_at")
 
-    def clean_expires_at(self) -> Any:
-        expires_at = self.cleaned_data.get("expires_at")
+    def clean_expires_at(self) -> datetime.datetime | None:
+        expires_at: datetime.datetime | None = self.cleaned_data.get("expires_at")
         if expires_at is not None and expires_at <= timezone.now():
             raise forms.ValidationError(_("Choose a time in the future."))
         return expires_at
 
 
 @admin.action(description=_("Revoke the selected API keys"), permissions=["revoke"])
-def revoke_keys(modeladmin: Any, request: HttpRequest, queryset: Any) -> HttpResponse | None:
+def revoke_keys(
+    modeladmin: ApiKeyAdmin, request: HttpRequest, queryset: QuerySet[ApiKey]
+) -> HttpResponse | None:
     """Revoke the selected keys after a confirmation page that names them."""
     keys = list(scope_to_agency(queryset, request).filter(revoked_at__isnull=True))
     if request.POST.get("confirm") == "yes":
         count = sum(
-            revoke_api_key(api_key=api_key, actor=request.user, request=request) for api_key in keys
+            revoke_api_key(api_key=api_key, actor=staff_user(request), request=request)
+            for api_key in keys
         )
         modeladmin.message_user(
             request,
@@ -92,28 +99,28 @@ class ApiKeyAdmin(AgencyScopedAdmin):
     def has_module_permission(self, request: HttpRequest) -> bool:
         return roles.is_owner(request.user)
 
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_view_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
         return roles.is_owner(request.user)
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return roles.is_owner(request.user)
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
         return False
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         return roles.is_owner(request.user)
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> _FieldGroups:
         if obj is None:
             return self.fields
         return ("name", "prefix", "access", "expires_at", "created_at", "created_by",
                 "last_used_at", "state")  # fmt: skip
 
-    def get_queryset(self, request: HttpRequest) -> Any:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ApiKey]:
         return super().get_queryset(request).select_related("created_by")
 
     @admin.display(description=_("access"))
@@ -129,13 +136,15 @@ class ApiKeyAdmin(AgencyScopedAdmin):
             return str(_("Expired"))
         return str(_("In use"))
 
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: ApiKey, form: forms.ModelForm[ApiKey], change: bool
+    ) -> None:
         api_key, key = create_api_key(
             agency=obj.agency,
             name=form.cleaned_data["name"],
             scopes=form.cleaned_data["scopes"],
             expires_at=form.cleaned_data.get("expires_at"),
-            actor=request.user,
+            actor=staff_user(request),
             request=request,
         )
         obj.pk = api_key.pk
@@ -143,7 +152,9 @@ class ApiKeyAdmin(AgencyScopedAdmin):
         # Shown on the next page, once, and kept nowhere else.
         request.new_api_key = key  # type: ignore[attr-defined]
 
-    def response_add(self, request: HttpRequest, obj: Any, post_url_continue: Any = None) -> Any:
+    def response_add(
+        self, request: HttpRequest, obj: ApiKey, post_url_continue: str | None = None
+    ) -> HttpResponse:
         """Show the new key once, in plain words, instead of the usual redirect."""
         context = {
             **self.admin_site.each_context(request),

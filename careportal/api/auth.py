@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime
 import time
-from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -97,6 +96,6 @@ def note_use(api_key: ApiKey) -> None:
 
 def key_of(request: HttpRequest) -> ApiKey:
     """Return the key the request was authenticated with."""
-    api_key: Any = getattr(request, "auth", None)
+    api_key: object = getattr(request, "auth", None)
     assert isinstance(api_key, ApiKey)
     return api_key

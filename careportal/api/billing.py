@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema
 from pydantic import AfterValidator, Field, StringConstraints
 
+from careportal.agencies.models import Agency
 from careportal.api.auth import KeyAuth, key_of
 from careportal.api.problems import ApiProblem, Problem
 from careportal.api.resources import ERRORS, Resource, _audit, add_resource, nested_rows
@@ -73,7 +74,12 @@ Service = Text100
 MAX_MONEY = Decimal("9999999999.99")
 
 
-def _check_money(invoice: Any, lines: Any = None, payments: Any = None, field: str = "") -> None:
+def _check_money(
+    invoice: Invoice,
+    lines: list[tuple[Decimal | None, Decimal | None]] | None = None,
+    payments: list[Decimal] | None = None,
+    field: str = "",
+) -> None:
     """Refuse a change that would make the invoice's money larger than it can store.
 
     `lines` are (hours, rate) pairs and `payments` amounts; None reads the stored ones.
@@ -94,16 +100,19 @@ def _check_money(invoice: Any, lines: Any = None, payments: Any = None, field: s
         raise ValidationError({field: _("The invoice's money would be too large to store.")})
 
 
-def _state(invoice: Any) -> str:
+def _state(invoice: Invoice) -> str:
     """Return the invoice's state in plain words, for the problem that names it."""
-    return {
+    states: dict[str, str] = {
         InvoiceStatus.DRAFT: _("This invoice is a draft."),
         InvoiceStatus.ISSUED: _("This invoice is issued."),
         InvoiceStatus.VOID: _("This invoice is void."),
-    }[invoice.status]
+    }
+    return states[invoice.status]
 
 
-def _lines(invoice: Any, agency: Any, items: list[dict[str, Any]] | None) -> Any:
+def _lines(
+    invoice: Invoice, agency: Agency, items: list[dict[str, Any]] | None
+) -> tuple[list[InvoiceLine], list[InvoiceLine]]:
     lines, removed = nested_rows(invoice, "invoice", InvoiceLine, "lines", items)
     errors = {
         f"lines.{index}.caregiver_id": [_("Choose a record of this agency.")]
@@ -116,7 +125,9 @@ def _lines(invoice: Any, agency: Any, items: list[dict[str, Any]] | None) -> Any
     return lines, removed
 
 
-def _invoice(obj: Any, agency: Any, request: HttpRequest, children: dict[str, Any]) -> Any:
+def _invoice(
+    obj: Invoice, agency: Agency, request: HttpRequest, children: dict[str, Any]
+) -> Invoice:
     if obj.pk is not None and obj.status != InvoiceStatus.DRAFT:
         raise ValidationError(
             {"status": [_state(obj), _("Only a draft can be changed; void it instead.")]}
@@ -153,7 +164,7 @@ def _invoice(obj: Any, agency: Any, request: HttpRequest, children: dict[str, An
         ) from None
 
 
-def _payment(obj: Any, agency: Any, request: HttpRequest) -> Any:
+def _payment(obj: Payment, agency: Agency, request: HttpRequest) -> Payment:
     invoice = Invoice.objects.filter(agency=agency, pk=obj.invoice_id).first()
     if invoice is not None and obj.amount is not None:
         others = invoice.payments.exclude(pk=obj.pk).values_list("amount", flat=True)
@@ -269,7 +280,9 @@ for resource in RESOURCES:
     add_resource(router, resource)
 
 
-def _change_state(service: Callable[..., Any], done: Action) -> Callable[..., Any]:
+def _change_state(
+    service: Callable[..., Invoice], done: Action
+) -> Callable[[HttpRequest, PathId], dict[str, Any]]:
     """Return the operation that issues or voids an invoice through its service."""
 
     def change(request: HttpRequest, id: PathId) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 from pydantic import Field
 
+from careportal.agencies.models import Agency
 from careportal.api.resources import Resource, add_resource, nested_rows
 from careportal.api.values import (
     ExternalId,
@@ -37,7 +38,9 @@ router = Router()
 ROW_ID = "Send the id of one of the plan's rows to change it; leave it out to add a row."
 
 
-def _plan(obj: Any, agency: Any, request: HttpRequest, children: dict[str, Any]) -> Any:
+def _plan(
+    obj: ServicePlan, agency: Agency, request: HttpRequest, children: dict[str, Any]
+) -> ServicePlan:
     goals, old_goals = nested_rows(obj, "plan", Goal, "goals", children.get("goals"))
     tasks, old_tasks = nested_rows(obj, "plan", PlanTask, "tasks", children.get("tasks"))
     return save_service_plan(

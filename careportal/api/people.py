@@ -5,14 +5,14 @@ here gets its portal login and invitation exactly as one saved in the back offic
 """
 
 import datetime
-from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema
 from pydantic import Field
 
+from careportal.agencies.models import Agency
 from careportal.api.resources import Resource, add_resource
-from careportal.api.services import save_link
+from careportal.api.services import Link, save_link
 from careportal.api.values import (
     EmailOrEmpty,
     ExternalId,
@@ -37,7 +37,7 @@ from careportal.people.models import (
     Relationship,
     Residence,
 )
-from careportal.people.services import save_party
+from careportal.people.services import Party, save_party
 
 router = Router()
 
@@ -48,11 +48,11 @@ Phone = Text40
 Address = Text2000
 
 
-def _party(obj: Any, agency: Any, request: HttpRequest) -> Any:
+def _party(obj: Party, agency: Agency, request: HttpRequest) -> Party:
     return save_party(party=obj, agency=agency, request=request)
 
 
-def _link(obj: Any, agency: Any, request: HttpRequest) -> Any:
+def _link(obj: Link, agency: Agency, request: HttpRequest) -> Link:
     return save_link(link=obj, agency=agency)
 
 

@@ -7,12 +7,12 @@ is cancelled, never deleted.
 """
 
 import datetime
-from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema
 from pydantic import Field
 
+from careportal.agencies.models import Agency
 from careportal.api.resources import Resource, add_resource
 from careportal.api.values import ExternalId, IsoDateTime, RecordId, Text100
 from careportal.scheduling.models import Caregiver, Visit, VisitStatus
@@ -24,11 +24,11 @@ router = Router()
 Service = Text100
 
 
-def _caregiver(obj: Any, agency: Any, request: HttpRequest) -> Any:
+def _caregiver(obj: Caregiver, agency: Agency, request: HttpRequest) -> Caregiver:
     return save_caregiver(caregiver=obj, actor=None, request=request, agency=agency)
 
 
-def _visit(obj: Any, agency: Any, request: HttpRequest) -> Any:
+def _visit(obj: Visit, agency: Agency, request: HttpRequest) -> Visit:
     return save_visit(visit=obj, actor=None, request=request, agency=agency)
 
 

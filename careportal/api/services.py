@@ -12,7 +12,7 @@ import datetime
 import hashlib
 import secrets
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.http import HttpRequest
@@ -22,6 +22,10 @@ from careportal.api.models import IDEMPOTENCY_WINDOW, ApiKey, IdempotentRequest,
 from careportal.audit.actions import Action
 from careportal.audit.events import record
 from careportal.people.models import ClientPayer, Residence
+
+if TYPE_CHECKING:
+    from careportal.accounts.models import User
+    from careportal.agencies.models import Agency
 
 KEY_START = "cpk_"
 # How many characters of the key lists show (the fixed start and eight random ones).
@@ -37,11 +41,11 @@ def hash_key(key: str) -> str:
 @transaction.atomic
 def create_api_key(
     *,
-    agency: Any,
+    agency: Agency,
     name: str,
     scopes: Iterable[str],
     expires_at: datetime.datetime | None = None,
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
     key: str | None = None,
 ) -> tuple[ApiKey, str]:
@@ -80,7 +84,7 @@ def create_api_key(
 
 @transaction.atomic
 def revoke_api_key(
-    *, api_key: ApiKey, actor: Any = None, request: HttpRequest | None = None
+    *, api_key: ApiKey, actor: User | None = None, request: HttpRequest | None = None
 ) -> bool:
     """Revoke the key from now on; return False if it was revoked already."""
     api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
@@ -100,7 +104,7 @@ def purge_idempotent_requests(now: datetime.datetime | None = None) -> int:
 
 
 @transaction.atomic
-def save_link(*, link: Link, agency: Any) -> Link:
+def save_link(*, link: Link, agency: Agency) -> Link:
     """Create or change a client's payer or residence in the agency; return it, saved.
 
     Checked first (`full_clean`: dates in order, records of the same agency); a bad value

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
@@ -33,6 +33,10 @@ from careportal.scheduling.services import (
     record_saved,
     stored_row,
 )
+
+if TYPE_CHECKING:
+    from careportal.accounts.models import User
+    from careportal.agencies.models import Agency
 
 
 class InvoiceStateError(Exception):
@@ -193,7 +197,7 @@ def recompute_money_of_invoices(*, invoice_ids: Iterable[int]) -> None:
             recompute_invoice_money(invoice=pk)
 
 
-def bill_to_problem(*, client: Client | None, party: Any) -> str | None:
+def bill_to_problem(*, client: Client | None, party: models.Model | None) -> str | None:
     """Return why `party` may not be billed for `client`'s care, or None when it may.
 
     An invoice shows the client's care lines to whoever it is billed to, so the party must
@@ -230,9 +234,9 @@ def bill_to_problem(*, client: Client | None, party: Any) -> str | None:
 def issue_invoice(
     *,
     invoice: Invoice,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
-    agency: Any = None,
+    agency: Agency | None = None,
 ) -> Invoice:
     """Issue a draft invoice: from now on it shows in the portal of whoever it is billed to.
 
@@ -261,9 +265,9 @@ def issue_invoice(
 def void_invoice(
     *,
     invoice: Invoice,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
-    agency: Any = None,
+    agency: Agency | None = None,
 ) -> Invoice:
     """Void a draft or issued invoice; it stays visible in the portal, shown as void.
 
@@ -295,6 +299,7 @@ def void_invoice(
 # deletes it has today (`delete_invoices`, `delete_invoice_rows`).
 
 InvoiceRow = InvoiceLine | Payment
+_Row = TypeVar("_Row", InvoiceLine, Payment)
 
 
 @transaction.atomic
@@ -302,9 +307,9 @@ def create_invoice(
     *,
     invoice: Invoice,
     lines: Sequence[InvoiceLine] = (),
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
-    agency: Any = None,
+    agency: Agency | None = None,
 ) -> Invoice:
     """Create a draft invoice with its lines; return it, its money stored.
 
@@ -328,9 +333,9 @@ def save_invoice(
     invoice: Invoice,
     lines: Sequence[InvoiceLine] = (),
     removed_lines: Iterable[InvoiceLine] = (),
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
-    agency: Any = None,
+    agency: Agency | None = None,
 ) -> Invoice:
     """Change an invoice (its dates, party, tax, adjustments, notes) and, if given, add or
     change its `lines` and delete `removed_lines`; return it, its money stored.
@@ -355,9 +360,9 @@ def _save_invoice(
     invoice: Invoice,
     lines: Sequence[InvoiceLine],
     removed: Iterable[InvoiceLine],
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None,
-    agency: Any,
+    agency: Agency | None,
 ) -> Invoice:
     agency = agency_of(actor=actor, agency=agency)
     stored = stored_row(invoice, agency)
@@ -442,55 +447,53 @@ def _check_invoice(invoice: Invoice) -> None:
 def save_invoice_line(
     *,
     line: InvoiceLine,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
-    agency: Any = None,
+    agency: Agency | None = None,
 ) -> InvoiceLine:
     """Add or change one line of an invoice; return it, the invoice's money stored.
 
     A line moved to another invoice leaves the money of the one it left right too.
     """
-    saved: InvoiceLine = _save_row(
+    return _save_row(
         line,
         (Action.INVOICE_LINE_CREATED, Action.INVOICE_LINE_CHANGED),
         actor=actor,
         request=request,
         agency=agency,
     )
-    return saved
 
 
 @transaction.atomic
 def record_payment(
     *,
     payment: Payment,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
-    agency: Any = None,
+    agency: Agency | None = None,
 ) -> Payment:
     """Record a payment on an invoice, or change one; return it, the money stored.
 
     The invoice's amount paid and balance, and its bill-to party's totals, follow in the
     same transaction (and those of the invoice it left, if it moved).
     """
-    saved: Payment = _save_row(
+    return _save_row(
         payment,
         (Action.PAYMENT_RECORDED, Action.PAYMENT_CHANGED),
         actor=actor,
         request=request,
         agency=agency,
     )
-    return saved
 
 
 def _save_row(
-    row: InvoiceRow,
+    row: _Row,
     actions: tuple[Action, Action],
     *,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None,
-    agency: Any,
-) -> Any:
+    agency: Agency | None,
+) -> _Row:
     """Save a line or a payment and store its invoices' money; record `actions`' first
     (created) for a new row, or its second (changed), as `record_saved` does."""
     agency = agency_of(actor=actor, agency=agency)
@@ -506,7 +509,7 @@ def _save_row(
 
 @transaction.atomic
 def delete_invoice_rows(
-    *, rows: Iterable[InvoiceRow], actor: Any, request: HttpRequest | None = None
+    *, rows: Iterable[InvoiceRow], actor: User | None, request: HttpRequest | None = None
 ) -> int:
     """Delete lines or payments (the back office's delete); return how many.
 
@@ -524,7 +527,7 @@ def delete_invoice_rows(
 
 @transaction.atomic
 def delete_invoices(
-    *, invoices: Iterable[Invoice], actor: Any, request: HttpRequest | None = None
+    *, invoices: Iterable[Invoice], actor: User | None, request: HttpRequest | None = None
 ) -> int:
     """Delete invoices with their lines and payments (the back office's delete, as it is
     today); return how many. Each is audited; their bill-to parties' totals are counted

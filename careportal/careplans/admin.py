@@ -20,7 +20,7 @@ from careportal.backoffice.scoping import (
     AgencyScopedAdmin,
     AgencyScopedTabularInline,
 )
-from careportal.backoffice.site import backoffice_site
+from careportal.backoffice.site import backoffice_site, staff_user
 from careportal.careplans import services as careplans_services
 from careportal.careplans.models import Goal, PlanTask, ServicePlan
 
@@ -62,7 +62,7 @@ class ServicePlanAdmin(AuditedViewMixin, AgencyScopedAdmin):
             goals=rows[Goal],
             tasks=rows[PlanTask],
             removed=removed,
-            actor=request.user,
+            actor=staff_user(request),
             request=request,
         )
         form.save_m2m()
@@ -80,14 +80,18 @@ class PlanRowAdmin(AuditedViewMixin, AgencyScopedAdmin):
     readonly_fields = ("external_id",)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        name = "goals" if isinstance(obj, Goal) else "tasks"
+        is_goal = isinstance(obj, Goal)
         careplans_services.save_service_plan(
-            plan=obj.plan, actor=request.user, request=request, **{name: [obj]}
+            plan=obj.plan,
+            goals=[obj] if is_goal else None,
+            tasks=None if is_goal else [obj],
+            actor=staff_user(request),
+            request=request,
         )
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         careplans_services.save_service_plan(
-            plan=obj.plan, removed=[obj], actor=request.user, request=request
+            plan=obj.plan, removed=[obj], actor=staff_user(request), request=request
         )
 
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
@@ -96,7 +100,7 @@ class PlanRowAdmin(AuditedViewMixin, AgencyScopedAdmin):
             by_plan[row.plan].append(row)
         for plan, rows in by_plan.items():
             careplans_services.save_service_plan(
-                plan=plan, removed=rows, actor=request.user, request=request
+                plan=plan, removed=rows, actor=staff_user(request), request=request
             )
 
 

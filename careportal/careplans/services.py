@@ -11,7 +11,7 @@ deleted through it (issue 13: no hard delete of health records; end the plan ins
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -23,6 +23,10 @@ from careportal.audit.events import record
 from careportal.careplans.models import Goal, PlanTask, ServicePlan
 from careportal.scheduling.services import agency_of, changed_fields, full_clean, stored_row
 
+if TYPE_CHECKING:
+    from careportal.accounts.models import User
+    from careportal.agencies.models import Agency
+
 PlanRow = Goal | PlanTask
 
 
@@ -33,9 +37,9 @@ def save_service_plan(
     goals: Sequence[Goal] | None = None,
     tasks: Sequence[PlanTask] | None = None,
     removed: Iterable[PlanRow] = (),
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
-    agency: Any = None,
+    agency: Agency | None = None,
 ) -> ServicePlan:
     """Create or change a plan of the agency with its goals and tasks; return it, saved.
 
@@ -53,7 +57,7 @@ def save_service_plan(
     agency = agency_of(actor=actor, agency=agency)
     stored = stored_row(plan, agency)
     plan.agency = agency
-    rows: dict[str, list[Any]] = {"goals": list(goals or ()), "tasks": list(tasks or ())}
+    rows: dict[str, list[PlanRow]] = {"goals": list(goals or ()), "tasks": list(tasks or ())}
     removed = list(removed)
     # Every check before any write: a bad goal leaves the plan unsaved too.
     full_clean(plan)
@@ -103,14 +107,14 @@ def save_service_plan(
 
 
 def _check_rows(
-    rows: dict[str, list[Any]], *, plan: ServicePlan, agency: Any
-) -> dict[tuple[type, int], Any]:
+    rows: dict[str, list[PlanRow]], *, plan: ServicePlan, agency: Agency
+) -> dict[tuple[type, int], PlanRow]:
     """Check each goal and task as its own `full_clean` would; return the stored rows.
 
     The plan may be new (no pk yet), so the rows are checked without it and get it when
     saved. A row of another agency raises its DoesNotExist, as a missing one would.
     """
-    stored: dict[tuple[type, int], Any] = {}
+    stored: dict[tuple[type, int], PlanRow] = {}
     errors: dict[str, Any] = {}
     for name, items in rows.items():
         for index, row in enumerate(items):

@@ -9,11 +9,13 @@ every 2 seconds. The owner and administrators have the module (backoffice.roles)
 from __future__ import annotations
 
 import csv
-from typing import Any, cast
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -22,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from careportal.backoffice.scoping import AgencyScopedAdmin, staff_agency
-from careportal.backoffice.site import backoffice_site
+from careportal.backoffice.site import backoffice_site, staff_user
 from careportal.imports import cells, kinds
 from careportal.imports.models import ClientImport
 from careportal.imports.services import (
@@ -33,6 +35,14 @@ from careportal.imports.services import (
     preview_client_import,
     start_client_import,
 )
+
+if TYPE_CHECKING:
+    from careportal.agencies.models import Agency
+
+
+def _agency(request: HttpRequest) -> Agency:
+    """Return the staff member's agency: the back office lets in staff of an agency alone."""
+    return cast("Agency", staff_agency(request))
 
 
 class UploadForm(forms.Form):
@@ -71,10 +81,10 @@ class ClientImportAdmin(AgencyScopedAdmin):
     change_list_template = "admin/imports/clientimport/change_list.html"
     actions = None
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: ClientImport | None = None) -> bool:
         return False
 
-    def get_queryset(self, request: HttpRequest) -> Any:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ClientImport]:
         return super().get_queryset(request).select_related("uploaded_by").defer("rows")
 
     def get_urls(self) -> list[URLPattern]:
@@ -118,7 +128,9 @@ class ClientImportAdmin(AgencyScopedAdmin):
             raise Http404
         return obj
 
-    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> Any:
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         """The upload page: a file in, its preview out (nothing saved but the preview)."""
         self._require_module(request)
         if not self.has_add_permission(request):
@@ -129,11 +141,11 @@ class ClientImportAdmin(AgencyScopedAdmin):
             upload = form.cleaned_data["file"]
             try:
                 client_import = preview_client_import(
-                    agency=staff_agency(request),
+                    agency=_agency(request),
                     kind=form.cleaned_data["kind"],
                     data=upload.read(),
                     file_name=upload.name or "",
-                    actor=request.user,
+                    actor=staff_user(request),
                 )
             except cells.FileRefused as exc:
                 form.add_error("file", str(exc))
@@ -150,12 +162,12 @@ class ClientImportAdmin(AgencyScopedAdmin):
         return TemplateResponse(request, "admin/imports/clientimport/upload.html", context)
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: Any = None) -> Any:  # fmt: skip
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:  # fmt: skip
         """The preview of an uploaded file, then its progress and its summary."""
         self._require_module(request)
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
-            return self._get_obj_does_not_exist_redirect(  # type: ignore[attr-defined]
+            return self._get_obj_does_not_exist_redirect(  # type: ignore[attr-defined,no-any-return]
                 request, self.opts, object_id
             )
         context = {
@@ -209,11 +221,11 @@ class ClientImportAdmin(AgencyScopedAdmin):
         """Export a kind's records of the agency, streamed as CSV (the import's columns)."""
         of_kind = self._kind(request, kind)
         rows = export_rows(
-            agency=staff_agency(request), kind=of_kind.name, actor=request.user, request=request
+            agency=_agency(request), kind=of_kind.name, actor=staff_user(request), request=request
         )
         writer = csv.writer(Echo())
 
-        def lines() -> Any:
+        def lines() -> Iterator[str]:
             yield "\ufeff"
             for row in rows:
                 yield writer.writerow(row)
@@ -222,7 +234,9 @@ class ClientImportAdmin(AgencyScopedAdmin):
         response["Content-Disposition"] = f'attachment; filename="{of_kind.name}.csv"'
         return response
 
-    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         extra_context = {
             **(extra_context or {}),
             "may_import": self.has_add_permission(request),

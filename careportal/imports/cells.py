@@ -22,6 +22,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
+from careportal.agencies.models import Agency
 from careportal.people.models import (
     Client,
     Community,
@@ -225,7 +226,7 @@ def parse_date(value: str) -> tuple[datetime.date | None, str]:
     return None, _("%(value)s is not a date (write it as 1942-03-18).") % {"value": value}
 
 
-def foreign_emails(agency: Any, emails: Iterable[str]) -> set[str]:
+def foreign_emails(agency: Agency, emails: Iterable[str]) -> set[str]:
     """Return those of the (lower-case) emails that a person of another agency has."""
     found: set[str] = set()
     user_model = get_user_model()

@@ -19,6 +19,8 @@ from django.core.exceptions import ValidationError
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
+from careportal.accounts.models import User
+from careportal.agencies.models import Agency
 from careportal.audit.actions import Action
 from careportal.audit.events import audit_event, record_many
 from careportal.imports import cells
@@ -30,7 +32,7 @@ from careportal.people.models import (
     EmergencyContact,
     Relationship,
 )
-from careportal.people.services import review_portal_logins, save_party
+from careportal.people.services import Party, review_portal_logins, save_party
 
 CLIENT_FIELDS = (
     "external_id",
@@ -100,7 +102,7 @@ def read_rows(data: bytes) -> list[dict[str, Any]]:
 class Matcher:
     """The agency's clients and contacts that rows of a file may match, loaded in bulk."""
 
-    def __init__(self, agency: Any, rows: list[dict[str, Any]]) -> None:
+    def __init__(self, agency: Agency, rows: list[dict[str, Any]]) -> None:
         self.agency = agency
         external_ids = {cells.cell(row, "external_id") for row in rows} - {""}
         emails = {cells.cell(row, "email").lower() for row in rows} - {""}
@@ -147,7 +149,7 @@ class Matcher:
         return (found[0] if found else None), None
 
 
-def plan_rows(agency: Any, rows: list[dict[str, Any]]) -> list[PlannedRow]:
+def plan_rows(agency: Agency, rows: list[dict[str, Any]]) -> list[PlannedRow]:
     """Make each row into its client and contacts (unsaved), with every error found."""
     matcher = Matcher(agency, rows)
     seen_ids: dict[str, int] = {}
@@ -156,7 +158,7 @@ def plan_rows(agency: Any, rows: list[dict[str, Any]]) -> list[PlannedRow]:
 
 
 def plan_row(
-    agency: Any,
+    agency: Agency,
     row: dict[str, Any],
     matcher: Matcher,
     seen_ids: dict[str, int],
@@ -285,7 +287,10 @@ def _relationship(value: str) -> tuple[str, str]:
 
 
 def save_rows(
-    planned: Sequence[PlannedRow], agency: Any, actor: Any, progress: Callable[[int], None]
+    planned: Sequence[PlannedRow],
+    agency: Agency,
+    actor: User | None,
+    progress: Callable[[int], None],
 ) -> Counts:
     """Save the planned rows in the caller's transaction; return what was saved.
 
@@ -309,7 +314,7 @@ def save_rows(
     return Counts(created=len(new), updated=len(changed), skipped=skipped)
 
 
-def _create_batch(rows: list[PlannedRow], *, agency: Any, actor: Any) -> None:
+def _create_batch(rows: list[PlannedRow], *, agency: Agency, actor: User | None) -> None:
     """Write new clients and their contacts as save_party would, with fixed queries a batch.
 
     The records were checked (full_clean) when planned; the database's constraints are the
@@ -329,7 +334,7 @@ def _create_batch(rows: list[PlannedRow], *, agency: Any, actor: Any) -> None:
             contact.client = row.client
             contacts.append(contact)
     EmergencyContact.objects.bulk_create(contacts)
-    parties: list[Any] = [*new_clients, *contacts]
+    parties: list[Party] = [*new_clients, *contacts]
     invite_parties(agency=agency, parties=parties, actor=actor)
     user_ids = set(
         EmergencyContact.objects.filter(pk__in=[c.pk for c in contacts])
@@ -346,7 +351,7 @@ def _create_batch(rows: list[PlannedRow], *, agency: Any, actor: Any) -> None:
     )
 
 
-def _save_row(row: PlannedRow, *, agency: Any, actor: Any) -> None:
+def _save_row(row: PlannedRow, *, agency: Agency, actor: User | None) -> None:
     prefix = ""
     try:
         save_party(party=row.client, agency=agency, actor=actor)
@@ -361,7 +366,7 @@ def _save_row(row: PlannedRow, *, agency: Any, actor: Any) -> None:
 # Export ----------------------------------------------------------------------------------
 
 
-def export_rows(agency: Any) -> Iterator[list[str]]:
+def export_rows(agency: Agency) -> Iterator[list[str]]:
     """Yield the header and one row per client of the agency, a few hundred at a time."""
     yield list(COLUMNS)
     clients = (

@@ -19,6 +19,8 @@ from typing import Any, Protocol
 
 from django.utils.functional import Promise
 
+from careportal.accounts.models import User
+from careportal.agencies.models import Agency
 from careportal.imports import clients, communities, links, payers, visits
 from careportal.imports.cells import Counts, RowError, RowRefused
 from careportal.imports.models import ImportKind
@@ -44,9 +46,10 @@ class Kind:
     label: str | Promise  # lazily translated, e.g. "Payers with their people"
     columns: tuple[str, ...]
     example_rows: list[dict[str, str]]  # the template's example rows
-    plan_rows: Callable[[Any, list[dict[str, Any]]], Sequence[Planned]]
-    save_rows: Callable[[Sequence[Any], Any, Any, Callable[[int], None]], Counts]
-    export_rows: Callable[[Any], Iterator[list[str]]]  # header first, neutralised cells
+    plan_rows: Callable[[Agency, list[dict[str, Any]]], Sequence[Planned]]
+    # Each kind saves the rows its own plan_rows made.
+    save_rows: Callable[[Sequence[Any], Agency, User | None, Callable[[int], None]], Counts]
+    export_rows: Callable[[Agency], Iterator[list[str]]]  # header first, neutralised cells
 
     def template_rows(self) -> list[list[str]]:
         """Return the template's header and its example rows."""

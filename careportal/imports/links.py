@@ -29,7 +29,9 @@ from django.core.exceptions import ValidationError
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
-from careportal.api.services import save_link
+from careportal.accounts.models import User
+from careportal.agencies.models import Agency
+from careportal.api.services import Link, save_link
 from careportal.audit.actions import Action
 from careportal.audit.events import record
 from careportal.imports import cells
@@ -70,6 +72,7 @@ LINK_KINDS: dict[str, tuple[type[ClientPayer] | type[Residence], str]] = {
     "community": (Residence, "community"),
 }
 CHUNK = cells.CHUNK
+Organisation = Payer | Community
 
 
 @dataclass
@@ -77,7 +80,7 @@ class PlannedLink:
     """A row of the file made into its link, not saved (None when the row has errors)."""
 
     line: int
-    link: ClientPayer | Residence | None = None
+    link: Link | None = None
     errors: list[RowError] = field(default_factory=list)
     is_new: bool = True
     has_changes: bool = True
@@ -92,7 +95,7 @@ class PlannedLink:
 class Matcher:
     """The clients the rows name, the agency's payers and communities, and their links."""
 
-    def __init__(self, agency: Any, rows: list[dict[str, Any]]) -> None:
+    def __init__(self, agency: Agency, rows: list[dict[str, Any]]) -> None:
         external_ids = {cells.cell(row, "client_external_id") for row in rows} - {""}
         emails = {cells.cell(row, "client_email").lower() for row in rows} - {""}
         clients = Client.objects.filter(agency=agency)
@@ -107,7 +110,7 @@ class Matcher:
             ):
                 self.clients_by_email.setdefault(client.email.lower(), []).append(client)
         # An agency has tens to hundreds of payers and communities: all of them.
-        self.organisations: dict[str, list[Any]] = {
+        self.organisations: dict[str, list[Payer] | list[Community]] = {
             "payer": list(Payer.objects.filter(agency=agency)),
             "community": list(Community.objects.filter(agency=agency)),
         }
@@ -115,10 +118,10 @@ class Matcher:
             {c.pk for c in self.clients_by_id.values()}
             | {c.pk for found in self.clients_by_email.values() for c in found}
         )
-        self.links: dict[tuple[str, int, int, datetime.date], Any] = {}
+        self.links: dict[tuple[str, int, int, datetime.date], Link] = {}
         for kind, (model, name) in LINK_KINDS.items():
             for chunk in cells.chunks(client_ids):
-                stored: Any = model._default_manager.filter(client_id__in=chunk).order_by("-pk")
+                stored = model._default_manager.filter(client_id__in=chunk).order_by("-pk")
                 for link in stored:
                     key = (kind, link.client_id, getattr(link, f"{name}_id"), link.start_date)
                     self.links[key] = link
@@ -145,7 +148,9 @@ class Matcher:
             return None, RowError(line, "client_email", message % {"email": email})
         return clients[0], None
 
-    def organisation_for(self, kind: str, row: dict[str, Any]) -> tuple[Any, RowError | None]:
+    def organisation_for(
+        self, kind: str, row: dict[str, Any]
+    ) -> tuple[Organisation | None, RowError | None]:
         line = row["line"]
         stored = self.organisations[kind]
         external_id = cells.cell(row, "payer_or_community_external_id")
@@ -178,7 +183,7 @@ class Matcher:
         return found[0], None
 
 
-def plan_rows(agency: Any, rows: list[dict[str, Any]]) -> list[PlannedLink]:
+def plan_rows(agency: Agency, rows: list[dict[str, Any]]) -> list[PlannedLink]:
     """Make each row into its link (unsaved), with every error found."""
     matcher = Matcher(agency, rows)
     seen: dict[tuple[str, int, int, datetime.date], int] = {}
@@ -186,7 +191,7 @@ def plan_rows(agency: Any, rows: list[dict[str, Any]]) -> list[PlannedLink]:
 
 
 def plan_row(
-    agency: Any,
+    agency: Agency,
     row: dict[str, Any],
     matcher: Matcher,
     seen: dict[tuple[str, int, int, datetime.date], int],
@@ -257,7 +262,10 @@ def _dates(
 
 
 def save_rows(
-    planned: Sequence[PlannedLink], agency: Any, actor: Any, progress: Callable[[int], None]
+    planned: Sequence[PlannedLink],
+    agency: Agency,
+    actor: User | None,
+    progress: Callable[[int], None],
 ) -> Counts:
     """Save each new or changed link through `save_link`, in the caller's transaction.
 
@@ -272,7 +280,7 @@ def save_rows(
     return Counts(created=counts["create"], updated=counts["update"], skipped=counts["skip"])
 
 
-def _save_link(row: PlannedLink, link: ClientPayer | Residence, *, agency: Any, actor: Any) -> None:
+def _save_link(row: PlannedLink, link: Link, *, agency: Agency, actor: User | None) -> None:
     try:
         save_link(link=link, agency=agency)
     except ValidationError as exc:
@@ -288,11 +296,11 @@ def _save_link(row: PlannedLink, link: ClientPayer | Residence, *, agency: Any, 
 # Export ----------------------------------------------------------------------------------
 
 
-def export_rows(agency: Any) -> Iterator[list[str]]:
+def export_rows(agency: Agency) -> Iterator[list[str]]:
     """Yield the header and one row per payer link, then per residence, of the agency."""
     yield list(COLUMNS)
     for kind, (model, name) in LINK_KINDS.items():
-        links: Any = (
+        links = (
             model._default_manager.filter(agency=agency)
             .select_related("client", name)
             .order_by("pk")

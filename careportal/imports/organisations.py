@@ -22,13 +22,18 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext as _
 
+from careportal.accounts.models import User
+from careportal.agencies.models import Agency
 from careportal.imports import cells
 from careportal.imports.cells import Counts, RowError
+from careportal.people.models import Community, CommunityPerson, Payer, PayerPerson
 from careportal.people.services import save_party
 
 FIELDS = ("external_id", "name", "kind", "contact_person", "email", "phone", "address")
 PERSON_FIELDS = ("name", "email")
 PEOPLE_PER_ROW = 2
+Organisation = Payer | Community
+Person = PayerPerson | CommunityPerson
 COLUMNS = FIELDS + tuple(
     f"person_{n}_{name}" for n in range(1, PEOPLE_PER_ROW + 1) for name in PERSON_FIELDS
 )
@@ -38,8 +43,8 @@ COLUMNS = FIELDS + tuple(
 class Shape:
     """What differs between the payers' file and the communities': the tables."""
 
-    model: type[models.Model]
-    person_model: type[models.Model]
+    model: type[Payer] | type[Community]
+    person_model: type[PayerPerson] | type[CommunityPerson]
     # The person's foreign key to the organisation: "payer" or "community".
     link: str
     kinds: type[models.TextChoices]
@@ -50,9 +55,9 @@ class PlannedOrganisation:
     """A row of the file made into its record and people, not saved."""
 
     line: int
-    organisation: Any
+    organisation: Organisation
     # Each person with the number of its columns (1 for person_1_...).
-    people: list[tuple[int, Any]] = field(default_factory=list)
+    people: list[tuple[int, Person]] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     is_new: bool = True
     has_changes: bool = True
@@ -67,17 +72,17 @@ class PlannedOrganisation:
 class Matcher:
     """The agency's records of the shape and their people (tens to hundreds: all of them)."""
 
-    def __init__(self, shape: Shape, agency: Any, rows: list[dict[str, Any]]) -> None:
-        stored: list[Any] = list(shape.model._default_manager.filter(agency=agency))
+    def __init__(self, shape: Shape, agency: Agency, rows: list[dict[str, Any]]) -> None:
+        stored: list[Organisation] = list(shape.model._default_manager.filter(agency=agency))
         self.by_external_id = {org.external_id: org for org in stored if org.external_id}
-        self.by_email: dict[str, list[Any]] = {}
-        self.by_name: dict[str, list[Any]] = {}
+        self.by_email: dict[str, list[Organisation]] = {}
+        self.by_name: dict[str, list[Organisation]] = {}
         for org in stored:
             if org.email:
                 self.by_email.setdefault(org.email.lower(), []).append(org)
             self.by_name.setdefault(org.name.strip().lower(), []).append(org)
-        self.people: dict[int, list[Any]] = {}
-        people: Any = shape.person_model._default_manager.filter(agency=agency).order_by("pk")
+        self.people: dict[int, list[Person]] = {}
+        people = shape.person_model._default_manager.filter(agency=agency).order_by("pk")
         for person in people:
             self.people.setdefault(getattr(person, f"{shape.link}_id"), []).append(person)
         emails = {
@@ -87,7 +92,7 @@ class Matcher:
         } - {""}
         self.foreign_emails = cells.foreign_emails(agency, emails)
 
-    def organisation_for(self, row: dict[str, Any]) -> tuple[Any, RowError | None]:
+    def organisation_for(self, row: dict[str, Any]) -> tuple[Organisation | None, RowError | None]:
         external_id = cells.cell(row, "external_id")
         if external_id and external_id in self.by_external_id:
             return self.by_external_id[external_id], None
@@ -106,7 +111,7 @@ class Matcher:
             )
         return (found[0] if found else None), None
 
-    def _named(self, row: dict[str, Any]) -> tuple[Any, RowError | None]:
+    def _named(self, row: dict[str, Any]) -> tuple[Organisation | None, RowError | None]:
         """Return the record of the row's name, for a row with no external_id nor email."""
         name = cells.cell(row, "name")
         found = self.by_name.get(name.lower(), []) if name else []
@@ -120,7 +125,9 @@ class Matcher:
         return (found[0] if found else None), None
 
 
-def plan_rows(shape: Shape, agency: Any, rows: list[dict[str, Any]]) -> list[PlannedOrganisation]:
+def plan_rows(
+    shape: Shape, agency: Agency, rows: list[dict[str, Any]]
+) -> list[PlannedOrganisation]:
     """Make each row into its record and people (unsaved), with every error found."""
     matcher = Matcher(shape, agency, rows)
     seen: dict[str, dict[str, int]] = {"external_id": {}, "email": {}}
@@ -129,7 +136,7 @@ def plan_rows(shape: Shape, agency: Any, rows: list[dict[str, Any]]) -> list[Pla
 
 def plan_row(
     shape: Shape,
-    agency: Any,
+    agency: Agency,
     row: dict[str, Any],
     matcher: Matcher,
     seen: dict[str, dict[str, int]],
@@ -207,7 +214,7 @@ def _repeated(line: int, texts: dict[str, str], seen: dict[str, dict[str, int]])
     return errors
 
 
-def _set_kind(shape: Shape, org: Any, value: str, line: int) -> list[RowError]:
+def _set_kind(shape: Shape, org: Organisation, value: str, line: int) -> list[RowError]:
     """Set the record's kind from the cell; empty keeps it. Return the cell's error, if any."""
     if not value:
         return []
@@ -222,7 +229,7 @@ def _set_kind(shape: Shape, org: Any, value: str, line: int) -> list[RowError]:
     return []
 
 
-def _person_for(shape: Shape, email: str, existing: list[Any]) -> Any:
+def _person_for(shape: Shape, email: str, existing: list[Person]) -> Person:
     """Return the record's stored person of this email (a copy), or a new one."""
     for person in existing:
         if email and person.email.lower() == email.lower():
@@ -237,8 +244,8 @@ def _person_for(shape: Shape, email: str, existing: list[Any]) -> Any:
 def save_rows(
     shape: Shape,
     planned: Sequence[PlannedOrganisation],
-    agency: Any,
-    actor: Any,
+    agency: Agency,
+    actor: User | None,
     progress: Callable[[int], None],
 ) -> Counts:
     """Save each new or changed row through `save_party`, in the caller's transaction.
@@ -254,10 +261,13 @@ def save_rows(
     return Counts(created=counts["create"], updated=counts["update"], skipped=counts["skip"])
 
 
-def _save_row(shape: Shape, row: PlannedOrganisation, *, agency: Any, actor: Any) -> None:
+def _save_row(
+    shape: Shape, row: PlannedOrganisation, *, agency: Agency, actor: User | None
+) -> None:
     prefix = ""
     try:
-        org = save_party(party=row.organisation, agency=agency, actor=actor)
+        org = row.organisation
+        save_party(party=org, agency=agency, actor=actor)
         for n, planned_person in row.people:
             prefix = f"person_{n}_"
             person = _stored_person(shape, org, planned_person)
@@ -266,7 +276,7 @@ def _save_row(shape: Shape, row: PlannedOrganisation, *, agency: Any, actor: Any
         raise cells.refused(exc, row.line, prefix) from exc
 
 
-def _stored_person(shape: Shape, org: Any, planned: Any) -> Any:
+def _stored_person(shape: Shape, org: Organisation, planned: Person) -> Person:
     """Return the person to save: the record's person of that email if it has one now.
 
     Saving a record with an email makes that email one of its people (sync_portal_account):
@@ -275,7 +285,7 @@ def _stored_person(shape: Shape, org: Any, planned: Any) -> Any:
     setattr(planned, shape.link, org)
     if planned.pk is not None:
         return planned
-    same: Any = shape.person_model._default_manager.filter(
+    same = shape.person_model._default_manager.filter(
         agency=org.agency, email__iexact=planned.email, **{shape.link: org}
     ).first()
     if same is None:
@@ -287,13 +297,13 @@ def _stored_person(shape: Shape, org: Any, planned: Any) -> Any:
 # Export ----------------------------------------------------------------------------------
 
 
-def export_rows(shape: Shape, agency: Any) -> Iterator[list[str]]:
+def export_rows(shape: Shape, agency: Agency) -> Iterator[list[str]]:
     """Yield the header and one row per record of the agency, with its first two people."""
     yield list(COLUMNS)
-    orgs: Any = shape.model._default_manager.filter(agency=agency).order_by("pk")
+    orgs = shape.model._default_manager.filter(agency=agency).order_by("pk")
     for org in orgs.prefetch_related("people"):
         row = [getattr(org, name) or "" for name in FIELDS]
-        people = sorted(org.people.all(), key=lambda person: person.pk)
+        people: list[Person] = sorted(org.people.all(), key=lambda person: person.pk)
         for n in range(PEOPLE_PER_ROW):
             person = people[n] if n < len(people) else None
             row += [person.name, person.email] if person is not None else ["", ""]

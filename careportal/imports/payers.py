@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from careportal.accounts.models import User
+from careportal.agencies.models import Agency
 from careportal.imports import organisations
 from careportal.imports.cells import Counts
 from careportal.imports.organisations import PlannedOrganisation
@@ -33,18 +35,18 @@ EXAMPLE_ROWS = [
 ]
 
 
-def plan_rows(agency: Any, rows: list[dict[str, Any]]) -> list[PlannedOrganisation]:
+def plan_rows(agency: Agency, rows: list[dict[str, Any]]) -> list[PlannedOrganisation]:
     return organisations.plan_rows(SHAPE, agency, rows)
 
 
 def save_rows(
     planned: Sequence[PlannedOrganisation],
-    agency: Any,
-    actor: Any,
+    agency: Agency,
+    actor: User | None,
     progress: Callable[[int], None],
 ) -> Counts:
     return organisations.save_rows(SHAPE, planned, agency, actor, progress)
 
 
-def export_rows(agency: Any) -> Iterator[list[str]]:
+def export_rows(agency: Agency) -> Iterator[list[str]]:
     return organisations.export_rows(SHAPE, agency)

@@ -18,6 +18,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from careportal.accounts.models import User
+from careportal.agencies.models import Agency
 from careportal.audit.actions import Action
 from careportal.audit.events import record
 from careportal.imports import cells, kinds
@@ -56,10 +58,10 @@ def describe(error: dict[str, Any] | cells.RowError) -> str:
 
 def preview_client_import(
     *,
-    agency: Any,
+    agency: Agency,
     data: bytes,
     file_name: str,
-    actor: Any = None,
+    actor: User | None = None,
     kind: str = ImportKind.CLIENTS,
 ) -> ClientImport:
     """Read and check a file of the kind; keep its rows, errors and counts, and nothing else.
@@ -208,7 +210,7 @@ def _progress_writer(import_id: int) -> tuple[Callable[[int], None], Callable[[]
 
 
 def export_rows(
-    *, agency: Any, kind: str, actor: Any, request: HttpRequest | None
+    *, agency: Agency, kind: str, actor: User | None, request: HttpRequest | None
 ) -> Iterator[list[str]]:
     """Record the export (EXPORTED) and return its rows, the header first."""
     of_kind = kinds.kind_of(kind)

@@ -13,6 +13,8 @@ import secrets
 import time
 from typing import Any
 
+from careportal.accounts.models import User
+from careportal.agencies.models import Agency
 from careportal.imports import clients as columns
 from careportal.imports.services import preview_client_import, run_import, start_client_import
 
@@ -42,7 +44,9 @@ def sample_file(count: int, *, tag: str = "") -> bytes:
     return out.getvalue().encode()
 
 
-def time_client_import(*, agency: Any, count: int = 5000, actor: Any = None) -> dict[str, Any]:
+def time_client_import(
+    *, agency: Agency, count: int = 5000, actor: User | None = None
+) -> dict[str, Any]:
     """Preview and import `count` clients with 2 contacts each; return the figures."""
     data = sample_file(count)
     started = time.perf_counter()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
@@ -21,6 +21,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from careportal.agencies.models import AgencyScoped
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from careportal.accounts.models import User
 
 # How long a copy's files are kept once built.
 KEPT_FOR = datetime.timedelta(days=7)
@@ -49,7 +54,7 @@ UNDER_WAY = (CopyState.QUEUED, CopyState.BUILDING)
 
 
 class RecordCopyQuerySet(models.QuerySet["RecordCopy"]):
-    def visible_to(self, user: Any) -> RecordCopyQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> RecordCopyQuerySet:
         """Return the copies a portal login may see: its own client's, never anyone else's."""
         from careportal.people import access
 

@@ -6,6 +6,8 @@ as on the Care Plan page; staff never reach the portal. Each download is an audi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,6 +22,9 @@ from careportal.people import access
 from careportal.people.models import Client
 from careportal.privacy.models import CopyState, RecordCopy
 from careportal.privacy.tasks import CopyUnderWay, ask_for_record_copy
+
+if TYPE_CHECKING:
+    from careportal.accounts.http import AuthenticatedHttpRequest
 
 # What each download is: the copy's field, its media type and the file's extension.
 DOWNLOADS = {
@@ -46,7 +51,7 @@ def _my_privacy() -> str:
 
 
 @require_POST
-def ask(request: HttpRequest) -> HttpResponse:
+def ask(request: AuthenticatedHttpRequest) -> HttpResponse:
     client = _own_client(request)
     try:
         ask_for_record_copy(client=client, user=request.user, request=request)

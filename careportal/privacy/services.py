@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.http import HttpRequest
@@ -11,6 +11,9 @@ from django.http import HttpRequest
 from careportal.audit.actions import Action
 from careportal.audit.events import record
 from careportal.people.models import Client, EmergencyContact
+
+if TYPE_CHECKING:
+    from careportal.accounts.models import User
 
 
 class NotYourContact(LookupError):
@@ -56,7 +59,7 @@ def set_contact_access(
     sees_calendar: bool,
     sees_invoices: bool,
     access_ends_on: datetime.date | None,
-    actor: Any,
+    actor: User,
     request: HttpRequest | None,
 ) -> bool:
     """Save what the client lets this emergency contact see; return whether it changed.

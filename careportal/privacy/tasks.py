@@ -8,8 +8,9 @@ expires, and the worker or a command may call the function any time).
 
 from __future__ import annotations
 
+import datetime
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -34,6 +35,9 @@ from careportal.privacy.models import (
     random_name,
 )
 
+if TYPE_CHECKING:
+    from careportal.accounts.models import User
+
 logger = logging.getLogger(__name__)
 
 # Progress is written when it has moved this far since the last write: a few writes a copy.
@@ -44,7 +48,7 @@ class CopyUnderWay(Exception):
     """The client's earlier copy is still being made."""
 
 
-def ask_for_record_copy(*, client: Client, user: Any, request: HttpRequest | None) -> RecordCopy:
+def ask_for_record_copy(*, client: Client, user: User, request: HttpRequest | None) -> RecordCopy:
     """Queue a new copy of the client's record, or raise CopyUnderWay if one is on its way.
 
     One transaction: the copy's row, its task (the database backend's row, so a rolled-back
@@ -136,7 +140,7 @@ def _tell_client(copy: RecordCopy) -> None:
     )
 
 
-def delete_expired_copies(now: Any = None) -> int:
+def delete_expired_copies(now: datetime.datetime | None = None) -> int:
     """Delete the files of the copies whose 7 days are over; return how many copies."""
     deleted = 0
     for copy in RecordCopy.objects.expired(now).order_by("pk").iterator(chunk_size=100):

@@ -161,8 +161,8 @@ def related_of(client: Client) -> Related:
     with connection.cursor() as cursor:
         cursor.execute(_related_sql(), {"agency": client.agency_id, "client": client.pk})
         rows = cursor.fetchall()
-    payer_links: list[tuple[Any, int, Link]] = []
-    community_links: list[tuple[Any, int, Link]] = []
+    payer_links: list[tuple[datetime.date, int, Link]] = []
+    community_links: list[tuple[datetime.date, int, Link]] = []
     for kind, name, start, end, user_id, pk in rows:
         if kind in ("payer", "community"):
             start = _as_date(start)
@@ -177,7 +177,7 @@ def related_of(client: Client) -> Related:
     return related
 
 
-def _newest_first(item: tuple[Any, int, Link]) -> tuple[int, int]:
+def _newest_first(item: tuple[datetime.date, int, Link]) -> tuple[int, int]:
     start, pk, _link = item
     return (-start.toordinal(), pk)
 
@@ -202,7 +202,7 @@ def viewers_of(client: Client, contacts: list[EmergencyContact], related: Relate
     return [*viewers, Viewer(STAFF, staff)]
 
 
-def view_events(client: Client, user: Any, chosen: ViewFilter) -> QuerySet[AuditEvent]:
+def view_events(client: Client, user: User, chosen: ViewFilter) -> QuerySet[AuditEvent]:
     """Return the events of views of the client's information, newest first, filtered."""
     events = AuditEvent.objects.filter(
         agency_id=client.agency_id, client_id=client.pk, action__in=list(VIEW_ACTIONS)
@@ -233,7 +233,7 @@ class _Names:
     """How each actor of a page is named for this client, read in a few queries."""
 
     def __init__(
-        self, client: Client, actor_ids: set[int], viewer: Any, contacts: list[EmergencyContact]
+        self, client: Client, actor_ids: set[int], viewer: User, contacts: list[EmergencyContact]
     ) -> None:
         self.client = client
         self.viewer = viewer
@@ -404,7 +404,7 @@ def month_options(chosen: ViewFilter) -> list[tuple[str, str, bool]]:
 
 def page_of_views(
     client: Client,
-    user: Any,
+    user: User,
     chosen: ViewFilter,
     number: str | int | None,
     *,

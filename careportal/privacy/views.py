@@ -7,11 +7,11 @@ The client's alone: every other login gets the page it never has, 404 (as Care P
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.db.models import Exists, OuterRef
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +23,9 @@ from careportal.people.models import Client, EmergencyContact
 from careportal.privacy import services, viewers
 from careportal.privacy.forms import ContactAccessForm
 from careportal.privacy.models import RecordCopy
+
+if TYPE_CHECKING:
+    from careportal.accounts.http import AuthenticatedHttpRequest
 
 
 def _own_client(request: HttpRequest) -> tuple[Client, bool]:
@@ -42,7 +45,9 @@ def _own_client(request: HttpRequest) -> tuple[Client, bool]:
     return client, bool(getattr(client, "has_record_copy", False))
 
 
-def _contact_form(contact: EmergencyContact, today: datetime.date, data: Any = None) -> Any:
+def _contact_form(
+    contact: EmergencyContact, today: datetime.date, data: QueryDict | None = None
+) -> ContactAccessForm:
     initial = {
         "sees_calendar": contact.sees_calendar,
         "sees_invoices": contact.sees_invoices,
@@ -87,7 +92,7 @@ def _access_line(contact: EmergencyContact, today: datetime.date) -> str:
 
 
 @require_http_methods(["GET", "POST"])
-def my_privacy(request: HttpRequest) -> HttpResponse:
+def my_privacy(request: AuthenticatedHttpRequest) -> HttpResponse:
     client, has_record_copy = _own_client(request)
     agency = client.agency
     today = timezone.localdate(timezone=agency.tz)
