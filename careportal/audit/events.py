@@ -39,7 +39,7 @@ def record(
     actor: User | None = None,
     agency: Agency | None = None,
     obj: models.Model | None = None,
-    client: Client | _ClientRef | None = None,
+    client: Client | ClientRef | None = None,
     **detail: Any,
 ) -> AuditEvent:
     """Append one audit event. The actor defaults to the request's signed-in user."""
@@ -79,7 +79,7 @@ def audit_event(
     actor: User | None = None,
     agency: Agency | None = None,
     obj: models.Model | None = None,
-    client: Client | _ClientRef | None = None,
+    client: Client | ClientRef | None = None,
     **detail: Any,
 ) -> AuditEvent:
     """Return the event `record` would append, unsaved.
@@ -113,7 +113,10 @@ def audit_event(
 
 
 @dataclass(frozen=True)
-class _ClientRef:
+class ClientRef:
+    """A client named by its id alone: the trail keeps the id, and loading the client
+    to name it would cost a query."""
+
     pk: int
 
 
@@ -136,7 +139,7 @@ def record_for_clients(
     action that has no such event, whatever the number of clients.
     """
     for_client = FOR_CLIENT[action]
-    one = _ClientRef(client_ids[0]) if len(client_ids) == 1 else None
+    one = ClientRef(client_ids[0]) if len(client_ids) == 1 else None
     events = [
         audit_event(
             action, client=one, request=request, actor=actor, agency=agency, obj=obj, **detail
@@ -147,7 +150,7 @@ def record_for_clients(
         events += [
             audit_event(
                 for_client,
-                client=_ClientRef(pk),
+                client=ClientRef(pk),
                 request=request,
                 actor=actor,
                 agency=agency,

@@ -11,6 +11,13 @@ from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
+from careportal.agencies.writes import (
+    agency_of,
+    changed_fields,
+    full_clean,
+    record_saved,
+    stored_row,
+)
 from careportal.audit.actions import Action
 from careportal.audit.events import record
 from careportal.billing.models import (
@@ -26,13 +33,6 @@ from careportal.billing.models import (
     to_cents,
 )
 from careportal.people.models import Client, ClientPayer, Community, Payer, Residence
-from careportal.scheduling.services import (
-    agency_of,
-    changed_fields,
-    full_clean,
-    record_saved,
-    stored_row,
-)
 
 if TYPE_CHECKING:
     from careportal.accounts.models import User

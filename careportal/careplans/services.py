@@ -18,10 +18,10 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
+from careportal.agencies.writes import agency_of, changed_fields, full_clean, stored_row
 from careportal.audit.actions import Action
 from careportal.audit.events import record
 from careportal.careplans.models import Goal, PlanTask, ServicePlan
-from careportal.scheduling.services import agency_of, changed_fields, full_clean, stored_row
 
 if TYPE_CHECKING:
     from careportal.accounts.models import User

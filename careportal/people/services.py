@@ -23,6 +23,7 @@ from django.http import HttpRequest
 
 from careportal.accounts.models import UserKind
 from careportal.accounts.sessions import end_sessions
+from careportal.agencies.writes import changed_fields
 from careportal.audit.actions import Action
 from careportal.audit.events import record
 from careportal.invitations.models import Invitation, InvitationState
@@ -77,7 +78,8 @@ def save_party(
     if stored is None:
         record(Action.PARTY_CREATED, request=request, actor=actor, obj=party, agency=agency)
     else:
-        changed = _changed_fields(stored, party)
+        # The login is the service's to manage, not a change the caller made.
+        changed = changed_fields(stored, party, ignore=("user",))
         if changed:
             record(
                 Action.PARTY_CHANGED,
@@ -109,17 +111,6 @@ def _stored(party: Party) -> Party | None:
     if party.pk is None:
         return None
     return type(party)._default_manager.filter(pk=party.pk).first()
-
-
-def _changed_fields(stored: Party, party: Party) -> list[str]:
-    return [
-        field.name
-        for field in party._meta.concrete_fields
-        if field.attname != "user_id"
-        # The clock of the last change (updated_at) changes on every save.
-        and not getattr(field, "auto_now", False)
-        and getattr(stored, field.attname) != getattr(party, field.attname)
-    ]
 
 
 def has_relationship(user: User) -> bool:

@@ -14,19 +14,20 @@ from __future__ import annotations
 import datetime
 import hashlib
 import secrets
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, cast
 
-from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
-from django.db import models, transaction
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from careportal.agencies.writes import agency_of, full_clean, record_saved, stored_row
 from careportal.audit.actions import Action
 
 # The audit trail keeps a client's id: a reference spares loading the record for it.
-from careportal.audit.events import _ClientRef, record, record_for_clients
+from careportal.audit.events import ClientRef, record, record_for_clients
 from careportal.scheduling.models import (
     CalendarFeed,
     CalendarFeedClient,
@@ -151,114 +152,6 @@ def change_visit_status(
         reason=reason,
     )
     return visit
-
-
-# What every door shares (the care plans' and billing's services use them too).
-
-M = TypeVar("M", bound=models.Model)
-
-
-def agency_of(*, actor: User | None, agency: Agency | None) -> Agency:
-    """Return the agency a write happens in: the one passed, else the actor's.
-
-    The API passes its key's agency and no actor; the back office its staff member. An
-    actor of another agency than the one passed is refused.
-    """
-    if agency is None:
-        agency = getattr(actor, "agency", None)
-    if agency is None:
-        raise ValueError("Name the agency: agency=, or an actor of an agency.")
-    actor_agency_id = getattr(actor, "agency_id", None)
-    if actor_agency_id is not None and actor_agency_id != agency.pk:
-        raise ValueError("The actor belongs to another agency.")
-    return agency
-
-
-def stored_row(record: M, agency: Agency) -> M | None:
-    """Return the record's row as stored, locked, or None for a new record.
-
-    A record of another agency (or one deleted meanwhile) raises the model's DoesNotExist,
-    as a missing one would: not yours and does not exist look the same.
-    """
-    if record.pk is None:
-        return None
-    stored = (
-        type(record)
-        ._default_manager.select_for_update()
-        .filter(pk=record.pk, agency=agency)
-        .first()
-    )
-    if stored is None:
-        # The model's own DoesNotExist (an ObjectDoesNotExist), which the stubs do not know.
-        missing: type[ObjectDoesNotExist] = type(record).DoesNotExist  # type: ignore[attr-defined]
-        raise missing(f"No {record._meta.model_name} {record.pk} here.")
-    return stored
-
-
-def full_clean(record: models.Model, exclude: list[str] | None = None) -> None:
-    """Check the record as `Model.full_clean` does, naming the field of every error.
-
-    Django reports a value taken within the agency (a unique constraint on the agency and
-    one field: an invoice number, an external id) for the whole record: it is named on its
-    field here, so the API can say which field is wrong.
-    """
-    try:
-        record.full_clean(exclude=exclude)
-    except ValidationError as error:
-        errors: dict[str, list[Any]] = error.update_error_dict({})
-        for whole in errors.pop(NON_FIELD_ERRORS, []):
-            field = _field_taken(whole)
-            errors.setdefault(field or NON_FIELD_ERRORS, []).append(whole)
-        raise ValidationError(errors) from None
-
-
-def _field_taken(error: ValidationError) -> str | None:
-    """Return the field a per-agency uniqueness error is about, or None for another error."""
-    if getattr(error, "code", None) == "external_id_taken":
-        return "external_id"
-    unique_check = (getattr(error, "params", None) or {}).get("unique_check", ())
-    if len(unique_check) == 2 and unique_check[0] == "agency":
-        return str(unique_check[1])
-    return None
-
-
-def changed_fields(stored: models.Model, record: models.Model) -> list[str]:
-    """Return the names of the fields whose stored value the record changes (never values)."""
-    return [
-        field.name
-        for field in record._meta.concrete_fields
-        if field.name != "updated_at"
-        and getattr(stored, field.attname) != getattr(record, field.attname)
-    ]
-
-
-def record_saved(
-    actions: tuple[Action, Action],
-    record_: models.Model,
-    stored: models.Model | None,
-    *,
-    actor: User | None,
-    request: HttpRequest | None,
-    agency: Agency,
-    **detail: Any,
-) -> None:
-    """Record the first of `actions` (created) for a new record, or the second (changed)
-    with the fields that changed, if any."""
-    created, changed = actions
-    if stored is None:
-        record(created, request=request, actor=actor, obj=record_, agency=agency, **detail)
-        return
-    fields = changed_fields(stored, record_)
-    if fields:
-        record(
-            changed,
-            request=request,
-            actor=actor,
-            obj=record_,
-            agency=agency,
-            fields=fields,
-            **detail,
-        )
 
 
 def generate_visits(
@@ -414,7 +307,7 @@ def add_feed_client(*, feed: CalendarFeed, client_id: int, request: HttpRequest 
             request=request,
             actor=feed.user,
             obj=feed,
-            client=_ClientRef(client_id),
+            client=ClientRef(client_id),
         )
 
 
@@ -430,7 +323,7 @@ def remove_feed_client(*, feed: CalendarFeed, client_id: int, request: HttpReque
                 request=request,
                 actor=feed.user,
                 obj=feed,
-                client=_ClientRef(client_id),
+                client=ClientRef(client_id),
             )
     return bool(removed)
 
