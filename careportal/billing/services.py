@@ -242,8 +242,7 @@ def issue_invoice(
 
     With `agency` (the API's), an invoice of another agency raises Invoice.DoesNotExist.
     """
-    agency_id = agency.pk if agency is not None else invoice.agency_id
-    locked = Invoice.objects.select_for_update().get(pk=invoice.pk, agency_id=agency_id)
+    locked = _locked(invoice, agency)
     if locked.status != InvoiceStatus.DRAFT:
         raise InvoiceStateError(_("Only a draft invoice can be issued."))
     if not locked.lines.exists():
@@ -251,14 +250,7 @@ def issue_invoice(
     problem = bill_to_problem(client=locked.client, party=locked.bill_to)
     if problem:
         raise InvoiceStateError(problem)
-    locked.status = InvoiceStatus.ISSUED
-    locked.save(update_fields=["status"])
-    locked = recompute_invoice_money(invoice=locked)
-    record(Action.INVOICE_ISSUED, request=request, actor=actor, obj=locked)
-    invoice.status = locked.status
-    for name in MONEY_FIELDS:
-        setattr(invoice, name, getattr(locked, name))
-    return locked
+    return _move(invoice, locked, InvoiceStatus.ISSUED, Action.INVOICE_ISSUED, actor, request)
 
 
 @transaction.atomic
@@ -269,22 +261,46 @@ def void_invoice(
     request: HttpRequest | None = None,
     agency: Agency | None = None,
 ) -> Invoice:
-    """Void a draft or issued invoice; it stays visible in the portal, shown as void.
+    """Void a draft or issued invoice; it stays visible in the portal, shown as void, and
+    owes nothing (its balance becomes zero).
 
     With `agency` (the API's), an invoice of another agency raises Invoice.DoesNotExist.
     """
-    agency_id = agency.pk if agency is not None else invoice.agency_id
-    locked = Invoice.objects.select_for_update().get(pk=invoice.pk, agency_id=agency_id)
+    locked = _locked(invoice, agency)
     if locked.status == InvoiceStatus.VOID:
         raise InvoiceStateError(_("The invoice is void already."))
-    previous = locked.status
-    locked.status = InvoiceStatus.VOID
-    locked.save(update_fields=["status"])
-    # A void invoice owes nothing: its balance becomes zero.
-    locked = recompute_invoice_money(invoice=locked)
-    record(
-        Action.INVOICE_VOIDED, request=request, actor=actor, obj=locked, previous_status=previous
+    return _move(
+        invoice,
+        locked,
+        InvoiceStatus.VOID,
+        Action.INVOICE_VOIDED,
+        actor,
+        request,
+        previous_status=locked.status,
     )
+
+
+def _locked(invoice: Invoice, agency: Agency | None) -> Invoice:
+    """Return the invoice's row, locked for the transaction, in the agency given or its own."""
+    agency_id = agency.pk if agency is not None else invoice.agency_id
+    return Invoice.objects.select_for_update().get(pk=invoice.pk, agency_id=agency_id)
+
+
+def _move(
+    invoice: Invoice,
+    locked: Invoice,
+    status: InvoiceStatus,
+    action: Action,
+    actor: User | None,
+    request: HttpRequest | None,
+    **detail: Any,
+) -> Invoice:
+    """Give the locked invoice its new status, store its money anew, record `action`, and
+    copy the status and money onto the caller's instance; return the locked one."""
+    locked.status = status
+    locked.save(update_fields=["status"])
+    locked = recompute_invoice_money(invoice=locked)
+    record(action, request=request, actor=actor, obj=locked, **detail)
     invoice.status = locked.status
     for name in MONEY_FIELDS:
         setattr(invoice, name, getattr(locked, name))
