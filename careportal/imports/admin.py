@@ -190,7 +190,7 @@ class ClientImportAdmin(AgencyScopedAdmin):
         if not self.has_change_permission(request, obj):
             raise Http404
         try:
-            start_client_import(client_import=obj)
+            start_client_import(client_import=obj, actor=staff_user(request))
         except ImportNotReady:
             messages.error(request, _("This file cannot be imported (again)."))
         return redirect("backoffice:imports_clientimport_change", obj.pk)

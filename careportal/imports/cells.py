@@ -41,6 +41,9 @@ INTERNATIONAL_PHONE = re.compile(r"^\+[\d\s().-]+$")
 # Bytes that never appear in a text file (all control characters but tab, LF and CR).
 CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 CHUNK = 500
+# The years a date of a file may have.
+FIRST_YEAR = 1900
+LAST_YEAR = 2100
 StoredRow = TypeVar("StoredRow", bound=models.Model)
 
 
@@ -93,8 +96,6 @@ def read_rows(data: bytes, columns: Sequence[str]) -> list[dict[str, Any]]:
     """
     if len(data) > MAX_BYTES:
         raise FileRefused(too_large())
-    if not data.strip():
-        raise FileRefused(_("This file is empty."))
     if CONTROL_BYTES.search(data):
         raise FileRefused(
             _(
@@ -111,13 +112,20 @@ def read_rows(data: bytes, columns: Sequence[str]) -> list[dict[str, Any]]:
             raise FileRefused(
                 _("This file's characters cannot be read. Save it as CSV UTF-8.")
             ) from None
-    header_line = text.lstrip("\ufeff").splitlines()[0]
+    text = text.lstrip("\ufeff")
+    # Checked once decoded: Excel saves an empty sheet as a byte order mark alone.
+    if not text.strip():
+        raise FileRefused(_("This file is empty."))
+    header_line = text.splitlines()[0]
     delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # Strict: a quotation mark never closed is an error, not the rest of the file in a cell.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows: list[dict[str, Any]] = []
+    # The line the row being read starts on (a quoted cell may go on over several lines).
+    line = 1
     try:
         header = [name.strip().lower() for name in next(reader)]
         check_columns(header, columns)
-        rows: list[dict[str, Any]] = []
         line = reader.line_num + 1
         for cells in reader:
             if any(cell.strip() for cell in cells):
@@ -133,9 +141,16 @@ def read_rows(data: bytes, columns: Sequence[str]) -> list[dict[str, Any]]:
                     row["_extra_cells"] = True
                 rows.append(row)
             line = reader.line_num + 1
-    except csv.Error as exc:
+    except csv.Error:
+        # Strict, the reader stumbles on a quotation mark that starts a cell and is not
+        # closed where the cell ends: `line` is the row that cell is in.
         raise FileRefused(
-            _("Line %(line)d cannot be read: %(reason)s") % {"line": reader.line_num, "reason": exc}
+            _(
+                'Line %(line)d cannot be read: a cell there starts with a quotation mark (") '
+                "that is not closed at the end of the cell. Remove that quotation mark, or put "
+                "another one at the end of the cell."
+            )
+            % {"line": line}
         ) from None
     if not rows:
         raise FileRefused(_("This file has the column names but no rows."))
@@ -215,14 +230,23 @@ def clean_cell(column: str, value: Any) -> tuple[str, str]:
 
 
 def parse_date(value: str) -> tuple[datetime.date | None, str]:
-    """Return the cell's date (2026-03-18 or 03/18/2026), or a message naming the cell."""
+    """Return the cell's date (2026-03-18 or 03/18/2026), or a message naming the cell.
+
+    Only the years FIRST_YEAR to LAST_YEAR: a date far off is a typing slip, and one near
+    the ends of the calendar cannot be moved between time zones.
+    """
     if not value:
         return None, ""
     for pattern in ("%Y-%m-%d", "%m/%d/%Y"):
         try:
-            return datetime.datetime.strptime(value, pattern).date(), ""
+            day = datetime.datetime.strptime(value, pattern).date()
         except ValueError:
             continue
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            return None, _(
+                "%(value)s is too far off: give a date between the years %(first)d and %(last)d."
+            ) % {"value": value, "first": FIRST_YEAR, "last": LAST_YEAR}
+        return day, ""
     return None, _("%(value)s is not a date (write it as 1942-03-18).") % {"value": value}
 
 
@@ -251,15 +275,32 @@ def foreign_emails(agency: Agency, emails: Iterable[str]) -> set[str]:
     return found
 
 
+def claim(claims: dict[Any, int], key: Any, line: int, column: str, message: str) -> list[RowError]:
+    """Note that this line stands for the stored record `key`; an error if one did already.
+
+    Two rows of a file that match the same record would both change it, the last one
+    winning unseen. `message` names the earlier line as %(line)d.
+    """
+    if key in claims:
+        return [RowError(line, column, message % {"line": claims[key]})]
+    claims[key] = line
+    return []
+
+
 def values_of(obj: Any, names: Iterable[str]) -> tuple[Any, ...]:
     return tuple(getattr(obj, name) for name in names)
 
 
 def copy_of(obj: StoredRow) -> StoredRow:
-    """Return a fresh instance of a stored row (a matcher's own stays as it was)."""
+    """Return a fresh instance of a stored row (a matcher's own stays as it was).
+
+    The copy keeps the related records the stored row has loaded (its client, its login),
+    so checking it (check_same_agency) asks the database nothing more for each row.
+    """
     copy = type(obj)(**{f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields})
     copy._state.adding = False
     copy._state.db = obj._state.db
+    copy._state.fields_cache = dict(obj._state.fields_cache)
     return copy
 
 

@@ -1,9 +1,10 @@
 """The CSV file of clients with their emergency contacts: its columns, checking and saving it.
 
 One row per client, with up to two emergency contacts in columns `contact_1_...` and
-`contact_2_...`. A client is matched by `external_id`, else by email within the agency; a
-contact of a matched client by email, else by name. New clients are written a batch at a
-time (`save_rows`), each with its portal login and invitation; a changed one goes through
+`contact_2_...`. A client is matched by `external_id`, else by email within the agency
+(one client a row: a second row matching the same client is an error); a contact of a
+matched client by email, else by name. New clients are written a batch at a time
+(`save_rows`), each with its portal login and invitation; a changed one goes through
 `save_party`. The same columns go out in the export (`export_rows`), with formula
 injection neutralised, and come back in unchanged.
 """
@@ -91,6 +92,17 @@ class PlannedRow:
         return "update" if self.has_changes else "skip"
 
 
+@dataclass
+class Seen:
+    """What the file's earlier rows named, each with its line: a later row may not again."""
+
+    external_ids: dict[str, int] = field(default_factory=dict)
+    # The emails of rows without an external_id: clients may share an email.
+    emails: dict[str, int] = field(default_factory=dict)
+    # The stored clients matched, by pk.
+    clients: dict[int, int] = field(default_factory=dict)
+
+
 def read_rows(data: bytes) -> list[dict[str, Any]]:
     """Return the file's rows (cells.read_rows with this file's columns)."""
     return cells.read_rows(data, COLUMNS)
@@ -117,12 +129,15 @@ class Matcher:
                 lower_email__in=chunk
             ):
                 self.by_email.setdefault(client.email.lower(), []).append(client)
-        matched = {c.pk for c in self.by_external_id.values()} | {
-            c.pk for found in self.by_email.values() for c in found
+        by_pk = {c.pk: c for c in self.by_external_id.values()} | {
+            c.pk: c for found in self.by_email.values() for c in found
         }
         self.contacts: dict[int, list[EmergencyContact]] = {}
-        for chunk in cells.chunks(sorted(matched)):
-            for contact in EmergencyContact.objects.filter(client_id__in=chunk).order_by("pk"):
+        for chunk in cells.chunks(sorted(by_pk)):
+            contacts = EmergencyContact.objects.filter(client_id__in=chunk).select_related("user")
+            for contact in contacts.order_by("pk"):
+                # Its client at hand: checking the contact asks the database nothing more.
+                contact.client = by_pk[contact.client_id]
                 self.contacts.setdefault(contact.client_id, []).append(contact)
         all_emails = emails | {
             cells.cell(row, f"contact_{n}_email").lower()
@@ -148,22 +163,19 @@ class Matcher:
             )
         return (found[0] if found else None), None
 
+    def matched_by(self, row: dict[str, Any]) -> str:
+        """Return the column a matched row was matched by: external_id, else email."""
+        return "external_id" if cells.cell(row, "external_id") in self.by_external_id else "email"
+
 
 def plan_rows(agency: Agency, rows: list[dict[str, Any]]) -> list[PlannedRow]:
     """Make each row into its client and contacts (unsaved), with every error found."""
     matcher = Matcher(agency, rows)
-    seen_ids: dict[str, int] = {}
-    seen_emails: dict[str, int] = {}
-    return [plan_row(agency, row, matcher, seen_ids, seen_emails) for row in rows]
+    seen = Seen()
+    return [plan_row(agency, row, matcher, seen) for row in rows]
 
 
-def plan_row(
-    agency: Agency,
-    row: dict[str, Any],
-    matcher: Matcher,
-    seen_ids: dict[str, int],
-    seen_emails: dict[str, int],
-) -> PlannedRow:
+def plan_row(agency: Agency, row: dict[str, Any], matcher: Matcher, seen: Seen) -> PlannedRow:
     line = row["line"]
     errors: list[RowError] = []
     if row.get("_extra_cells"):
@@ -174,23 +186,14 @@ def plan_row(
         texts[name] = value
         if problem:
             errors.append(RowError(line, name, problem))
-    for key, seen, column in (
-        (texts["external_id"], seen_ids, "external_id"),
-        (texts["email"].lower(), seen_emails, "email"),
-    ):
-        if key and key in seen:
-            errors.append(
-                RowError(
-                    line,
-                    column,
-                    _("%(value)s is already on line %(line)d.") % {"value": key, "line": seen[key]},
-                )
-            )
-        elif key:
-            seen[key] = line
+    repeats = _repeated(line, texts, seen)
+    errors += repeats
     stored, match_error = matcher.client_for(row)
     if match_error is not None:
         errors.append(match_error)
+    if stored is not None and not repeats:
+        message = _("Line %(line)d already stands for this client.")
+        errors += cells.claim(seen.clients, stored.pk, line, matcher.matched_by(row), message)
     client = Client(agency=agency) if stored is None else cells.copy_of(stored)
     before = cells.values_of(client, CLIENT_FIELDS) if stored is not None else None
     for name in CLIENT_FIELDS:
@@ -246,17 +249,43 @@ def plan_row(
     return planned
 
 
+def _repeated(line: int, texts: dict[str, str], seen: Seen) -> list[RowError]:
+    """Return an error for an external_id an earlier row has, or its email without one.
+
+    Two clients may share an email (a couple's), so rows with external ids may too.
+    """
+    external_id, email = texts["external_id"], texts["email"].lower()
+    keys = [(external_id, seen.external_ids, "external_id")]
+    if not external_id:
+        keys.append((email, seen.emails, "email"))
+    errors = []
+    for key, earlier, column in keys:
+        if key and key in earlier:
+            message = _("%(value)s is already on line %(line)d.")
+            errors.append(RowError(line, column, message % {"value": key, "line": earlier[key]}))
+        elif key:
+            earlier[key] = line
+    return errors
+
+
 def _contact_for(values: dict[str, str], existing: list[EmergencyContact]) -> EmergencyContact:
-    """Return the client's stored contact this row's cells stand for, or a new one."""
+    """Return the client's stored contact this row's cells stand for, or a new one.
+
+    The contact of the row's email; else, of the row's name, one without an email (which
+    the row may be giving it) or, for a row without an email, any.
+    """
     email = values["email"].lower()
     name = values["name"].strip().lower()
-    for contact in existing:
-        if (email and contact.email.lower() == email) or (
-            not email and name and contact.name.strip().lower() == name
-        ):
-            existing.remove(contact)
-            return cells.copy_of(contact)
-    return EmergencyContact()
+    found = next((c for c in existing if email and c.email.lower() == email), None)
+    if found is None and name:
+        found = next(
+            (c for c in existing if c.name.strip().lower() == name and not (email and c.email)),
+            None,
+        )
+    if found is None:
+        return EmergencyContact()
+    existing.remove(found)
+    return cells.copy_of(found)
 
 
 def _status(value: str, current: str) -> tuple[str, str]:

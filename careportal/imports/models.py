@@ -49,6 +49,15 @@ class ClientImport(AgencyScoped):
         verbose_name=_("uploaded by"),
     )
     uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    # Who pressed "Import all": the import's records are theirs (the uploader's if empty).
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("started by"),
+    )
     state = models.CharField(
         _("state"), max_length=10, choices=ImportState, default=ImportState.READY
     )

@@ -81,10 +81,14 @@ class Matcher:
             if org.email:
                 self.by_email.setdefault(org.email.lower(), []).append(org)
             self.by_name.setdefault(org.name.strip().lower(), []).append(org)
+        by_pk = {org.pk: org for org in stored}
         self.people: dict[int, list[Person]] = {}
-        people = shape.person_model._default_manager.filter(agency=agency).order_by("pk")
-        for person in people:
-            self.people.setdefault(getattr(person, f"{shape.link}_id"), []).append(person)
+        people = shape.person_model._default_manager.filter(agency=agency).select_related("user")
+        for person in people.order_by("pk"):
+            org = by_pk[getattr(person, f"{shape.link}_id")]
+            # Its record at hand: checking the person asks the database nothing more.
+            setattr(person, shape.link, org)
+            self.people.setdefault(org.pk, []).append(person)
         emails = {
             cells.cell(row, column).lower()
             for row in rows
@@ -111,6 +115,12 @@ class Matcher:
             )
         return (found[0] if found else None), None
 
+    def matched_by(self, row: dict[str, Any]) -> str:
+        """Return the column a matched row was matched by: external_id, email or name."""
+        if cells.cell(row, "external_id") in self.by_external_id:
+            return "external_id"
+        return "email" if cells.cell(row, "email") else "name"
+
     def _named(self, row: dict[str, Any]) -> tuple[Organisation | None, RowError | None]:
         """Return the record of the row's name, for a row with no external_id nor email."""
         name = cells.cell(row, "name")
@@ -130,7 +140,8 @@ def plan_rows(
 ) -> list[PlannedOrganisation]:
     """Make each row into its record and people (unsaved), with every error found."""
     matcher = Matcher(shape, agency, rows)
-    seen: dict[str, dict[str, int]] = {"external_id": {}, "email": {}}
+    # What earlier rows named, each with its line; "record": the stored records matched.
+    seen: dict[str, dict[Any, int]] = {"external_id": {}, "email": {}, "record": {}}
     return [plan_row(shape, agency, row, matcher, seen) for row in rows]
 
 
@@ -139,7 +150,7 @@ def plan_row(
     agency: Agency,
     row: dict[str, Any],
     matcher: Matcher,
-    seen: dict[str, dict[str, int]],
+    seen: dict[str, dict[Any, int]],
 ) -> PlannedOrganisation:
     line = row["line"]
     errors: list[RowError] = []
@@ -151,10 +162,14 @@ def plan_row(
         texts[name] = value
         if problem:
             errors.append(RowError(line, name, problem))
-    errors += _repeated(line, texts, seen)
+    repeats = _repeated(line, texts, seen)
+    errors += repeats
     stored, match_error = matcher.organisation_for(row)
     if match_error is not None:
         errors.append(match_error)
+    if stored is not None and not repeats:
+        message = _("Line %(line)d already stands for this record.")
+        errors += cells.claim(seen["record"], stored.pk, line, matcher.matched_by(row), message)
     org = shape.model(agency=agency) if stored is None else cells.copy_of(stored)
     before = cells.values_of(org, FIELDS) if stored is not None else None
     for name in FIELDS:
@@ -196,10 +211,16 @@ def plan_row(
     return planned
 
 
-def _repeated(line: int, texts: dict[str, str], seen: dict[str, dict[str, int]]) -> list[RowError]:
-    """Return an error for an external_id or email an earlier row of the file has."""
+def _repeated(line: int, texts: dict[str, str], seen: dict[str, dict[Any, int]]) -> list[RowError]:
+    """Return an error for an external_id an earlier row has, or its email without one.
+
+    Two records may share an email (a claims desk's), so rows with external ids may too.
+    """
     errors = []
-    for column, key in (("external_id", texts["external_id"]), ("email", texts["email"].lower())):
+    keys = [("external_id", texts["external_id"])]
+    if not texts["external_id"]:
+        keys.append(("email", texts["email"].lower()))
+    for column, key in keys:
         if key and key in seen[column]:
             errors.append(
                 RowError(

@@ -89,18 +89,22 @@ def preview_client_import(
     )
 
 
-def start_client_import(*, client_import: ClientImport) -> None:
-    """Queue the import of a previewed file (its task, in the same transaction)."""
+def start_client_import(*, client_import: ClientImport, actor: User | None = None) -> None:
+    """Queue the import of a previewed file (its task, in the same transaction).
+
+    `actor` pressed "Import all": the import's audit events name them, not the uploader.
+    """
     from careportal.imports.tasks import run_client_import
 
     with transaction.atomic():
         started = ClientImport.objects.filter(pk=client_import.pk, state=ImportState.READY).update(
-            state=ImportState.QUEUED, progress=0
+            state=ImportState.QUEUED, progress=0, started_by=actor
         )
         if not started:
             raise ImportNotReady
         run_client_import.enqueue(client_import.pk)
     client_import.state = ImportState.QUEUED
+    client_import.started_by = actor
 
 
 def run_import(import_id: int) -> str:
@@ -110,7 +114,9 @@ def run_import(import_id: int) -> str:
     )
     if not claimed:
         return "not queued"
-    client_import = ClientImport.objects.select_related("agency", "uploaded_by").get(pk=import_id)
+    client_import = ClientImport.objects.select_related("agency", "uploaded_by", "started_by").get(
+        pk=import_id
+    )
     progress, close = _progress_writer(import_id)
     try:
         with transaction.atomic():
@@ -136,10 +142,11 @@ def import_rows(
     RowRefused before anything is written (and the caller's transaction rolls back what a
     later failure leaves). The kind's `save_rows` writes the rows, telling how many rows
     of the file it has done as it goes; the progress moves by PROGRESS_STEP percent at least.
+    Whoever pressed "Import all" is the records' author (else the uploader).
     """
     of_kind = kinds.kind_of(client_import.kind)
     agency = client_import.agency
-    actor = client_import.uploaded_by
+    actor = client_import.started_by or client_import.uploaded_by
     invitations_before = Invitation.objects.filter(agency=agency).count()
     planned = of_kind.plan_rows(agency, client_import.rows)
     for row in planned:

@@ -54,7 +54,7 @@ def time_client_import(
         agency=agency, data=data, file_name="timing.csv", actor=actor
     )
     previewed = time.perf_counter()
-    start_client_import(client_import=client_import)
+    start_client_import(client_import=client_import, actor=actor)
     state = run_import(client_import.pk)
     imported = time.perf_counter()
     client_import.refresh_from_db()

@@ -7,7 +7,8 @@ One row per visit. The columns:
   that starts at the same time and has no external id (so a file imported twice, or an
   export brought back, changes nothing); to move such a visit to another time, give it an
   external id first. A row whose external id is new to us may also claim that visit, which
-  then takes the id. The same external id twice in a file is an error.
+  then takes the id. The same external id twice in a file is an error, and so are two
+  rows that stand for the same visit.
 - `client_external_id`, `client_email`: the client, of this agency. The external id, when
   given, decides; else the email, which must belong to one client only. A client of another
   agency is answered as unknown.
@@ -148,6 +149,17 @@ class _Cells:
     end_other: datetime.datetime | None = None
 
 
+@dataclass
+class _Seen:
+    """What the file's earlier rows named, each with its line: a later row may not again."""
+
+    external_ids: dict[str, int] = field(default_factory=dict)
+    # The client and start of rows without an external id.
+    starts: dict[tuple[int, datetime.datetime], int] = field(default_factory=dict)
+    # The stored visits matched, by pk.
+    visits: dict[int, int] = field(default_factory=dict)
+
+
 # Checking and planning -------------------------------------------------------------------
 
 
@@ -274,9 +286,8 @@ def plan_rows(agency: Agency, rows: list[dict[str, Any]]) -> list[PlannedVisit]:
     matcher = Matcher(agency, rows)
     read = [_read(agency, row, matcher) for row in rows]
     matcher.load_visits_by_start(read)
-    seen_ids: dict[str, int] = {}
-    seen_starts: dict[tuple[int, datetime.datetime], int] = {}
-    return [_plan(agency, row, matcher, seen_ids, seen_starts) for row in read]
+    seen = _Seen()
+    return [_plan(agency, row, matcher, seen) for row in read]
 
 
 def _read(agency: Agency, row: dict[str, Any], matcher: Matcher) -> _Cells:
@@ -353,29 +364,40 @@ def _moment(
         return None
     first = datetime.datetime.combine(day, wall, tzinfo=tz)
     second = first.replace(fold=1)
-    if first.astimezone(datetime.UTC).astimezone(tz).replace(tzinfo=None) != first.replace(
-        tzinfo=None
-    ):
+    try:
+        skipped = first.astimezone(datetime.UTC).astimezone(tz).replace(tzinfo=None) != (
+            first.replace(tzinfo=None)
+        )
+        other = second.astimezone(datetime.UTC) if second.utcoffset() != first.utcoffset() else None
+        instant = first.astimezone(datetime.UTC)
+    except OverflowError:
+        # A day at the very ends of the calendar: in UTC the time falls outside it.
+        message = _(
+            "%(value)s is too far off: give a date between the years %(first)d and %(last)d."
+        )
+        values = {"value": day.isoformat(), "first": cells.FIRST_YEAR, "last": cells.LAST_YEAR}
+        errors.append(RowError(line, column, message % values))
+        return None
+    if skipped:
         message = _("%(time)s does not happen on %(date)s: the clocks go forward that night.")
         errors.append(RowError(line, column, message % {"time": text, "date": day.isoformat()}))
         return None
-    other = second.astimezone(datetime.UTC) if second.utcoffset() != first.utcoffset() else None
-    return first.astimezone(datetime.UTC), other
+    return instant, other
 
 
-def _plan(
-    agency: Agency,
-    read: _Cells,
-    matcher: Matcher,
-    seen_ids: dict[str, int],
-    seen_starts: dict[tuple[int, datetime.datetime], int],
-) -> PlannedVisit:
+def _plan(agency: Agency, read: _Cells, matcher: Matcher, seen: _Seen) -> PlannedVisit:
     """Make the row's visit: the stored one changed as the row says, or a new one."""
     line, texts, errors = read.line, read.texts, read.errors
     stored, match_error = matcher.visit_for(read)
     if match_error is not None:
         errors.append(match_error)
-    _check_repeats(read, seen_ids, seen_starts)
+    repeats = _repeated(read, seen)
+    errors += repeats
+    if stored is not None and not repeats:
+        # A row with an external id new to us may take the visit a row without one names.
+        column = "external_id" if stored.external_id else "start_time"
+        message = _("Line %(line)d already stands for this visit.")
+        errors += cells.claim(seen.visits, stored.pk, line, column, message)
     visit = Visit(agency=agency) if stored is None else cells.copy_of(stored)
     visit.external_id = texts["external_id"]
     if read.client is not None:
@@ -402,27 +424,22 @@ def _plan(
     return planned
 
 
-def _check_repeats(
-    read: _Cells,
-    seen_ids: dict[str, int],
-    seen_starts: dict[tuple[int, datetime.datetime], int],
-) -> None:
-    """Add an error if an earlier row of the file stands for the same visit."""
+def _repeated(read: _Cells, seen: _Seen) -> list[RowError]:
+    """Return an error if an earlier row has the row's external id, or its client and start."""
     external_id = read.texts["external_id"]
-    if external_id and external_id in seen_ids:
+    if external_id and external_id in seen.external_ids:
         message = _("%(value)s is already on line %(line)d.")
-        values = {"value": external_id, "line": seen_ids[external_id]}
-        read.errors.append(RowError(read.line, "external_id", message % values))
-    elif external_id:
-        seen_ids[external_id] = read.line
+        values = {"value": external_id, "line": seen.external_ids[external_id]}
+        return [RowError(read.line, "external_id", message % values)]
+    if external_id:
+        seen.external_ids[external_id] = read.line
     elif read.client is not None and read.start is not None:
         key = (read.client.pk, read.start)
-        if key in seen_starts:
+        if key in seen.starts:
             message = _("This client's visit at this time is already on line %(line)d.")
-            values = {"line": seen_starts[key]}
-            read.errors.append(RowError(read.line, "start_time", message % values))
-        else:
-            seen_starts[key] = read.line
+            return [RowError(read.line, "start_time", message % {"line": seen.starts[key]})]
+        seen.starts[key] = read.line
+    return []
 
 
 def _field_errors(visit: Visit, line: int) -> list[RowError]:

@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
+from careportal.accounts.models import User
 from careportal.audit.models import AuditEvent
 from careportal.backoffice.tests.conftest import sign_in
 from careportal.emails.delivery import run_due_tasks
@@ -195,6 +196,20 @@ def test_it_refuses_a_row_repeated_in_the_file(client, cast):
         pytest.param(bytes(range(256)) * 40, "This file is not a CSV text file", id="garbage"),
         pytest.param(b"", "The submitted file is empty.", id="empty"),
         pytest.param(_csv([]), "This file has the column names but no rows.", id="no-rows"),
+        # Excel's empty sheet saved as "CSV UTF-8": a byte order mark alone.
+        pytest.param(b"\xef\xbb\xbf", "This file is empty.", id="byte-order-mark-only"),
+        pytest.param(b"\xef\xbb\xbf\r\n", "This file is empty.", id="byte-order-mark-line"),
+        pytest.param(
+            # A quotation mark opened in the third line's first_name and never closed.
+            _csv([_row(1), _row(2), _row(3)]).replace(",Iris2,", ',"Iris2,'),
+            "Line 3 cannot be read: a cell there starts with a quotation mark",
+            id="unclosed-quote",
+        ),
+        pytest.param(
+            _csv([_row(1, first_name='"Iris" Ann')]).replace('"""Iris"" Ann"', '"Iris" Ann'),
+            "Line 2 cannot be read: a cell there starts with a quotation mark",
+            id="text-after-a-closing-quote",
+        ),
     ],
 )
 def test_it_refuses_a_bad_file_with_a_clear_message(client, cast, content, message):
@@ -410,3 +425,129 @@ def test_it_links_a_contact_to_the_login_their_email_already_has(cast):
     assert Invitation.objects.filter(user=shared.first().user).count() == 1
     events = AuditEvent.objects.filter(action="party.created", agency=cast.sunrise)
     assert events.count() == 3 + 6
+
+
+def test_it_refuses_two_rows_that_stand_for_the_same_client(cast):
+    margaret = cast.margaret
+    margaret.external_id = "C-1"
+    margaret.save()
+    names = {"first_name": "Margaret", "last_name": "Hale"}
+    rows = [
+        _row(1, external_id="C-1", email="margaret.new@mail.example", **names),
+        # The old email, no external_id: Margaret again, whose email the row above changes.
+        _row(2, external_id="", email=margaret.email, **names),
+    ]
+    client_import = services.preview_client_import(
+        agency=cast.sunrise, data=_csv(rows).encode(), file_name="a.csv", actor=cast.owner
+    )
+    assert client_import.state == ImportState.REFUSED
+    assert [services.describe(error) for error in client_import.errors] == [
+        "Line 3, email: Line 2 already stands for this client."
+    ]
+
+
+def test_it_gives_an_email_to_the_stored_contact_of_the_same_name(cast):
+    margaret = cast.margaret
+    margaret.external_id = "C-1"
+    margaret.save()
+    EmergencyContact.objects.create(agency=cast.sunrise, client=margaret, name="Ellen B",
+                                    relationship=Relationship.NIECE)  # fmt: skip
+    row = _row(1, external_id="C-1", first_name="Margaret", last_name="Hale",
+               email=margaret.email, contact_1_name="ellen b", contact_1_relationship="niece",
+               contact_1_email="ellen.b@mail.example", contact_2_name="",
+               contact_2_relationship="", contact_2_phone="")  # fmt: skip
+    client_import = services.preview_client_import(
+        agency=cast.sunrise, data=_csv([row]).encode(), file_name="a.csv", actor=cast.owner
+    )
+    assert (client_import.to_create, client_import.to_update) == (0, 1)
+    services.start_client_import(client_import=client_import)
+    assert services.run_import(client_import.pk) == ImportState.DONE
+    ellen_b = EmergencyContact.objects.get(client=margaret, name__iexact="Ellen B")
+    assert ellen_b.email == "ellen.b@mail.example"
+    assert ellen_b.user is not None
+    assert Invitation.objects.filter(user=ellen_b.user).count() == 1
+
+
+def test_it_imports_two_clients_who_share_an_email_when_each_has_an_external_id(cast):
+    couple = "the.hales@mail.example"
+    rows = [_row(1, email=couple), _row(2, email=couple)]
+    client_import = services.preview_client_import(
+        agency=cast.sunrise, data=_csv(rows).encode(), file_name="a.csv", actor=cast.owner
+    )
+    assert client_import.state == ImportState.READY, client_import.errors
+    services.start_client_import(client_import=client_import)
+    assert services.run_import(client_import.pk) == ImportState.DONE
+    iris1, iris2 = Client.objects.filter(email=couple).order_by("external_id")
+    assert (iris1.external_id, iris2.external_id) == ("X-1", "X-2")
+    # Each client has a login of their own.
+    assert iris1.user is not None and iris2.user is not None and iris1.user != iris2.user
+    # Without an external_id, the email is how a row finds its client: it must be once.
+    rows = [_row(3, external_id="", email="pair@mail.example"),
+            _row(4, external_id="", email="pair@mail.example")]  # fmt: skip
+    refused = services.preview_client_import(
+        agency=cast.sunrise, data=_csv(rows).encode(), file_name="b.csv", actor=cast.owner
+    )
+    assert [services.describe(error) for error in refused.errors] == [
+        "Line 3, email: pair@mail.example is already on line 2."
+    ]
+
+
+def test_it_plans_stored_clients_and_contacts_with_a_few_queries(
+    cast, django_assert_max_num_queries
+):
+    logins = User.objects.bulk_create(
+        User(agency=cast.sunrise, username=f"kin{n}", email=f"kin{n}@mail.example")
+        for n in range(200)
+    )
+    stored = Client.objects.bulk_create(
+        Client(
+            agency=cast.sunrise,
+            external_id=f"M-{n}",
+            first_name=f"Mae{n}",
+            last_name="Many",
+            email=f"mae{n}@mail.example",
+        )  # fmt: skip
+        for n in range(100)
+    )
+    EmergencyContact.objects.bulk_create(
+        EmergencyContact(
+            agency=cast.sunrise,
+            client=stored[n // 2],
+            name=login.username,
+            relationship=Relationship.SON,
+            email=login.email,
+            user=login,
+        )  # fmt: skip
+        for n, login in enumerate(logins)
+    )
+    out = io.StringIO()
+    csv.writer(out).writerows(clients.export_rows(cast.sunrise))
+    rows = clients.read_rows(out.getvalue().encode())
+    assert len(rows) == 105
+
+    with django_assert_max_num_queries(12):
+        planned = clients.plan_rows(cast.sunrise, rows)
+
+    assert {row.action for row in planned} == {"skip"}
+    assert not [error for row in planned for error in row.errors]
+
+
+def test_it_records_the_administrator_who_pressed_import_all(client, cast):
+    client_import = services.preview_client_import(
+        agency=cast.sunrise, data=_csv([_row(1)]).encode(), file_name="a.csv", actor=cast.owner
+    )
+    sign_in(client, cast.administrator)
+    client.post(reverse("backoffice:imports_clientimport_import", args=[client_import.pk]))
+
+    assert run_due_tasks() == 1
+
+    client_import.refresh_from_db()
+    assert (client_import.uploaded_by, client_import.started_by) == (
+        cast.owner,
+        cast.administrator,
+    )
+    imported = AuditEvent.objects.get(action="client_import.imported")
+    assert imported.actor == cast.administrator
+    created = AuditEvent.objects.filter(action="party.created", agency=cast.sunrise)
+    assert created.count() == 3
+    assert {event.actor for event in created} == {cast.administrator}

@@ -9,11 +9,13 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from careportal.accounts.models import User
 from careportal.audit.models import AuditEvent
 from careportal.backoffice.tests.conftest import sign_in
 from careportal.emails.delivery import run_due_tasks
-from careportal.imports import organisations, services
+from careportal.imports import cells, organisations, services
 from careportal.imports.models import ClientImport, ImportState
+from careportal.imports.payers import SHAPE as PAYERS
 from careportal.invitations.models import Invitation
 from careportal.people.models import Community, CommunityPerson, Payer, PayerPerson
 
@@ -227,3 +229,61 @@ def test_it_round_trips_an_export_through_the_import(client, cast, kind):
     atlas.refresh_from_db()
     maple.refresh_from_db()
     assert (atlas.address, maple.phone) == ("=1+1", "+1 555 0300")
+
+
+def test_it_refuses_two_rows_that_stand_for_the_same_record(cast):
+    atlas = cast.atlas
+    atlas.external_id = "ATL"
+    atlas.save()
+    rows = [
+        _payer(1, external_id="ATL", name="Atlas Care", email=""),
+        # Neither external_id nor email: the row names Atlas by its stored name.
+        _payer(2, external_id="", name=atlas.name, email=""),
+    ]
+    client_import = services.preview_client_import(
+        agency=cast.sunrise, data=_csv(rows).encode(), file_name="a.csv", kind="payers"
+    )
+    assert client_import.state == ImportState.REFUSED
+    assert [services.describe(error) for error in client_import.errors] == [
+        "Line 3, name: Line 2 already stands for this record."
+    ]
+
+
+def test_it_imports_two_payers_who_share_an_email_when_each_has_an_external_id(cast):
+    desk = "desk@payer.example"
+    rows = [_payer(n, email=desk, person_1_email=desk) for n in (1, 2)]
+    client_import = _import("payers", _csv(rows), cast)
+    assert client_import.created == 2
+    assert Payer.objects.filter(email=desk).count() == 2
+
+
+def test_it_plans_stored_records_and_their_people_with_a_few_queries(
+    cast, django_assert_max_num_queries
+):
+    stored = Payer.objects.bulk_create(
+        Payer(agency=cast.sunrise, external_id=f"P-{n}", name=f"Payer {n}") for n in range(50)
+    )
+    logins = User.objects.bulk_create(
+        User(agency=cast.sunrise, username=f"desk{n}", email=f"desk{n}@payer.example")
+        for n in range(100)
+    )
+    PayerPerson.objects.bulk_create(
+        PayerPerson(
+            agency=cast.sunrise,
+            payer=stored[n // 2],
+            name=login.username,
+            email=login.email,
+            user=login,
+        )  # fmt: skip
+        for n, login in enumerate(logins)
+    )
+    out = io.StringIO()
+    csv.writer(out).writerows(organisations.export_rows(PAYERS, cast.sunrise))
+    rows = cells.read_rows(out.getvalue().encode(), COLUMNS)
+    assert len(rows) == 52
+
+    with django_assert_max_num_queries(12):
+        planned = organisations.plan_rows(PAYERS, cast.sunrise, rows)
+
+    assert {row.action for row in planned} == {"skip"}
+    assert not [error for row in planned for error in row.errors]

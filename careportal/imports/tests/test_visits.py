@@ -421,3 +421,38 @@ def test_it_plans_many_rows_with_a_few_queries(people, django_assert_max_num_que
 
     assert _errors(planned) == []
     assert [row.action for row in planned].count("skip") == 50
+
+
+def test_it_refuses_two_rows_that_stand_for_the_same_visit(people):
+    # Margaret's 9:00 visit has no external id: a row with a new one would take it.
+    make_visit(people.margaret, people.caregiver, _at("2026-03-18 13:00"))
+    rows = _rows(_row(external_id="V-NEW"), _row(external_id=""))
+
+    planned = visits.plan_rows(people.sunrise, rows)
+
+    assert [(e.line, e.column, e.message) for row in planned for e in row.errors] == [
+        (3, "start_time", "Line 2 already stands for this visit.")
+    ]
+
+
+def test_it_refuses_a_date_too_far_off(people):
+    rows = _rows(_row(date="9999-12-31", start_time="22:00", end_time="23:00"))
+
+    planned = visits.plan_rows(people.sunrise, rows)
+
+    assert [(e.column, e.message) for e in planned[0].errors] == [
+        ("date", "9999-12-31 is too far off: give a date between the years 1900 and 2100.")
+    ]
+
+
+def test_it_answers_a_time_past_the_end_of_the_calendar_with_an_error(people):
+    errors: list[cells.RowError] = []
+
+    moment = visits._moment(
+        datetime.date(9999, 12, 31), "22:00", people.sunrise.tz, 2, "start_time", errors
+    )
+
+    assert moment is None
+    assert [(e.column, e.message) for e in errors] == [
+        ("start_time", "9999-12-31 is too far off: give a date between the years 1900 and 2100.")
+    ]
