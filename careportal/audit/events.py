@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.http import HttpRequest
 
 from careportal.audit.actions import FOR_CLIENT, Action
@@ -147,6 +147,9 @@ def record_for_clients(
     ]
     if len(client_ids) > 1:
         single = {k: v for k, v in detail.items() if not isinstance(v, (list, tuple, set))}
+        if connection.vendor == "postgresql":
+            _record_with_each_client(events[0], Action(for_client), single, client_ids)
+            return
         events += [
             audit_event(
                 for_client,
@@ -160,3 +163,41 @@ def record_for_clients(
             for pk in client_ids
         ]
     record_many(events)
+
+
+def _record_with_each_client(
+    event: AuditEvent, action: Action, detail: dict[str, Any], client_ids: list[int]
+) -> None:
+    """Append the event and one `action` row per client, in one statement (PostgreSQL).
+
+    The clients' rows copy the event's columns from its INSERT's RETURNING, each with its
+    client id (from one array parameter), `action` and `detail`: no row of theirs is built
+    in Python, and a payer's page of twenty-five clients costs one INSERT as a single event
+    does. What `record_many` would write, column for column.
+    """
+    fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    table = quote(AuditEvent._meta.db_table)
+    columns = ", ".join(quote(cast(str, f.column)) for f in fields)
+    copied = []
+    params: list[Any] = [f.get_db_prep_save(f.pre_save(event, True), connection) for f in fields]
+    tail: list[Any] = []
+    for f in fields:
+        if f.name == "action":
+            copied.append("%s")
+            tail.append(str(action))
+        elif f.name == "detail":
+            copied.append("%s")
+            tail.append(f.get_db_prep_save(detail, connection))
+        elif f.name == "client_id":
+            copied.append("client")
+        else:
+            copied.append(f"event.{quote(cast(str, f.column))}")
+    sql = (
+        f"WITH event AS (INSERT INTO {table} ({columns}) "  # noqa: S608 (the model's names)
+        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {columns}) "
+        f"INSERT INTO {table} ({columns}) SELECT {', '.join(copied)} "
+        "FROM event, unnest(%s::bigint[]) AS client"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *tail, client_ids])
