@@ -1,9 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountsConfig(AppConfig):
     name = "careportal.accounts"
     label = "accounts"
+    verbose_name = _("Accounts and sign-in")
 
     def ready(self) -> None:
         # Connect the session bookkeeping (SessionRecord) to sign-in and sign-out, and the

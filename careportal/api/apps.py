@@ -1,9 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ApiConfig(AppConfig):
     name = "careportal.api"
     label = "api"
+    verbose_name = _("Integration API")
 
     def ready(self) -> None:
         # Kept answers to idempotent creates go once their 24 hours are over, in each pass

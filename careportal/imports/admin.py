@@ -19,20 +19,21 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from careportal.backoffice.scoping import AgencyScopedAdmin, staff_agency
 from careportal.backoffice.site import backoffice_site, staff_user
 from careportal.imports import cells, kinds
-from careportal.imports.models import ClientImport
+from careportal.imports.models import ClientImport, ImportKind, ImportState
 from careportal.imports.services import (
     MAX_ERRORS,
     ImportNotReady,
     describe,
     export_rows,
     preview_client_import,
+    recheck_client_import,
     start_client_import,
 )
 
@@ -63,6 +64,38 @@ class UploadForm(forms.Form):
         if upload.size > cells.MAX_BYTES:
             raise forms.ValidationError(cells.too_large())
         return upload
+
+
+# The back office list of each kind's records, linked from an import's summary.
+RECORDS_URL = {
+    ImportKind.CLIENTS: "backoffice:people_client_changelist",
+    ImportKind.PAYERS: "backoffice:people_payer_changelist",
+    ImportKind.COMMUNITIES: "backoffice:people_community_changelist",
+    ImportKind.LINKS: "backoffice:people_clientpayer_changelist",
+    ImportKind.VISITS: "backoffice:scheduling_visit_changelist",
+}
+# The kinds whose rows bring people who get a portal login and an invitation.
+INVITING = (ImportKind.CLIENTS, ImportKind.PAYERS, ImportKind.COMMUNITIES)
+# The page's heading, by the import's state: %(file)s is the file's name.
+HEADINGS = {
+    ImportState.QUEUED: _("Importing %(file)s"),
+    ImportState.RUNNING: _("Importing %(file)s"),
+    ImportState.DONE: _("Imported %(file)s"),
+    ImportState.FAILED: _("%(file)s was not imported"),
+}
+
+
+def state_context(client_import: ClientImport) -> dict[str, Any]:
+    """Return what the import's state (_state.html) shows: its heading, its summary's links."""
+    heading = HEADINGS.get(ImportState(client_import.state), _("Preview of %(file)s"))
+    return {
+        "title": heading % {"file": client_import.file_name},
+        "client_import": client_import,
+        "kind_label": kinds.kind_of(client_import.kind).label,
+        "records_url": reverse(RECORDS_URL[ImportKind(client_import.kind)]),
+        "invitations_url": reverse("backoffice:invitations_invitation_changelist"),
+        "may_invite": client_import.kind in INVITING,
+    }
 
 
 class Echo:
@@ -100,6 +133,11 @@ class ClientImportAdmin(AgencyScopedAdmin):
                 "<path:object_id>/import/",
                 wrap(require_POST(self.import_view)),
                 name="imports_clientimport_import",
+            ),  # fmt: skip
+            path(
+                "<path:object_id>/recheck/",
+                wrap(require_POST(self.recheck_view)),
+                name="imports_clientimport_recheck",
             ),  # fmt: skip
             path(
                 "<path:object_id>/progress/",
@@ -172,11 +210,9 @@ class ClientImportAdmin(AgencyScopedAdmin):
             )
         context = {
             **self.admin_site.each_context(request),
-            "title": _("Preview of %(file)s") % {"file": obj.file_name},
+            **state_context(obj),
             "opts": self.opts,
             "original": obj,
-            "client_import": obj,
-            "kind_label": kinds.kind_of(obj.kind).label,
             "errors": [describe(error) for error in obj.errors],
             "errors_capped": len(obj.errors) >= MAX_ERRORS,
             "may_import": self.has_change_permission(request, obj),
@@ -195,6 +231,17 @@ class ClientImportAdmin(AgencyScopedAdmin):
             messages.error(request, _("This file cannot be imported (again)."))
         return redirect("backoffice:imports_clientimport_change", obj.pk)
 
+    def recheck_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Check the rows of a failed import again, as a new preview (no new upload)."""
+        self._require_import(request)
+        obj = self._own_import(request, object_id)
+        try:
+            preview = recheck_client_import(client_import=obj, actor=staff_user(request))
+        except ImportNotReady:
+            messages.error(request, _("This file is no longer kept: please choose it again."))
+            return redirect("backoffice:imports_clientimport_add")
+        return redirect("backoffice:imports_clientimport_change", preview.pk)
+
     def progress_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The state fragment the page polls: empty (204) while nothing has changed."""
         self._require_module(request)
@@ -204,7 +251,7 @@ class ClientImportAdmin(AgencyScopedAdmin):
         return TemplateResponse(
             request,
             "admin/imports/clientimport/_state.html",
-            {"client_import": obj, "polled": True},
+            {**state_context(obj), "polled": True},
         )
 
     def template_view(self, request: HttpRequest, kind: str) -> HttpResponse:
@@ -239,6 +286,7 @@ class ClientImportAdmin(AgencyScopedAdmin):
     ) -> HttpResponse:
         extra_context = {
             **(extra_context or {}),
+            "title": _("Imports"),
             "may_import": self.has_add_permission(request),
             "kinds": list(kinds.KINDS.values()),
         }

@@ -14,7 +14,7 @@ import io
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -45,6 +45,15 @@ CHUNK = 500
 FIRST_YEAR = 1900
 LAST_YEAR = 2100
 StoredRow = TypeVar("StoredRow", bound=models.Model)
+
+
+class HasErrors(Protocol):
+    """A planned row: its errors can be replaced."""
+
+    errors: list[RowError]
+
+
+PlannedRow = TypeVar("PlannedRow", bound=HasErrors)
 
 
 class FileRefused(Exception):
@@ -165,7 +174,9 @@ def check_columns(header: list[str], columns: Sequence[str]) -> None:
     if missing:
         problems.append(_("These columns are missing: %(names)s.") % {"names": ", ".join(missing)})
     if unknown:
-        problems.append(_("These columns are not ours: %(names)s.") % {"names": ", ".join(unknown)})
+        problems.append(
+            _("These columns are not in the template: %(names)s.") % {"names": ", ".join(unknown)}
+        )
     if repeated:
         problems.append(
             _("These columns appear twice: %(names)s.") % {"names": ", ".join(repeated)}
@@ -173,6 +184,28 @@ def check_columns(header: list[str], columns: Sequence[str]) -> None:
     if problems:
         problems.append(_("Please start from the template, which has the right columns."))
         raise FileRefused(" ".join(problems))
+
+
+def flag_examples(
+    planned: list[PlannedRow],
+    rows: list[dict[str, Any]],
+    example_rows: list[dict[str, str]],
+    columns: Sequence[str],
+) -> list[PlannedRow]:
+    """Make each row that is one of the template's example rows an error of its own.
+
+    A template uploaded as it is would add "Margaret Example" and invite example.com
+    addresses. The example's other errors (a client it names is not found) would only
+    confuse, so the row has this error alone. `planned` is in the order of `rows`.
+    """
+    examples = [tuple(example.get(name, "") for name in columns) for example in example_rows]
+    for row, plan in zip(rows, planned, strict=True):
+        if tuple(str(row.get(name, "")).strip() for name in columns) in examples:
+            message = _(
+                "This row is the template's example: delete it (or change it to a real record)."
+            )
+            plan.errors = [RowError(row["line"], "", message)]
+    return planned
 
 
 # Checking cells --------------------------------------------------------------------------

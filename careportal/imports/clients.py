@@ -172,7 +172,8 @@ def plan_rows(agency: Agency, rows: list[dict[str, Any]]) -> list[PlannedRow]:
     """Make each row into its client and contacts (unsaved), with every error found."""
     matcher = Matcher(agency, rows)
     seen = Seen()
-    return [plan_row(agency, row, matcher, seen) for row in rows]
+    planned = [plan_row(agency, row, matcher, seen) for row in rows]
+    return cells.flag_examples(planned, rows, EXAMPLE_ROWS, COLUMNS)
 
 
 def plan_row(agency: Agency, row: dict[str, Any], matcher: Matcher, seen: Seen) -> PlannedRow:

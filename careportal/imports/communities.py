@@ -13,7 +13,7 @@ from typing import Any
 
 from careportal.accounts.models import User
 from careportal.agencies.models import Agency
-from careportal.imports import organisations
+from careportal.imports import cells, organisations
 from careportal.imports.cells import Counts
 from careportal.imports.organisations import PlannedOrganisation
 from careportal.people.models import Community, CommunityKind, CommunityPerson
@@ -38,7 +38,8 @@ EXAMPLE_ROWS = [
 
 
 def plan_rows(agency: Agency, rows: list[dict[str, Any]]) -> list[PlannedOrganisation]:
-    return organisations.plan_rows(SHAPE, agency, rows)
+    planned = organisations.plan_rows(SHAPE, agency, rows)
+    return cells.flag_examples(planned, rows, EXAMPLE_ROWS, COLUMNS)
 
 
 def save_rows(

@@ -187,7 +187,8 @@ def plan_rows(agency: Agency, rows: list[dict[str, Any]]) -> list[PlannedLink]:
     """Make each row into its link (unsaved), with every error found."""
     matcher = Matcher(agency, rows)
     seen: dict[tuple[str, int, int, datetime.date], int] = {}
-    return [plan_row(agency, row, matcher, seen) for row in rows]
+    planned = [plan_row(agency, row, matcher, seen) for row in rows]
+    return cells.flag_examples(planned, rows, EXAMPLE_ROWS, COLUMNS)
 
 
 def plan_row(

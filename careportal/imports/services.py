@@ -13,9 +13,10 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from careportal.accounts.models import User
@@ -70,7 +71,60 @@ def preview_client_import(
     wrong columns): then nothing at all is kept.
     """
     of_kind = kinds.kind_of(kind)
-    rows = cells.read_rows(data, of_kind.columns)
+    try:
+        rows = cells.read_rows(data, of_kind.columns)
+    except cells.FileRefused:
+        _refuse_other_kind(data, of_kind)
+        raise
+    return _preview(agency=agency, of_kind=of_kind, rows=rows, file_name=file_name, actor=actor)
+
+
+def recheck_client_import(
+    *, client_import: ClientImport, actor: User | None = None
+) -> ClientImport:
+    """Check the rows of an import again, against the agency as it is now: a new preview.
+
+    After an import failed because the agency's records changed, the same file can be
+    checked again without uploading it. Raise ImportNotReady if its rows are not kept.
+    """
+    if not client_import.rows:
+        raise ImportNotReady
+    return _preview(
+        agency=client_import.agency,
+        of_kind=kinds.kind_of(client_import.kind),
+        rows=client_import.rows,
+        file_name=client_import.file_name,
+        actor=actor,
+    )
+
+
+def _refuse_other_kind(data: bytes, chosen: kinds.Kind) -> None:
+    """Raise FileRefused naming the other kind whose columns the file has, if there is one."""
+    for other in kinds.KINDS.values():
+        if other is chosen:
+            continue
+        try:
+            cells.read_rows(data, other.columns)
+        except cells.FileRefused:
+            continue
+        raise cells.FileRefused(
+            _(
+                "This is a file of %(other)s, not of %(chosen)s: choose that kind, "
+                "or use the template of %(chosen)s."
+            )
+            % {"other": other.label, "chosen": chosen.label}
+        )
+
+
+def _preview(
+    *,
+    agency: Agency,
+    of_kind: kinds.Kind,
+    rows: list[dict[str, Any]],
+    file_name: str,
+    actor: User | None,
+) -> ClientImport:
+    """Plan the rows and keep them, their errors and counts as a new import (nothing else)."""
     planned = of_kind.plan_rows(agency, rows)
     errors = [error.as_dict() for row in planned for error in row.errors]
     actions = [row.action for row in planned]
@@ -119,18 +173,34 @@ def run_import(import_id: int) -> str:
     )
     progress, close = _progress_writer(import_id)
     try:
-        with transaction.atomic():
+        with transaction.atomic(), translation.override(_language_of(client_import)):
             summary = import_rows(client_import=client_import, on_progress=progress)
     except RowRefused as exc:
-        _fail(import_id, describe(exc.error))
+        with translation.override(_language_of(client_import)):
+            why = _(
+                "Your agency's records changed after the file was checked, and a row no "
+                "longer fits: %(error)s"
+            ) % {"error": describe(exc.error)}
+        _fail(import_id, why)
         return ImportState.FAILED
     except Exception:
         logger.exception("The import %s failed", import_id)
-        _fail(import_id, _("Something went wrong on our side. Please try again."))
+        with translation.override(_language_of(client_import)):
+            why = _("Something went wrong on our side. Please try again.")
+        _fail(import_id, why)
         raise
     finally:
         close()
     return str(summary.state)
+
+
+def _language_of(client_import: ClientImport) -> str:
+    """Return the language of whoever started the import (else the uploader), or the site's.
+
+    The worker has no request: its messages would otherwise always be in English.
+    """
+    person = client_import.started_by or client_import.uploaded_by
+    return (person.language if person is not None else "") or settings.LANGUAGE_CODE
 
 
 def import_rows(

@@ -287,7 +287,8 @@ def plan_rows(agency: Agency, rows: list[dict[str, Any]]) -> list[PlannedVisit]:
     read = [_read(agency, row, matcher) for row in rows]
     matcher.load_visits_by_start(read)
     seen = _Seen()
-    return [_plan(agency, row, matcher, seen) for row in read]
+    planned = [_plan(agency, row, matcher, seen) for row in read]
+    return cells.flag_examples(planned, rows, EXAMPLE_ROWS, COLUMNS)
 
 
 def _read(agency: Agency, row: dict[str, Any], matcher: Matcher) -> _Cells:

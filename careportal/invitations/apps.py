@@ -1,9 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class InvitationsConfig(AppConfig):
     name = "careportal.invitations"
     label = "invitations"
+    verbose_name = _("Invitations")
 
     def ready(self) -> None:
         # The invitation outbox's steps in each pass of the worker (emails.delivery).

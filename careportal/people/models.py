@@ -393,7 +393,7 @@ class ClientPayer(AgencyScoped):
 
     class Meta:
         verbose_name = _("client's payer")
-        verbose_name_plural = _("client's payers")
+        verbose_name_plural = _("clients' payers")
         # The portal's path (people.access): a payer's links in force on a day, by agency,
         # payer and the dates the rule compares, with the client to read.
         indexes = [

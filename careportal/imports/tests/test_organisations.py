@@ -174,7 +174,11 @@ def test_it_refuses_a_file_of_another_kind(client, cast):
     data = SimpleUploadedFile("payers.csv", _csv([_payer(1)]).encode(), "text/csv")
     response = client.post(ADD, {"kind": "clients", "file": data})
     assert response.status_code == 200
-    assert "These columns are missing: first_name" in response.content.decode()
+    assert (
+        "This is a file of Payers with their people, not of Clients with their emergency "
+        "contacts: choose that kind, or use the template of Clients with their emergency "
+        "contacts." in response.content.decode()
+    )
     assert not ClientImport.objects.exists()
 
 

@@ -121,22 +121,37 @@ def test_it_plans_and_saves_a_good_file(people):
     assert {event.actor for event in events} == {people.scheduler}
 
 
-def test_it_reads_the_templates_example_rows(people):
-    people.margaret.external_id = "C-1001"
-    people.margaret.save()
-    people.caregiver.external_id = "CG-20"
-    people.caregiver.save()
+def _template_rows(**changes: str) -> list[dict[str, str]]:
+    """Return the template's example rows as read from a file, with these cells changed."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(visits.COLUMNS)
     for example in visits.EXAMPLE_ROWS:
-        writer.writerow([example.get(name, "") for name in visits.COLUMNS])
-    rows = cells.read_rows(out.getvalue().encode(), visits.COLUMNS)
+        changed = {**example, **changes}
+        writer.writerow([changed.get(name, "") for name in visits.COLUMNS])
+    return cells.read_rows(out.getvalue().encode(), visits.COLUMNS)
 
-    planned = visits.plan_rows(people.sunrise, rows)
+
+def test_it_reads_the_templates_example_rows_once_changed(people):
+    people.margaret.external_id = "C-1001"
+    people.margaret.save()
+    people.caregiver.external_id = "CG-20"
+    people.caregiver.save()
+
+    planned = visits.plan_rows(people.sunrise, _template_rows(service="Companionship"))
 
     assert _errors(planned) == []
     assert [row.visit.status for row in planned] == ["scheduled", "completed"]
+
+
+def test_it_refuses_the_templates_example_rows_as_they_are(people):
+    people.margaret.external_id = "C-1001"
+    people.margaret.save()
+
+    planned = visits.plan_rows(people.sunrise, _template_rows())
+
+    assert _errors(planned) == [(2, ""), (3, "")]
+    assert planned[0].errors[0].message.startswith("This row is the template's example")
 
 
 def test_it_skips_the_same_rows_the_second_time(people):

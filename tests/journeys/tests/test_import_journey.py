@@ -137,6 +137,8 @@ def test_it_imports_clients_a_payer_and_their_link_with_progress_and_invitations
     summary = import_all(page)
     expect(summary).to_contain_text("3 records created")
     expect(summary).to_contain_text("6 invitations queued")  # the clients and their contacts
+    expect(page.get_by_role("heading", level=1, name="Imported clients.csv")).to_be_visible()
+    expect(page.get_by_role("link", name="Import another file")).to_be_visible()
     assert_no_violation(page)
 
     search_clients(page, "Upload")
@@ -159,7 +161,7 @@ def test_it_imports_clients_a_payer_and_their_link_with_progress_and_invitations
     page.get_by_role("row").filter(has_text="iris.upload@").get_by_role(
         "link", name="Upload"
     ).click()
-    expect(page.get_by_role("heading", level=2, name="Client's payers")).to_be_visible()
+    expect(page.get_by_role("heading", level=2, name="Clients' payers")).to_be_visible()
     expect(page.get_by_role("link", name="Upload Mutual")).to_be_visible()
 
 
@@ -178,6 +180,8 @@ def test_it_shows_an_import_under_way_then_its_summary_without_a_reload(
     page.goto(f"{IMPORTS}{waiting}/change/")
     expect(page.get_by_text("The import is waiting to start.")).to_be_visible()
     expect(page.get_by_role("progressbar", name="How far it has got:")).to_be_visible()
+    leave = page.get_by_text("You may leave this page: the import goes on.")
+    expect(leave).to_be_visible()
     assert_no_violation(page)
     page.evaluate("() => { window.sameImportPage = true; }")  # gone if the page reloads
 
@@ -186,6 +190,7 @@ def test_it_shows_an_import_under_way_then_its_summary_without_a_reload(
     summary = page.locator(".import-summary")
     expect(summary).to_contain_text("1 record created", timeout=10_000)
     expect(page.get_by_role("progressbar")).to_have_count(0)
+    expect(leave).to_have_count(0)  # over: nothing goes on
     assert page.evaluate("() => window.sameImportPage === true"), "the page was reloaded"
     # Screen readers hear it in the live region that each polled state fills.
     expect(page.locator("#import-news")).to_have_text("The import is done.")
