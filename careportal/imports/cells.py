@@ -78,6 +78,20 @@ class RowRefused(Exception):
         self.error = error
 
 
+class PlannedAction:
+    """What a planned row of a file would do: "create" a new record, "update" a stored one
+    it changes, or "skip" one it leaves as it is (the preview's counts, the import's work)."""
+
+    is_new: bool
+    has_changes: bool
+
+    @property
+    def action(self) -> str:
+        if self.is_new:
+            return "create"
+        return "update" if self.has_changes else "skip"
+
+
 @dataclass(frozen=True)
 class Counts:
     """What an import saved: records created, records updated, rows without changes."""

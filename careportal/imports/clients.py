@@ -75,7 +75,7 @@ BATCH = 500
 
 
 @dataclass
-class PlannedRow:
+class PlannedRow(cells.PlannedAction):
     """A row of the file made into records, not saved: what the import would write."""
 
     line: int
@@ -84,12 +84,6 @@ class PlannedRow:
     errors: list[RowError] = field(default_factory=list)
     is_new: bool = True
     has_changes: bool = True
-
-    @property
-    def action(self) -> str:
-        if self.is_new:
-            return "create"
-        return "update" if self.has_changes else "skip"
 
 
 @dataclass

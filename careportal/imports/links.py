@@ -76,7 +76,7 @@ Organisation = Payer | Community
 
 
 @dataclass
-class PlannedLink:
+class PlannedLink(cells.PlannedAction):
     """A row of the file made into its link, not saved (None when the row has errors)."""
 
     line: int
@@ -84,12 +84,6 @@ class PlannedLink:
     errors: list[RowError] = field(default_factory=list)
     is_new: bool = True
     has_changes: bool = True
-
-    @property
-    def action(self) -> str:
-        if self.is_new:
-            return "create"
-        return "update" if self.has_changes else "skip"
 
 
 class Matcher:

@@ -51,7 +51,7 @@ class Shape:
 
 
 @dataclass
-class PlannedOrganisation:
+class PlannedOrganisation(cells.PlannedAction):
     """A row of the file made into its record and people, not saved."""
 
     line: int
@@ -61,12 +61,6 @@ class PlannedOrganisation:
     errors: list[RowError] = field(default_factory=list)
     is_new: bool = True
     has_changes: bool = True
-
-    @property
-    def action(self) -> str:
-        if self.is_new:
-            return "create"
-        return "update" if self.has_changes else "skip"
 
 
 class Matcher:
