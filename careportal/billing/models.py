@@ -226,6 +226,8 @@ class InvoiceQuerySet(models.QuerySet["Invoice"]):
 
 # The columns the owing invoices' indexes carry beside their keys (PostgreSQL only).
 OWING_INCLUDED = ["issue_date", "due_date", "total", "status", "id"]
+# What the overdue list and its totals read beside the due date (see Invoice.Meta).
+OVERDUE_INCLUDED = ["issue_date", "client", "balance", "total", "status"]
 
 
 class Invoice(AgencyScoped):
@@ -377,6 +379,22 @@ class Invoice(AgencyScoped):
                 condition=Q(status="issued", balance__gt=0),
                 include=OWING_INCLUDED,
                 name="billing_inv_community_owing",
+            ),
+            # The payer's or community's overdue invoices, most recently due first: read in
+            # due-date order from the owing invoices alone, the list starts at the first
+            # one overdue (no pass over the newest, not yet due), and the overdue totals
+            # are summed from the index.
+            models.Index(
+                fields=["agency", "bill_to_payer", "due_date", "id"],
+                condition=Q(status="issued", balance__gt=0),
+                include=OVERDUE_INCLUDED,
+                name="billing_inv_payer_overdue",
+            ),
+            models.Index(
+                fields=["agency", "bill_to_community", "due_date", "id"],
+                condition=Q(status="issued", balance__gt=0),
+                include=OVERDUE_INCLUDED,
+                name="billing_inv_community_overdue",
             ),
             # The API's list, by the time an invoice changed.
             updated_index("billing_invoice_updated"),

@@ -294,6 +294,20 @@ def _linked_sql(payers: int, communities: int) -> str:
     return " UNION ALL ".join(parts)
 
 
+def _linked_params(
+    login: PortalLogin, rels: Relationships, day: datetime.date
+) -> dict[str, int | str | None]:
+    """Return the parameters of `_linked_sql` for the login's parties on a day."""
+    params: dict[str, int | str | None] = {
+        "agency": login.agency_id,
+        "day": connection.ops.adapt_datefield_value(day),
+        "gone": ClientStatus.DISCHARGED,
+    }
+    params.update({f"payer{i}": pk for i, pk in enumerate(rels.payer_ids)})
+    params.update({f"community{i}": pk for i, pk in enumerate(rels.community_ids)})
+    return params
+
+
 def linked_client_ids(user: User | AnonymousUser, on: datetime.date | None = None) -> LinkedClients:
     """Return the clients linked to the login's payers and communities on a day (today).
 
@@ -312,13 +326,7 @@ def _linked(
     day = on or _today(login)
 
     def compute() -> LinkedClients:
-        params: dict[str, int | str | None] = {
-            "agency": login.agency_id,
-            "day": connection.ops.adapt_datefield_value(day),
-            "gone": ClientStatus.DISCHARGED,
-        }
-        params.update({f"payer{i}": pk for i, pk in enumerate(rels.payer_ids)})
-        params.update({f"community{i}": pk for i, pk in enumerate(rels.community_ids)})
+        params = _linked_params(login, rels, day)
         found: dict[str, set[int]] = {"payer": set(), "community": set()}
         with connection.cursor() as cursor:
             cursor.execute(_linked_sql(len(rels.payer_ids), len(rels.community_ids)), params)
@@ -329,13 +337,55 @@ def _linked(
     return _remembered(("linked", login.pk, day), compute)
 
 
+# Rows of links read by `calendar_has_more_than` before it counts every link instead.
+_LINKS_SAMPLED = 200
+
+
+def calendar_has_more_than(
+    user: User | AnonymousUser, limit: int, *, also: tuple[int, ...] = ()
+) -> bool:
+    """Return whether more than `limit` clients are on the login's calendar (with `also`).
+
+    What the frame asks to choose between a select and a search. A payer or community
+    with thousands of clients has the links in force read only until enough are found,
+    not every one of them: a few hundred rows at most, on the same index as `_linked`.
+    """
+    if not is_portal_login(user):
+        return len(set(also)) > limit
+    rels = relationship_ids(user)
+    known = set(rels.care_calendar_ids) | set(also)
+    day = _today(user)
+    memo = _memo.get()
+    if (not rels.payer_ids and not rels.community_ids) or (
+        memo is not None and ("linked", user.pk, day) in memo
+    ):
+        return len(known | set(calendar_client_ids(user))) > limit
+    sql = f"{_linked_sql(len(rels.payer_ids), len(rels.community_ids))} LIMIT %(rows)s"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {**_linked_params(user, rels, day), "rows": _LINKS_SAMPLED})
+        rows = cursor.fetchall()
+    known |= {pk for pk, _kind in rows}
+    if len(known) > limit:
+        return True
+    if len(rows) < _LINKS_SAMPLED:
+        return False
+    # As many rows as sampled for a few clients (links repeated): count them all.
+    return len(known | set(calendar_client_ids(user))) > limit
+
+
 def calendar_client_ids(user: User | AnonymousUser) -> list[int]:
     """Return the ids of every client whose visits the login may see today, sorted."""
     if not is_portal_login(user):
         return []
     rels = relationship_ids(user)
     linked = _linked(user, rels, None)
-    return sorted(set(rels.care_calendar_ids) | set(linked.as_payer) | set(linked.as_community))
+
+    def compute() -> tuple[int, ...]:
+        ids = set(rels.care_calendar_ids) | set(linked.as_payer) | set(linked.as_community)
+        return tuple(sorted(ids))
+
+    # A payer's thousands of ids are sorted once per request, whoever asks.
+    return list(_remembered(("calendar", user.pk, _today(user)), compute))
 
 
 def own_client(user: User | AnonymousUser) -> ClientQuerySet:

@@ -86,9 +86,10 @@ class ClientChoice:
         user = self.request.user
         # The login's own and contacts' clients count even when a client keeps the calendar.
         rels = access.relationship_ids(user)
-        client_ids = set(access.calendar_client_ids(user)) | set(rels.care_client_ids)
-        if len(client_ids) > SELECT_LIMIT:
+        # A payer's or community's thousands of clients are not read to learn they are many.
+        if access.calendar_has_more_than(user, SELECT_LIMIT, also=rels.care_client_ids):
             return None
+        client_ids = set(access.calendar_client_ids(user)) | set(rels.care_client_ids)
         if not access.invoices_reach_beyond_calendar(user):
             if len(client_ids) <= 1:
                 return []  # nothing to choose between, and nothing to ask the database

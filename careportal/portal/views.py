@@ -12,11 +12,8 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import (
-    Exists,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
 )
@@ -25,8 +22,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.dateparse import parse_datetime
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -45,7 +43,8 @@ from careportal.people import access
 from careportal.people.models import Client, ClientPayer, ClientStatus, LinkQuerySet, Residence
 from careportal.portal.middleware import portal_login
 from careportal.portal.narrowing import selected_client, selected_client_id
-from careportal.scheduling.models import Visit, VisitStatus
+from careportal.portal.templatetags.money import format_money
+from careportal.scheduling.models import Caregiver, Visit, VisitStatus
 
 if TYPE_CHECKING:
     from careportal.accounts.http import AuthenticatedHttpRequest
@@ -68,39 +67,24 @@ CLIENTS_PER_PAGE = 25
 SEARCH_MAX_LENGTH = 100
 SEARCH_MAX_WORDS = 5
 ZERO = Decimal("0.00")
+# What the Dashboard reads of a client's name.
+CLIENT_NAMES = ("first_name", "last_name", "preferred_name")
 # What a party owes for a set of invoices: no invoice counts below zero (an overpayment on
 # one invoice does not lower what another owes).
 OWED = Coalesce(Sum("balance", filter=Q(balance__gt=0)), Value(ZERO))
-# What the Dashboard shows of a client's name, a visit and an invoice.
-CLIENT_NAME = ("first_name", "last_name", "preferred_name")
-VISIT_SHOWN = (
-    "client_id",
-    "caregiver_id",
-    "service",
-    "start",
-    "end",
-    *(f"client__{name}" for name in CLIENT_NAME),
-    "caregiver__first_name",
-    "caregiver__photo",
-    "caregiver__show_photo_to_families",
-)
-NEXT_VISIT_SHOWN = (
-    "client_id",
-    "caregiver_id",
-    "service",
-    "start",
-    "caregiver__first_name",
-    "caregiver__photo",
-    "caregiver__show_photo_to_families",
-)
-INVOICE_SHOWN = (
-    "number",
-    "client_id",
-    "due_date",
-    "status",
-    "balance",
-    *(f"client__{name}" for name in CLIENT_NAME),
-)
+
+
+@dataclass(frozen=True)
+class NextVisit:
+    """A client's next visit as a party's table shows it: no model is built for it."""
+
+    start: datetime.datetime
+    service: str
+    caregiver_id: int | None
+    # What a family may see of the caregiver (Caregiver.family_name_shown and
+    # family_photo_shown): the first name, and the photo when the agency allows it.
+    caregiver_name: str
+    photo_shown: bool
 
 
 @dataclass
@@ -108,10 +92,8 @@ class ClientRow:
     """One line of a payer's or community's table: a client, the next visit, what is owed."""
 
     client: Client
-    next_visit: Visit | None = None
+    next_visit: NextVisit | None = None
     owed: Decimal = ZERO
-    # The "Next visit" cell, written by `_write_next_visits`.
-    next_visit_shown: SafeString | str = ""
 
 
 @dataclass
@@ -122,10 +104,12 @@ class PartySection:
     title: str
     owed_label: str
     page_param: str
-    # Its clients at first, then their rows (what the template lists).
+    # Its clients at first, then their rows.
     page: Page[Any]
     rows: list[ClientRow]
     total_owed: Decimal
+    # The rows as the table shows them (`_table_body`).
+    table_body: SafeString
     previous_query: str = ""
     next_query: str = ""
 
@@ -159,7 +143,10 @@ class CareSection(TypedDict):
 
     several_clients: bool
     visits: list[Visit]
+    # The visits' list items and the invoices' table rows (`_visit_items`, `_invoice_rows`).
+    visit_items: SafeString
     invoices: list[Invoice]
+    invoice_rows: SafeString
     amount_due: Decimal
     plans: list[ServicePlan]
 
@@ -167,57 +154,240 @@ class CareSection(TypedDict):
 def _care_section(user: User, client_id: int | None) -> CareSection | None:
     """Return what a client or emergency contact sees, or None if the login is neither.
 
-    The next visits, the invoices billed to those clients that still owe (from the stored
-    balance: no line or payment is loaded), and the client's own active service plans.
+    The next visits of the clients whose calendar the login sees, the invoices billed to
+    the clients whose invoices it sees that still owe (from the stored balance: no line or
+    payment is loaded), and the client's own active service plans. The ids are
+    `people.access`'s, read once per request with the clients' names.
     """
-    # The login's own client and its contacts' clients, already read for the frame.
-    client_ids = list(access.relationship_ids(user).care_client_ids)
+    rels = access.relationship_ids(user)
+    client_ids = list(rels.care_client_ids)
     if client_id is not None:
         client_ids = [pk for pk in client_ids if pk == client_id]
-    if not client_ids:
+    if not client_ids or not access.is_portal_login(user):
         return None
-    now = timezone.now()
-    visits = list(
-        Visit.objects.visible_to(user)
-        .filter(client_id__in=client_ids, end__gte=now, status__in=UPCOMING)
-        # What the list shows, and no other column of the visit, client or caregiver.
-        .only(*VISIT_SHOWN)
-        .order_by("start")[:NEXT_VISITS_SHOWN]
-    )
-    invoices = list(
-        Invoice.objects.visible_to(user)
-        # The table shows the number, due date, balance and client: no other join to plan.
-        .select_related(None)
-        .select_related("client")
-        .prefetch_related(None)
-        .only(*INVOICE_SHOWN)
-        .filter(bill_to_client_id__in=client_ids, status=InvoiceStatus.ISSUED, balance__gt=0)
-    )
-    # Service plans are the client's own: visible_to returns nothing for anyone else, so
-    # a login that is no client (an emergency contact) is not asked about them.
-    own = [pk for pk in client_ids if pk in access.relationship_ids(user).own_client_ids]
-    plans = (
-        list(
-            ServicePlan.objects.visible_to(user)
-            .prefetch_related(None)
-            .only("client_id", "title", "start_date", "end_date")
-            .filter(status=PlanStatus.ACTIVE, client_id__in=own)
-        )
-        if own
-        else []
-    )
-    times = VisitTimes()
-    for visit in visits:
-        start, end = timezone.localtime(visit.start), timezone.localtime(visit.end)
-        visit.day_shown = times.day(start)
-        visit.start_shown, visit.end_shown = times.time(start), times.time(end)
+    names = {client.pk: client for client in rels.care_clients}
+    calendar = set(access.calendar_client_ids(user))
+    visits = _next_visits(user, [pk for pk in client_ids if pk in calendar], names)
+    invoices = _invoices_to_pay(user, [pk for pk in client_ids if pk in rels.care_invoice_ids])
+    # Service plans are the client's own: a login that is no client (an emergency
+    # contact) is not asked about them.
+    plans = _active_plans(user, [pk for pk in client_ids if pk in rels.own_client_ids])
+    several = len(client_ids) > 1
     return {
-        "several_clients": len(client_ids) > 1,
+        "several_clients": several,
         "visits": visits,
+        "visit_items": _visit_items(visits, several=several),
         "invoices": invoices,
+        "invoice_rows": _invoice_rows(invoices, user.agency.currency, several=several),
         "amount_due": sum((i.balance for i in invoices), ZERO),
         "plans": plans,
     }
+
+
+def _visit_items(visits: list[Visit], *, several: bool) -> SafeString:
+    """Return the next visits as the Dashboard lists them: the day and times in the
+    agency's zone, the service (and the client, when the login sees several), and the
+    caregiver's first name with the photo when the agency allows it.
+
+    Written here rather than by the template, as `_table_body`: every value is escaped
+    as a template would.
+    """
+    times = VisitTimes()
+    items = []
+    for visit in visits:
+        start, end = timezone.localtime(visit.start), timezone.localtime(visit.end)
+        service = conditional_escape(visit.service)
+        if several:
+            service = format_html(
+                "{} {}", service, _("for %(name)s") % {"name": visit.client.display_name}
+            )
+        caregiver = visit.caregiver
+        if caregiver is None:
+            who = conditional_escape(_("Caregiver not yet assigned"))
+        else:
+            name = caregiver.family_name_shown
+            photo = (
+                format_html(
+                    '<img class="caregiver-photo" src="{}" alt="{}" width="48" height="48"> ',
+                    reverse("scheduling:caregiver_photo", args=[caregiver.pk]),
+                    name,
+                )
+                if caregiver.family_photo_shown
+                else ""
+            )
+            who = format_html("{}{}", photo, _("Caregiver: %(name)s") % {"name": name})
+        items.append(
+            format_html(
+                '<li class="visit">\n      <strong>{}, {}–{}</strong><br>\n      {}<br>\n'
+                "      {}\n    </li>",
+                times.day(start),
+                times.time(start),
+                times.time(end),
+                service,
+                who,
+            )
+        )
+    return mark_safe("\n    ".join(items))  # every value is escaped above
+
+
+def _invoice_rows(invoices: list[Invoice], currency: str, *, several: bool) -> SafeString:
+    """Return the invoices to pay as the Dashboard's table rows: the number linking to the
+    invoice (and the client, when the login sees several), the due date with "Overdue"
+    when it has passed, and the amount due. Every value is escaped as a template would."""
+    due_label = conditional_escape(_("Due date"))
+    amount_label = conditional_escape(_("Amount due"))
+    overdue = format_html(' <span class="badge badge-overdue">{}</span>', _("Overdue"))
+    rows = []
+    for invoice in invoices:
+        client = (
+            format_html('<br><span class="muted">{}</span>', invoice.client.display_name)
+            if several
+            else ""
+        )
+        rows.append(
+            format_html(
+                '<tr>\n      <td><a href="{}">{}</a>{}</td>\n'
+                '      <td data-label="{}">{}{}</td>\n'
+                '      <td class="number" data-label="{}">{}</td>\n    </tr>',
+                reverse("billing:invoice_detail", args=[invoice.number]),
+                invoice.number,
+                client,
+                due_label,
+                formats.date_format(invoice.due_date, "DATE_FORMAT"),
+                overdue if invoice.is_overdue else "",
+                amount_label,
+                format_money(invoice.balance, currency),
+            )
+        )
+    return mark_safe("\n    ".join(rows))  # every value is escaped above
+
+
+def _ids(count: int) -> str:
+    return ", ".join(["%s"] * count)
+
+
+@functools.cache
+def _next_visits_sql(clients: int) -> str:
+    """Return the query of `_next_visits`, written out once per number of clients (as
+    people.access's queries: built by the ORM, it cost more than the database takes)."""
+    visit = Visit._meta.db_table
+    caregiver = Caregiver._meta.db_table
+    return (
+        'SELECT v.id, v.client_id, v.caregiver_id, v.service, v.start, v."end", '  # noqa: S608 - names from the models
+        f"g.first_name, g.photo, g.show_photo_to_families FROM {visit} v "
+        f"LEFT JOIN {caregiver} g ON g.id = v.caregiver_id "
+        f"WHERE v.agency_id = %s AND v.client_id IN ({_ids(clients)}) "
+        'AND v."end" >= %s AND v.status IN (%s, %s) ORDER BY v.start, v.id LIMIT %s'
+    )
+
+
+def _next_visits(user: PortalLogin, client_ids: list[int], names: dict[int, Client]) -> list[Visit]:
+    """Return the next visits of these clients (on the index of upcoming visits), with
+    their clients (named in `names`) and caregivers."""
+    if not client_ids:
+        return []
+    params: list[Any] = [user.agency_id, *client_ids, timezone.now(), *UPCOMING]
+    params.append(NEXT_VISITS_SHOWN)
+    with connection.cursor() as cursor:
+        cursor.execute(_next_visits_sql(len(client_ids)), params)
+        rows = cursor.fetchall()
+    visits = []
+    for pk, client, caregiver_id, service, start, end, first, photo, shown in rows:
+        visit = Visit(
+            id=pk,
+            agency_id=user.agency_id,
+            client=names[client],
+            service=service,
+            start=_as_moment(start),
+            end=_as_moment(end),
+        )
+        visit.caregiver = (
+            Caregiver(
+                id=caregiver_id,
+                agency_id=user.agency_id,
+                first_name=first,
+                photo=photo,
+                show_photo_to_families=bool(shown),
+            )
+            if caregiver_id is not None
+            else None
+        )
+        visits.append(visit)
+    return visits
+
+
+@functools.cache
+def _invoices_to_pay_sql(clients: int) -> str:
+    """Return the query of `_invoices_to_pay`, written out once per number of clients."""
+    invoice = Invoice._meta.db_table
+    client = Client._meta.db_table
+    return (
+        "SELECT i.id, i.number, i.due_date, i.balance, "  # noqa: S608 - names from the models
+        f"c.id, c.first_name, c.last_name, c.preferred_name FROM {invoice} i "
+        f"JOIN {client} c ON c.id = i.client_id "
+        f"WHERE i.agency_id = %s AND i.bill_to_client_id IN ({_ids(clients)}) "
+        "AND i.status = %s AND i.balance > 0 ORDER BY i.issue_date DESC, i.id DESC"
+    )
+
+
+def _invoices_to_pay(user: PortalLogin, client_ids: list[int]) -> list[Invoice]:
+    """Return the issued invoices billed to these clients that still owe, newest first,
+    with the names of the clients who had the care: what the Dashboard's table shows."""
+    if not client_ids:
+        return []
+    params: list[Any] = [user.agency_id, *client_ids, InvoiceStatus.ISSUED]
+    with connection.cursor() as cursor:
+        cursor.execute(_invoices_to_pay_sql(len(client_ids)), params)
+        rows = cursor.fetchall()
+    invoices = []
+    for pk, number, due, balance, client_id, first, last, preferred in rows:
+        invoice = Invoice(
+            id=pk,
+            agency_id=user.agency_id,
+            number=number,
+            due_date=_as_day(due),
+            status=InvoiceStatus.ISSUED,
+            balance=_as_money(balance),
+        )
+        invoice.client = Client.from_db(
+            connection.alias,
+            ["id", "agency_id", *CLIENT_NAMES],
+            [client_id, user.agency_id, first, last, preferred],
+        )
+        invoices.append(invoice)
+    return invoices
+
+
+@functools.cache
+def _active_plans_sql(clients: int) -> str:
+    """Return the query of `_active_plans`, written out once per number of clients."""
+    plan = ServicePlan._meta.db_table
+    return (
+        "SELECT p.id, p.client_id, p.title, p.start_date, p.end_date "  # noqa: S608 - names from the models
+        f"FROM {plan} p WHERE p.agency_id = %s AND p.client_id IN ({_ids(clients)}) "
+        "AND p.status = %s ORDER BY p.start_date DESC, p.id"
+    )
+
+
+def _active_plans(user: PortalLogin, client_ids: list[int]) -> list[ServicePlan]:
+    """Return these clients' active service plans, newest first: titles and dates."""
+    if not client_ids:
+        return []
+    params: list[Any] = [user.agency_id, *client_ids, PlanStatus.ACTIVE]
+    with connection.cursor() as cursor:
+        cursor.execute(_active_plans_sql(len(client_ids)), params)
+        rows = cursor.fetchall()
+    return [
+        ServicePlan(
+            id=pk,
+            agency_id=user.agency_id,
+            client_id=client,
+            title=title,
+            start_date=_as_day(start),
+            end_date=_as_day(end) if end is not None else None,
+        )
+        for pk, client, title, start, end in rows
+    ]
 
 
 class VisitTimes:
@@ -246,43 +416,52 @@ class VisitTimes:
         return self.times[minute]
 
 
-def _write_next_visits(rows: list[ClientRow]) -> None:
-    """Write each row's "Next visit" cell: the day and time in the agency's zone (as the
-    `date` and `time` filters write them, each distinct day and time formatted once), the
-    service, and the caregiver's first name with the photo when the agency allows it.
+def _table_body(rows: list[ClientRow], owed_label: str, currency: str) -> SafeString:
+    """Return a party's table rows: the client's name; the next visit, its day and time in
+    the agency's zone (as the `date` and `time` filters write them, each distinct day and
+    time formatted once), service, and the caregiver's first name with the photo when the
+    agency allows it; and what the client owes the party.
 
     Written here rather than by the template: the page's twenty-five rows of a dozen tags
-    each cost more than the rest of the table. Every value is escaped as a template would.
+    each cost more than the rest of the page. Every value is escaped as a template would.
     """
     none_planned = format_html('<span class="muted">{}</span>', _("None planned"))
+    next_label = conditional_escape(_("Next visit"))
+    owed_shown = conditional_escape(owed_label)
     times = VisitTimes()
+    html = []
     for row in rows:
         visit = row.next_visit
-        if visit is None:
-            row.next_visit_shown = none_planned
-            continue
-        start = timezone.localtime(visit.start)
-        caregiver = visit.caregiver
-        shown: SafeString | str = ""
-        if caregiver is not None:
-            name = caregiver.family_name_shown
-            photo = (
-                format_html(
-                    '<img class="caregiver-photo" src="{}" alt="{}" width="48" height="48"> ',
-                    reverse("scheduling:caregiver_photo", args=[caregiver.pk]),
-                    name,
+        next_visit: SafeString = none_planned
+        if visit is not None:
+            start = timezone.localtime(visit.start)
+            shown: SafeString | str = ""
+            if visit.caregiver_id is not None:
+                name = visit.caregiver_name
+                photo = (
+                    format_html(
+                        '<img class="caregiver-photo" src="{}" alt="{}" width="48" height="48"> ',
+                        reverse("scheduling:caregiver_photo", args=[visit.caregiver_id]),
+                        name,
+                    )
+                    if visit.photo_shown
+                    else ""
                 )
-                if caregiver.family_photo_shown
-                else ""
+                shown = format_html(" · {}{}", photo, name)
+            next_visit = format_html(
+                '{}, {}<br><span class="muted">{}{}</span>',
+                times.day(start),
+                times.time(start),
+                visit.service,
+                shown,
             )
-            shown = format_html(" · {}{}", photo, name)
-        row.next_visit_shown = format_html(
-            '{}, {}<br><span class="muted">{}{}</span>',
-            times.day(start),
-            times.time(start),
-            visit.service,
-            shown,
+        html.append(
+            f'<tr>\n      <th scope="row">{conditional_escape(row.client.display_name)}</th>\n'
+            f'      <td data-label="{next_label}">{next_visit}</td>\n'
+            f'      <td class="number" data-label="{owed_shown}">'
+            f"{conditional_escape(format_money(row.owed, currency))}</td>\n    </tr>"
         )
+    return mark_safe("\n    ".join(html))  # every value is escaped above
 
 
 class KnownCountPaginator(_ClientPaginator):
@@ -297,10 +476,62 @@ class KnownCountPaginator(_ClientPaginator):
         return self._known_count
 
 
+@functools.cache
+def _still_billed_sql(link: type[_Link], party_column: str, parties: int, one: bool) -> str:
+    """Return the query of `_still_billed`, written out once per shape.
+
+    It reads the party's links that are not in force on the day (a few, on the index that
+    leads with agency and party), keeps those whose client has no link in force (on the
+    index of the client), and asks for an issued invoice of each (the party's index of
+    invoices by status and client): no pass over every link in force.
+    """
+    table = link._meta.db_table
+    column = party_column.removeprefix("bill_to_") + "_id"
+    invoice = Invoice._meta.db_table
+    party_ids = ", ".join(["%s"] * parties)
+    narrowed = "AND l.client_id = %s " if one else ""
+    return (
+        f"SELECT DISTINCT l.client_id FROM {table} l "  # noqa: S608 - names from the models
+        f"WHERE l.agency_id = %s AND l.{column} IN ({party_ids}) "
+        f"AND (l.start_date > %s OR l.end_date < %s) {narrowed}"
+        f"AND NOT EXISTS (SELECT 1 FROM {table} f WHERE f.client_id = l.client_id "
+        f"AND f.agency_id = %s AND f.{column} IN ({party_ids}) "
+        "AND f.start_date <= %s AND (f.end_date IS NULL OR f.end_date >= %s)) "
+        f"AND EXISTS (SELECT 1 FROM {invoice} i WHERE i.agency_id = %s "
+        f"AND i.{party_column}_id IN ({party_ids}) AND i.status = %s "
+        "AND i.client_id = l.client_id)"
+    )
+
+
+def _still_billed(
+    user: PortalLogin,
+    link: type[_Link],
+    party_column: str,
+    party_ids: list[int],
+    day: datetime.date,
+    client_id: int | None,
+) -> set[int]:
+    """Return the clients whose link to the party is not in force on the day while an
+    issued invoice for their care is still billed to it (`client_id`: that one, if so)."""
+    if not party_ids:
+        return set()
+    on = connection.ops.adapt_datefield_value(day)
+    params: list[Any] = [user.agency_id, *party_ids, on, on]
+    if client_id is not None:
+        params.append(client_id)
+    params += [user.agency_id, *party_ids, on, on, user.agency_id, *party_ids]
+    params.append(InvoiceStatus.ISSUED)
+    sql = _still_billed_sql(link, party_column, len(party_ids), client_id is not None)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {pk for (pk,) in cursor.fetchall()}
+
+
 def _party_clients(
     user: PortalLogin,
     links: LinkQuerySet[_Link],
-    billed: InvoiceQuerySet,
+    party_column: str,
+    party_ids: list[int],
     in_force_ids: tuple[int, ...],
     client_id: int | None,
 ) -> tuple[QuerySet[Client], int]:
@@ -320,12 +551,7 @@ def _party_clients(
         return Client.objects.filter(agency_id=user.agency_id, pk=client_id), 1
     day = timezone.localdate(timezone=user.agency.tz)
     in_force = links.active(day).values("client_id")
-    still_billed = set(
-        links.filter(Q(start_date__gt=day) | Q(end_date__lt=day))
-        .exclude(client_id__in=in_force)
-        .filter(Exists(billed.filter(client_id=OuterRef("client_id"))))
-        .values_list("client_id", flat=True)
-    )
+    still_billed = _still_billed(user, links.model, party_column, party_ids, day, client_id)
     if client_id is not None:
         # Not linked today: listed only while still billed for (`billed` is narrowed too).
         narrowed = Client.objects.filter(agency_id=user.agency_id, pk__in=still_billed)
@@ -337,57 +563,114 @@ def _party_clients(
 
 
 @functools.cache
-def _owed_sql(column: str, parties: int, clients: int, total: bool) -> str:
-    """Return the query of `_owed`: (client id, owed) for each client of a page that owes
-    the party something, then (NULL, what the party owes in all) from its stored totals.
+def _page_facts_sql(column: str, parties: int, clients: int, visible: int, total: bool) -> str:
+    """Return the query of `_page_facts`: for each client of a page, what it owes the party
+    (issued invoices still owing) and its next visit with the caregiver; with `total`,
+    what the party owes in all (its stored totals) on every row.
 
-    Written out once per shape, like people.access's queries: built by the ORM, this sum
-    cost more to compose than the database takes to answer it. The first part reads the
-    party's index of owing invoices, the second one stored row per party.
+    Written out once per shape, like people.access's queries: built by the ORM, the sum and
+    the next visit's subquery cost several times what the database takes to answer them.
+    The sum reads the party's index of owing invoices, the next visit the index of upcoming
+    visits on (agency, client, start), and only for the `visible` clients (people.access's
+    calendar: a client whose link has ended shows none).
     """
     invoice = Invoice._meta.db_table
     totals = InvoiceTotals._meta.db_table
+    client = Client._meta.db_table
+    visit = Visit._meta.db_table
+    caregiver = Caregiver._meta.db_table
     party_ids = ", ".join(["%s"] * parties)
-    parts = []
-    if clients:
-        client_ids = ", ".join(["%s"] * clients)
-        parts.append(
-            f"SELECT i.client_id, SUM(i.balance) FROM {invoice} i "  # noqa: S608 - names from the models
-            f"WHERE i.agency_id = %s AND i.{column} IN ({party_ids}) AND i.status = %s "
-            f"AND i.balance > 0 AND i.client_id IN ({client_ids}) GROUP BY i.client_id"
-        )
-    if total:
-        parts.append(
-            f"SELECT NULL, SUM(t.due) FROM {totals} t "  # noqa: S608 - names from the models
-            f"WHERE t.agency_id = %s AND t.{column} IN ({party_ids})"
-        )
-    return " UNION ALL ".join(parts)
+    grand = (
+        f"(SELECT SUM(t.due) FROM {totals} t "  # noqa: S608 - names from the models
+        f"WHERE t.agency_id = %s AND t.{column} IN ({party_ids}))"
+        if total
+        else "NULL"
+    )
+    # The visible clients are named outside the subquery, so that it reads one client's
+    # upcoming visits in the index's order and stops at the first.
+    next_visit = (
+        f"c.id IN ({', '.join(['%s'] * visible)}) AND v.id = (SELECT u.id FROM {visit} u "  # noqa: S608
+        "WHERE u.agency_id = %s AND u.client_id = c.id "
+        'AND u."end" >= %s AND u.status IN (%s, %s) ORDER BY u.start LIMIT 1)'
+        if visible
+        else "v.id IS NULL"
+    )
+    return (
+        f"SELECT c.id, (SELECT SUM(i.balance) FROM {invoice} i "  # noqa: S608 - names from the models
+        f"WHERE i.agency_id = %s AND i.{column} IN ({party_ids}) AND i.status = %s "
+        "AND i.balance > 0 AND i.client_id = c.id), "
+        "v.id, v.caregiver_id, v.service, v.start, g.first_name, g.photo, "
+        f"g.show_photo_to_families, {grand} FROM {client} c "
+        f"LEFT JOIN {visit} v ON {next_visit} "
+        f"LEFT JOIN {caregiver} g ON g.id = v.caregiver_id "
+        f"WHERE c.agency_id = %s AND c.id IN ({', '.join(['%s'] * clients)})"
+    )
 
 
-def _owed(
-    user: PortalLogin, column: str, party_ids: list[int], client_ids: list[int], *, total: bool
-) -> tuple[dict[int, Decimal], Decimal]:
-    """Return what each of these clients owes the party (issued invoices still owing), and,
-    with `total`, what the party owes in all (its stored totals): one query."""
-    if not client_ids and not total:
-        return {}, ZERO
-    params: list[int | str] = []
-    if client_ids:
-        params += [user.agency_id, *party_ids, InvoiceStatus.ISSUED, *client_ids]
+def _as_money(amount: Any) -> Decimal:
+    # SQLite answers a float: money is shown to the cent, as the ORM converts it.
+    return to_cents(Decimal(str(amount))) if amount is not None else ZERO
+
+
+def _as_day(value: Any) -> datetime.date:
+    # PostgreSQL answers a date; SQLite a date, or its text.
+    if isinstance(value, datetime.date):
+        return value
+    return datetime.date.fromisoformat(str(value))
+
+
+def _as_moment(value: Any) -> datetime.datetime:
+    # PostgreSQL answers an aware datetime; SQLite its text, or a naive one, in UTC.
+    moment = value if isinstance(value, datetime.datetime) else parse_datetime(str(value))
+    if moment is None:
+        raise ValueError(f"not a date and time: {value!r}")
+    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=datetime.UTC)
+
+
+@dataclass
+class PageFacts:
+    """What a page of a party's clients shows beside their names, read in one query."""
+
+    owed: dict[int, Decimal]
+    next_visits: dict[int, NextVisit]
+    total_owed: Decimal
+
+
+def _page_facts(
+    user: PortalLogin, column: str, party_ids: list[int], page_ids: list[int], *, total: bool
+) -> PageFacts:
+    """Return what each client of the page owes the party, its next visit when the login
+    may see its calendar, and (with `total`) what the party owes in all: one query."""
+    facts = PageFacts(owed={}, next_visits={}, total_owed=ZERO)
+    if not page_ids:
+        return facts
+    calendar = set(access.calendar_client_ids(user))
+    visible = [pk for pk in page_ids if pk in calendar]
+    params: list[Any] = [user.agency_id, *party_ids, InvoiceStatus.ISSUED]
     if total:
         params += [user.agency_id, *party_ids]
-    owed: dict[int, Decimal] = {}
-    grand = ZERO
+    if visible:
+        params += [*visible, user.agency_id, timezone.now(), *UPCOMING]
+    params += [user.agency_id, *page_ids]
+    sql = _page_facts_sql(column, len(party_ids), len(page_ids), len(visible), total)
     with connection.cursor() as cursor:
-        cursor.execute(_owed_sql(column, len(party_ids), len(client_ids), total), params)
-        for client_id, amount in cursor.fetchall():
-            # SQLite answers a float: money is shown to the cent, as the ORM converts it.
-            amount = to_cents(Decimal(str(amount))) if amount is not None else ZERO
-            if client_id is None:
-                grand = amount
-            else:
-                owed[client_id] = amount
-    return owed, grand
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    for client_id, owed, visit_id, caregiver_id, service, start, first, photo, shown, grand in rows:
+        facts.total_owed = _as_money(grand)
+        if owed is not None:
+            facts.owed[client_id] = _as_money(owed)
+        if visit_id is None:
+            continue
+        visit = NextVisit(
+            start=_as_moment(start),
+            service=service,
+            caregiver_id=caregiver_id,
+            caregiver_name=first or "",
+            photo_shown=bool(shown) and bool(photo),
+        )
+        facts.next_visits[client_id] = visit
+    return facts
 
 
 def _total_owed(billed: InvoiceQuerySet, page: Page[Any], rows: list[ClientRow]) -> Decimal:
@@ -434,7 +717,7 @@ def _party_section(
     ).order_by()
     if client_id is not None:
         billed = billed.filter(client_id=client_id)
-    listed, count = _party_clients(user, links, billed, in_force_ids, client_id)
+    listed, count = _party_clients(user, links, party_column, party_ids, in_force_ids, client_id)
     if search:
         listed = _named(listed, search)
         billed = billed.filter(client_id__in=listed.values("pk"))
@@ -450,35 +733,14 @@ def _party_section(
         return None
     clients = list(page.object_list)
     page_ids = [client.pk for client in clients]
-    # What the page's clients owe, and (all clients listed) the party's stored total.
+    # What the page's clients owe, their next visits and (all clients listed) the party's
+    # stored total, in one query.
     narrowed = bool(client_id or search)
-    owed, total_owed = _owed(user, f"{party_column}_id", party_ids, page_ids, total=not narrowed)
-    # The next visit of each client of the page, on the (agency, client, start) index; then
-    # only those the login may see (a client whose link has ended shows none).
-    next_visit = (
-        Visit.objects.filter(
-            agency_id=user.agency_id,
-            client=OuterRef("pk"),
-            end__gte=timezone.now(),
-            status__in=UPCOMING,
-        )
-        .order_by("start")
-        .values("pk")[:1]
-    )
-    first_visits = Client.objects.filter(pk__in=page_ids).annotate(visit_id=Subquery(next_visit))
-    found = (
-        Visit.objects.visible_to(user, among=page_ids)
-        .filter(pk__in=first_visits.values("visit_id"))
-        # The row shows the visit's day, time, service and caregiver: its client is the row's.
-        .select_related(None)
-        .select_related("caregiver")
-        .only(*NEXT_VISIT_SHOWN)
-    )
-    visits = {visit.client_id: visit for visit in found}
+    facts = _page_facts(user, f"{party_column}_id", party_ids, page_ids, total=not narrowed)
     rows = [
-        ClientRow(client=c, next_visit=visits.get(c.pk), owed=owed.get(c.pk, ZERO)) for c in clients
+        ClientRow(client=c, next_visit=facts.next_visits.get(c.pk), owed=facts.owed.get(c.pk, ZERO))
+        for c in clients
     ]
-    _write_next_visits(rows)
     page.object_list = rows
     return PartySection(
         id=section_id,
@@ -487,7 +749,8 @@ def _party_section(
         page_param=page_param,
         page=page,
         rows=rows,
-        total_owed=_total_owed(billed, page, rows) if narrowed else total_owed,
+        table_body=_table_body(rows, owed_label, user.agency.currency),
+        total_owed=_total_owed(billed, page, rows) if narrowed else facts.total_owed,
         previous_query=(
             _page_query(request, page_param, page.previous_page_number())
             if page.has_previous()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -156,14 +155,6 @@ class Visit(AgencyScoped):
     updated_at = updated_at_field()
 
     objects = VisitQuerySet.as_manager()
-
-    # Written on the visits a page lists, for its template (the portal's Dashboard and
-    # calendar): the times as that page shows them; never stored.
-    day_shown: str
-    start_shown: str
-    end_shown: str
-    local_start: datetime.datetime
-    local_end: datetime.datetime
 
     class Meta:
         verbose_name = _("visit")

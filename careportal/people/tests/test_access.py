@@ -148,3 +148,19 @@ def test_it_filters_invoices_by_literal_ids(cast):
 
     assert "SELECT" not in sql.split("WHERE", 1)[1], "no subquery in the access filter"
     assert not Invoice.objects.visible_to(cast.owner).exists()
+
+
+def test_it_tells_whether_a_partys_calendar_holds_more_clients_than_a_number(
+    cast, monkeypatch, django_assert_num_queries
+):
+    # Paula's payer is linked to three clients today; a client and a contact have none.
+    assert len(access.calendar_client_ids(cast.paula)) == 3
+    with django_assert_num_queries(2):  # her relationships, then a few of her links
+        assert access.calendar_has_more_than(cast.paula, 2)
+    assert not access.calendar_has_more_than(cast.paula, 3)
+    assert not access.calendar_has_more_than(cast.margaret.user, 1)
+    assert access.calendar_has_more_than(cast.ellen, 1)
+    # Fewer links read than she has: the rest are counted rather than guessed.
+    monkeypatch.setattr(access, "_LINKS_SAMPLED", 1)
+    assert access.calendar_has_more_than(cast.paula, 2)
+    assert not access.calendar_has_more_than(cast.paula, 3)
