@@ -17,7 +17,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import gettext
 
-from careportal.scheduling.models import Visit, VisitStatus
+from careportal.scheduling.models import VisitStatus
 
 VIEWS = ("month", "week", "list")
 
@@ -73,6 +73,21 @@ class Period:
         return self.weeks()[0]
 
 
+@dataclass(slots=True)
+class ShownVisit:
+    """What a calendar page (or the feed) shows of a visit: its times (in the agency's
+    zone on the calendar), the caregiver's first name (None when not yet assigned),
+    service and status."""
+
+    pk: int
+    client_id: int
+    service: str
+    status: str
+    caregiver: str | None
+    local_start: datetime.datetime
+    local_end: datetime.datetime
+
+
 class VisitMarkup:
     """Write visits as the calendar's list items, the words of the page looked up once.
 
@@ -99,12 +114,13 @@ class VisitMarkup:
             self.times[key] = html.escape(time_format(moment, self.time_format))
         return self.times[key]
 
-    def item(self, visit: Visit, start: datetime.datetime, end: datetime.datetime) -> str:
-        """Return one visit's list item; `start` and `end` are in the agency's zone."""
+    def item(self, visit: ShownVisit) -> str:
+        """Return one visit's list item."""
+        start, end = visit.local_start, visit.local_end
         status = html.escape(visit.status)
         caregiver = self.unassigned
-        if visit.caregiver:
-            name = visit.caregiver.family_name_shown
+        if visit.caregiver is not None:
+            name = visit.caregiver
             if name not in self.caregivers:
                 self.caregivers[name] = self.with_caregiver % {"name": html.escape(name)}
             caregiver = self.caregivers[name]

@@ -16,7 +16,8 @@ from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from careportal.scheduling.models import Visit, VisitStatus
+from careportal.scheduling.calendar import ShownVisit
+from careportal.scheduling.models import VisitStatus
 
 if TYPE_CHECKING:
     from careportal.agencies.models import Agency
@@ -30,8 +31,6 @@ MAX_EVENTS = 2000
 # A login with up to this many clients gets all of them in its feed; a login with more
 # chooses which clients the feed carries, up to this many (none until it chooses).
 FEED_CLIENTS_MAX = 25
-# What an event needs of a visit (and of its caregiver, the first name).
-VISIT_FIELDS = ("start", "end", "status", "caregiver__first_name")
 
 _ICS_STATUS: dict[str, str] = {
     VisitStatus.CANCELLED: "CANCELLED",
@@ -77,7 +76,7 @@ def _utc(moment: datetime.datetime) -> str:
     return moment.astimezone(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def build_calendar(visits: Iterable[Visit], *, agency: Agency, language: str = "") -> bytes:
+def build_calendar(visits: Iterable[ShownVisit], *, agency: Agency, language: str = "") -> bytes:
     """Return the iCalendar document for these visits, in the user's language.
 
     Written line by line (escaped and folded as RFC 5545 says): the icalendar library
@@ -105,7 +104,7 @@ def build_calendar(visits: Iterable[Visit], *, agency: Agency, language: str = "
             "X-PUBLISHED-TTL:PT1H",
         ]
         for visit in visits:
-            caregiver = visit.caregiver.family_name_shown if visit.caregiver else unassigned
+            caregiver = visit.caregiver if visit.caregiver is not None else unassigned
             detail = description % {
                 "caregiver": caregiver,
                 "status": statuses.get(visit.status, visit.status),
@@ -113,8 +112,8 @@ def build_calendar(visits: Iterable[Visit], *, agency: Agency, language: str = "
             lines += (
                 "BEGIN:VEVENT",
                 summary,
-                f"DTSTART:{_utc(visit.start)}",
-                f"DTEND:{_utc(visit.end)}",
+                f"DTSTART:{_utc(visit.local_start)}",
+                f"DTEND:{_utc(visit.local_end)}",
                 f"DTSTAMP:{stamp}",
                 fold(f"UID:visit-{visit.pk}@{host}"),
                 fold(f"DESCRIPTION:{escape_text(detail)}"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import mimetypes
 from collections import defaultdict
 from dataclasses import dataclass
@@ -10,13 +11,13 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_not_required
-from django.db.models import F, Lookup
-from django.db.models.lookups import In
+from django.db import connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -26,48 +27,22 @@ from careportal.people import access
 from careportal.people.models import Client
 from careportal.portal.narrowing import selected_client
 from careportal.scheduling import ics, services
-from careportal.scheduling.calendar import VIEWS, Period, VisitMarkup, days_of
+from careportal.scheduling.calendar import VIEWS, Period, ShownVisit, VisitMarkup, days_of
 from careportal.scheduling.models import CalendarFeed, Caregiver, Visit
 
 if TYPE_CHECKING:
-    from django.db.backends.base.base import BaseDatabaseWrapper
-    from django.db.models.sql.compiler import SQLCompiler, _AsSqlType
     from django_stubs_ext import StrOrPromise
 
     from careportal.accounts.http import AuthenticatedHttpRequest
-    from careportal.agencies.models import Agency
     from careportal.people.access import PortalLogin
 
 CLIENT_NAME_FIELDS = ("pk", "agency_id", "first_name", "last_name", "preferred_name")
+# The same, as `Model.from_db` names them.
+CLIENT_NAME_FIELDS_DB = ("id", "agency_id", "first_name", "last_name", "preferred_name")
 # A login with more clients than this sees them a page at a time on the calendar.
 CLIENTS_PER_PAGE = 10
-# What a calendar page shows of a visit (with the caregiver's first name).
-VISIT_FIELDS = ("client_id", "service", "start", "end", "status", "caregiver__first_name")
-VISIT_CLIENT_FIELDS = ("client__first_name", "client__last_name")
 # The most visits one calendar page lays out (keeps the page small and quick).
 VISITS_SHOWN = 350
-
-
-class AmongIds(Lookup):
-    """Keep the rows whose column is in a long list of ids: `= ANY(array)` on PostgreSQL.
-
-    One array parameter instead of thousands of literals: building, sending and planning
-    a payer's two thousand ids cost several times the query itself. Elsewhere, `IN (...)`.
-    """
-
-    lookup_name = "among_ids"
-    prepare_rhs = False
-
-    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> _AsSqlType:
-        return In(self.lhs, self.rhs).as_sql(compiler, connection)
-
-    def as_postgresql(
-        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
-    ) -> tuple[str, list[str | int]]:
-        lhs, params = self.process_lhs(compiler, connection)
-        # Written as one array literal: cheaper than adapting each id in turn.
-        ids = ",".join(map(str, map(int, self.rhs)))
-        return f"{lhs} = ANY(%s::bigint[])", [*params, f"{{{ids}}}"]
 
 
 def _require_portal_login(request: AuthenticatedHttpRequest) -> PortalLogin:
@@ -100,6 +75,18 @@ class ClientPage:
     has_next: bool
 
 
+def _ids_sql(column: str, ids: list[int]) -> tuple[str, list[Any]]:
+    """Return a condition keeping the rows whose `column` is among `ids`, and its params.
+
+    One array parameter on PostgreSQL instead of thousands of literals: building, sending
+    and planning a payer's two thousand ids cost several times the query itself. Elsewhere,
+    `IN (...)`.
+    """
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s::bigint[])", ["{" + ",".join(map(str, map(int, ids))) + "}"]
+    return f"{column} IN ({', '.join(['%s'] * len(ids))})", [int(pk) for pk in ids]
+
+
 def _client_page(request: HttpRequest, user: PortalLogin, client_ids: list[int]) -> ClientPage:
     """Return the page of clients asked by `?clients_page=` (the first for a bad value)."""
     pages = max(1, -(-len(client_ids) // CLIENTS_PER_PAGE))
@@ -108,12 +95,21 @@ def _client_page(request: HttpRequest, user: PortalLogin, client_ids: list[int])
     number = min(max(number, 1), pages)
     offset = (number - 1) * CLIENTS_PER_PAGE
     # `client_ids` are the login's clients as people.access answers them (what
-    # Client.objects.visible_to filters by), given to the database as one list.
-    clients = list(
-        Client.objects.filter(AmongIds(F("pk"), client_ids), agency_id=user.agency_id)
-        .only(*CLIENT_NAME_FIELDS)
-        .order_by("last_name", "first_name", "pk")[offset : offset + CLIENTS_PER_PAGE]
+    # Client.objects.visible_to filters by), given to the database as one list. Written
+    # out rather than built by the ORM, which cost more than the database's answer.
+    among, params = _ids_sql("c.id", client_ids)
+    sql = (
+        "SELECT c.id, c.first_name, c.last_name, c.preferred_name "  # noqa: S608
+        f"FROM {Client._meta.db_table} c WHERE c.agency_id = %s AND {among} "
+        "ORDER BY c.last_name, c.first_name, c.id LIMIT %s OFFSET %s"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.agency_id, *params, CLIENTS_PER_PAGE, offset])
+        rows = cursor.fetchall()
+    clients = [
+        Client.from_db(connection.alias, CLIENT_NAME_FIELDS_DB, (pk, user.agency_id, *names))
+        for pk, *names in rows
+    ]
     return ClientPage(
         clients=clients,
         number=number,
@@ -123,6 +119,87 @@ def _client_page(request: HttpRequest, user: PortalLogin, client_ids: list[int])
         has_previous=number > 1,
         has_next=number < pages,
     )
+
+
+def _as_moment(value: Any) -> datetime.datetime:
+    # PostgreSQL answers an aware datetime; SQLite its text, or a naive one, in UTC.
+    moment = value if isinstance(value, datetime.datetime) else parse_datetime(str(value))
+    if moment is None:
+        raise ValueError(f"not a date and time: {value!r}")
+    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=datetime.UTC)
+
+
+@functools.cache
+def _visits_sql(vendor: str, clients: int, names: bool, limit: int) -> str:
+    """Return the query of `_visits`: at most `limit` visits of some clients in a period,
+    in time order, with the caregiver's first name (what a family may see) and, with
+    `names`, the client's names.
+
+    Written out once per shape, like people.access's queries: built by the ORM, the query
+    and the visits it loads cost several times what the database takes to answer. Read
+    on the index on (agency, client, start).
+    """
+    among = (
+        "v.client_id = ANY(%(clients)s::bigint[])"
+        if vendor == "postgresql"
+        else f"v.client_id IN ({', '.join(f'%(client{i})s' for i in range(clients))})"
+    )
+    client = f"JOIN {Client._meta.db_table} c ON c.id = v.client_id " if names else ""
+    return (
+        'SELECT v.id, v.client_id, v.service, v.status, v.start, v."end", g.first_name'  # noqa: S608
+        f"{', c.first_name, c.last_name' if names else ''} "
+        f"FROM {Visit._meta.db_table} v "
+        f"LEFT JOIN {Caregiver._meta.db_table} g ON g.id = v.caregiver_id {client}"
+        f"WHERE v.agency_id = %(agency)s AND {among} "
+        "AND v.start >= %(start)s AND v.start < %(end)s "
+        f"ORDER BY v.start, v.id LIMIT {int(limit)}"
+    )
+
+
+def _visits(
+    user: PortalLogin,
+    client_ids: list[int],
+    start: datetime.datetime,
+    end: datetime.datetime,
+    tz: datetime.tzinfo,
+    *,
+    names: dict[int, str] | None,
+    limit: int,
+) -> list[ShownVisit]:
+    """Return the visits of these clients (the login's, from people.access) that start in
+    [start, end), at most `limit`, in time order, their times in `tz`; with `names`, each
+    client's full name is added to it."""
+    if not client_ids:
+        return []
+    vendor = connection.vendor
+    params: dict[str, Any] = {
+        "agency": user.agency_id,
+        "start": connection.ops.adapt_datetimefield_value(start),
+        "end": connection.ops.adapt_datetimefield_value(end),
+    }
+    if vendor == "postgresql":
+        params["clients"] = "{" + ",".join(map(str, map(int, client_ids))) + "}"
+    else:
+        params.update({f"client{i}": pk for i, pk in enumerate(client_ids)})
+    with connection.cursor() as cursor:
+        cursor.execute(_visits_sql(vendor, len(client_ids), names is not None, limit), params)
+        rows = cursor.fetchall()
+    visits = []
+    for pk, client_id, service, status, begins, ends, caregiver, *client in rows:
+        if names is not None and client_id not in names:
+            names[client_id] = Client(first_name=client[0], last_name=client[1]).full_name
+        visits.append(
+            ShownVisit(
+                pk=pk,
+                client_id=client_id,
+                service=service,
+                status=status,
+                caregiver=caregiver,
+                local_start=timezone.localtime(_as_moment(begins), tz),
+                local_end=timezone.localtime(_as_moment(ends), tz),
+            )
+        )
+    return visits
 
 
 def calendar(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -156,31 +233,34 @@ def calendar(request: AuthenticatedHttpRequest) -> HttpResponse:
     # the one chosen, has its names already (joining the client table made PostgreSQL
     # hash all of the agency's clients for a page of them).
     names_joined = several_clients and client_page is None and selected is None
-    visits = list(
-        Visit.objects.visible_to(user, among=among)
-        .select_related(None)
-        .select_related("caregiver", *(["client"] if names_joined else []))
-        .only(*VISIT_FIELDS, *(VISIT_CLIENT_FIELDS if names_joined else ()))
-        .filter(start__gte=start, start__lt=end)
-        .order_by("start", "pk")[: VISITS_SHOWN + 1]
-    )
-    more_visits = len(visits) > VISITS_SHOWN
-    visits = visits[:VISITS_SHOWN]
-    client_names = None
+    if among is not None:
+        # The login's clients among those asked for: an id it may not see is dropped.
+        wanted = set(among)
+        shown_ids = [pk for pk in client_ids if pk in wanted]
+    else:
+        shown_ids = client_ids
+    client_names: dict[int, str] | None = None
     if names_joined:
-        client_names = {visit.client_id: visit.client.full_name for visit in visits}
+        client_names = {}
     elif several_clients:
         # Several clients and no names joined: a page of clients, or the one chosen.
         clients = client_page.clients if client_page is not None else [cast(Client, selected)]
         client_names = {client.pk: client.full_name for client in clients}
+    visits = _visits(
+        user,
+        shown_ids,
+        start,
+        end,
+        tz,
+        names=client_names if names_joined else None,
+        limit=VISITS_SHOWN + 1,
+    )
+    more_visits = len(visits) > VISITS_SHOWN
+    visits = visits[:VISITS_SHOWN]
     markup = VisitMarkup(client_names=client_names)
     by_day: dict[datetime.date, list[str]] = defaultdict(list)
     for visit in visits:
-        visit.local_start = timezone.localtime(visit.start, tz)
-        visit.local_end = timezone.localtime(visit.end, tz)
-        by_day[visit.local_start.date()].append(
-            markup.item(visit, visit.local_start, visit.local_end)
-        )
+        by_day[visit.local_start.date()].append(markup.item(visit))
 
     def link(name: str, day: datetime.date, clients_page: int | None = None) -> str:
         # Every link keeps the chosen client and page of clients, so stepping never widens.
@@ -319,16 +399,24 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
     if feed is None:
         raise Http404
     now = timezone.now()
-    visits = (
-        Visit.objects.visible_to(feed.user, among=feed.carried_among())
-        .select_related(None)
-        .select_related("caregiver")
-        .only(*ics.VISIT_FIELDS)
-        .filter(start__gte=now - ics.WINDOW_BEFORE, start__lt=now + ics.WINDOW_AFTER)
-        .order_by("start", "pk")[: ics.MAX_EVENTS]
-    )
     # A feed's owner is a portal login of the feed's agency.
-    agency = cast("Agency", feed.user.agency)
+    owner = cast("PortalLogin", feed.user)
+    # Its clients as people.access answers them today, among those the feed carries.
+    client_ids = access.calendar_client_ids(owner)
+    carried = feed.carried_among()
+    if carried is not None:
+        chosen = set(carried)
+        client_ids = [pk for pk in client_ids if pk in chosen]
+    visits = _visits(
+        owner,
+        client_ids,
+        now - ics.WINDOW_BEFORE,
+        now + ics.WINDOW_AFTER,
+        datetime.UTC,
+        names=None,
+        limit=ics.MAX_EVENTS,
+    )
+    agency = owner.agency
     body = ics.build_calendar(visits, agency=agency, language=feed.user.language)
     services.record_feed_fetch(feed=feed, request=request)
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")

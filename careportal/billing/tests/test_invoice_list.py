@@ -325,5 +325,47 @@ def test_it_reads_the_totals_from_the_rows_when_they_fit_on_one_page(
     with CaptureQueriesContext(connection) as two_pages:
         client.get(URL)
 
-    # A second page needs one aggregate more.
-    assert len(two_pages) == len(one_page) + 1
+    # Two pages' count and totals come in the first page's query: no query more.
+    assert len(two_pages) == len(one_page)
+
+
+def test_it_lists_on_its_first_page_what_the_invoices_queryset_gives(client, cast):
+    # The first page is one query written out (billing.views._first_page_sql): the same
+    # invoices, order, count and totals as `Invoice.objects.visible_to` and its filters.
+    today = timezone.localdate()
+    for days in (-40, -3, 5, 30):
+        make_invoice(cast.rosa, bill_to=cast.atlas, due_in_days=days)
+        make_invoice(cast.rosa, bill_to=cast.atlas, due_in_days=days, paid=Decimal("10.00"))
+        make_invoice(cast.margaret, bill_to=cast.atlas, due_in_days=days, paid="all")
+    make_invoice(cast.margaret, bill_to=cast.atlas, paid=Decimal("100.00"))  # overpaid
+    make_invoice(cast.margaret, bill_to=cast.atlas, status=InvoiceStatus.VOID)
+    make_invoice(cast.margaret, bill_to=cast.atlas, status=InvoiceStatus.DRAFT)
+    for _ in range(8):  # more than a page: the count and totals are read, not added up
+        make_invoice(cast.rosa, bill_to=cast.atlas, due_in_days=-3)
+    old = make_invoice(cast.rosa, bill_to=cast.atlas, due_in_days=-400)
+    Invoice.objects.filter(pk=old.pk).update(issue_date=today - datetime.timedelta(days=430))
+    make_invoice(cast.margaret)  # billed to Margaret: not the payer's
+    client.force_login(cast.paula)
+    statuses = ["", "issued", "partially_paid", "paid", "overdue", "void"]
+    ranges = [{}, {"issued_from": (today - datetime.timedelta(days=100)).isoformat()}]
+    ranges.append({"issued_to": (today - datetime.timedelta(days=100)).isoformat()})
+    for status in statuses:
+        for dates in ranges:
+            query = {"status": status, **dates} if status else dict(dates)
+            invoices = Invoice.objects.visible_to(cast.paula)
+            if status:
+                invoices = invoices.having_shown_status(status, today)
+            if "issued_from" in dates:
+                invoices = invoices.filter(issue_date__gte=dates["issued_from"])
+            if "issued_to" in dates:
+                invoices = invoices.filter(issue_date__lte=dates["issued_to"])
+            if status == "overdue":
+                invoices = invoices.order_by("-due_date", "-id")
+            count, total, due = invoices.money_summary()
+
+            response = client.get(URL, query)
+
+            context = response.context
+            assert _numbers(response) == [i.number for i in invoices[:20]], query
+            assert context["page"].paginator.count == count, query
+            assert (context["total"], context["amount_due"]) == (total, due), query
