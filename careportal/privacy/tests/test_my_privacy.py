@@ -207,6 +207,11 @@ def test_it_refuses_a_bad_date_and_changes_nothing(client, cast, ends):
     assert "Nothing was changed for Tom Hale" in body
     assert "year-month-day" in body or "cannot be in the past" in body
     assert 'aria-invalid="true"' in body
+    # The card shows what was sent: the calendar off, the date as written.
+    tom = _tom(cast)
+    assert f'id="id_contact-{tom.pk}-sees_calendar">' in body
+    assert f'id="id_contact-{tom.pk}-sees_invoices" checked>' in body
+    assert f'name="contact-{tom.pk}-access_ends_on" value="{ends}"' in body
     contact = _tom(cast)
     assert contact.sees_calendar and contact.access_ends_on is None
     assert not AuditEvent.objects.filter(action="consent.changed").exists()

@@ -141,6 +141,19 @@ def test_it_filters_by_who(client, cast):
     # Someone who is not among the client's people is ignored, not trusted.
     everyone = _rows(client.get(URL, {"who": str(cast.stan.pk)}))
     assert len(everyone) == 2
+    assert len(_rows(client.get(URL, {"who": "9" * 30}))) == 2
+
+
+def test_it_filters_by_the_agencys_staff(client, cast):
+    plan = make_plan(cast.margaret)
+    owner = staff_sign_in(type(client)(), cast.owner)
+    owner.get(reverse("backoffice:careplans_serviceplan_change", args=[plan.pk]))
+    _browser(client, cast.tom).get(reverse("careplans:care_plan"))
+    sign_in(client, cast.margaret.user)
+
+    rows = _rows(client.get(URL, {"who": "staff"}))
+
+    assert [row[1:] for row in rows] == [("Care plan", "Back office")]
 
 
 def test_it_filters_by_month(client, cast):
@@ -174,17 +187,59 @@ def test_it_pages_views_newest_first(client, cast, django_assert_max_num_queries
     assert tom.user_id == cast.tom.pk
     sign_in(client, cast.margaret.user)
 
-    with django_assert_max_num_queries(25):
+    # The session, the login, its relationships, then the client's people and the page of
+    # views (with the viewers' logins) in one query: the views are not counted.
+    with django_assert_max_num_queries(5):
         first = client.get(URL)
 
     assert len(first.context["rows"]) == 25
     assert first.context["rows"][0].what == "Invoice SUN-2026-0029"
-    assert "Older views" in first.content.decode()
+    body = first.content.decode()
+    assert "Older views" in body and "Newer views" not in body
+    assert "<span>Page 1</span>" in body
     second = client.get(URL, {"page": "2"})
     assert [row.what for row in second.context["rows"]] == [
         f"Invoice SUN-2026-{i:04d}" for i in range(4, -1, -1)
     ]
-    assert "Newer views" in second.content.decode()
+    body = second.content.decode()
+    assert "Newer views" in body and "Older views" not in body
+    assert 'href="?page=1#who-looked"' in body
+
+
+@pytest.mark.parametrize("page", ["9", "0", "-1"])
+def test_it_shows_the_last_page_for_a_page_out_of_range(client, cast, page):
+    invoice = make_invoice(cast.margaret, number="SUN-2026-0005")
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            agency=cast.sunrise,
+            actor=cast.tom,
+            action="invoice.viewed",
+            object_type="billing.invoice",
+            object_id=str(invoice.pk),
+            object_label=f"SUN-2026-{i:04d}",
+            client_id=cast.margaret.pk,
+        )
+        for i in range(30)
+    )
+    sign_in(client, cast.margaret.user)
+
+    response = client.get(URL, {"page": page, "who": str(cast.tom.pk)})
+
+    assert response.context["page"].number == 2
+    assert len(response.context["rows"]) == 5
+    # The filters are kept in the way back.
+    assert f'href="?page=1&amp;who={cast.tom.pk}#who-looked"' in response.content.decode()
+
+
+def test_it_shows_the_first_page_for_a_page_that_is_not_a_number(client, cast):
+    make_invoice(cast.margaret, number="SUN-2026-0005")
+    _browser(client, cast.tom).get(reverse("billing:invoice_detail", args=["SUN-2026-0005"]))
+    sign_in(client, cast.margaret.user)
+
+    response = client.get(URL, {"page": "two"})
+
+    assert response.context["page"].number == 1
+    assert _rows(response) == [("Tom Hale, Son", "Invoice SUN-2026-0005", "Portal")]
 
 
 def test_it_shows_no_view_of_another_client(client, cast):
