@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from careportal.audit.actions import Action
-from careportal.audit.events import record
+from careportal.audit.events import audit_event, record, record_many
 from careportal.audit.models import AuditEvent
 from careportal.backoffice.scoping import AgencyScopedAdmin, ReadOnlyMixin, staff_agency
 from careportal.backoffice.site import backoffice_site
@@ -85,11 +85,16 @@ class AuditedViewMixin(_AdminBase):
             }
             if self.audited_via:
                 detail[f"{self.audited_via}s"] = sorted({r.pk for r in records})
-            record(
-                self.list_viewed_action or self.viewed_action,
-                request=request,
-                agency=staff_agency(request),
-                **detail,
+            # The page view's one event, its id not read back (record_many).
+            record_many(
+                [
+                    audit_event(
+                        self.list_viewed_action or self.viewed_action,
+                        request=request,
+                        agency=staff_agency(request),
+                        **detail,
+                    )
+                ]
             )
         return response
 

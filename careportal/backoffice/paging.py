@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -29,22 +30,44 @@ else:
     _Paginator = Paginator
 
 
+# The planner's estimates, by query. They come from the table's statistics, which change
+# only when the table is analysed: a list reloaded or paged through asks PostgreSQL again
+# after a few minutes rather than on every page view (a round trip of every big list).
+ESTIMATE_SECONDS = 300
+ESTIMATES_KEPT = 1_000
+_estimates: dict[tuple[Any, ...], tuple[float, int]] = {}
+
+
 def planner_estimate(queryset: QuerySet[Any]) -> int | None:
     """Return PostgreSQL's estimate of the queryset's row count, or None on other databases.
 
     The estimate comes from the table's statistics through `EXPLAIN`, so it costs a plan,
-    not a scan; it is rough (within a few per cent on a table that is analysed).
+    not a scan; it is rough (within a few per cent on a table that is analysed), and is
+    kept for `ESTIMATE_SECONDS`.
     """
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
         return None
     sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    key: tuple[Any, ...] | None = (queryset.db, sql, *params)
+    try:
+        kept = _estimates.get(key)  # type: ignore[arg-type]  # None only below
+    except TypeError:  # a parameter that is not hashable (a list): not kept
+        kept, key = None, None
+    now = time.monotonic()
+    if kept is not None and now - kept[0] < ESTIMATE_SECONDS:
+        return kept[1]
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
     if isinstance(plan, str):  # psycopg returns the JSON parsed; older drivers as text
         plan = json.loads(plan)
-    return int(plan[0]["Plan"]["Plan Rows"])
+    estimate = int(plan[0]["Plan"]["Plan Rows"])
+    if key is not None:
+        if len(_estimates) >= ESTIMATES_KEPT:
+            _estimates.clear()
+        _estimates[key] = (now, estimate)
+    return estimate
 
 
 class EstimatedCountPaginator(_Paginator):

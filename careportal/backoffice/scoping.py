@@ -10,6 +10,7 @@ What a role may do comes from `roles.py`, never from Django's permission tables.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -23,8 +24,10 @@ from django.contrib.admin.widgets import AutocompleteSelect, ForeignKeyRawIdWidg
 from django.db import models
 from django.forms.utils import flatatt
 from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import get_script_prefix
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from careportal.backoffice import roles
@@ -126,6 +129,10 @@ class AgencyRelatedFieldListFilter(admin.RelatedFieldListFilter):
         return cast("list[tuple[str, StrOrPromise]]", choices)
 
 
+# The autocomplete filters' box attributes, by site, field, language and script prefix.
+_autocomplete_attrs: dict[tuple[str, ...], SafeString] = {}
+
+
 class AgencyAutocompleteFilter(admin.RelatedFieldListFilter):
     """A sidebar filter on a foreign key to a big table (clients, caregivers): a search box.
 
@@ -187,17 +194,31 @@ class AgencyAutocompleteFilter(admin.RelatedFieldListFilter):
         attributes), written out from the record field_choices already loaded rather than
         through the widget's templates and a second query.
         """
-        widget = AutocompleteSelect(self.field, self.admin_site)
-        attrs = widget.build_attrs(
-            widget.attrs, {"id": f"filter_{self.field_path}", "data-width": "100%"}
+        # The box's attributes name the field, its autocomplete URL and the language
+        # alone: built once for each of those (a reverse() and a widget each page view).
+        key = (
+            self.admin_site.name,
+            self.field.model._meta.label_lower,
+            self.field.name,
+            self.field_path,
+            get_language(),
+            get_script_prefix(),
         )
+        attrs = _autocomplete_attrs.get(key)
+        if attrs is None:
+            widget = AutocompleteSelect(self.field, self.admin_site)
+            attrs = _autocomplete_attrs[key] = flatatt(
+                widget.build_attrs(
+                    widget.attrs, {"id": f"filter_{self.field_path}", "data-width": "100%"}
+                )
+            )
         chosen = format_html_join(
             "", '<option value="{}" selected>{}</option>', self.lookup_choices[:1]
         )
         return format_html(
             '<select name="{}"{}><option value=""></option>{}</select>',
             self.lookup_kwarg,
-            flatatt(attrs),
+            attrs,
             chosen,
         )
 
@@ -230,19 +251,59 @@ class AgencyFormMixin(_FormBase):
 def scoped_form(
     form_class: type[forms.ModelForm[_M]], agency: Agency | None
 ) -> type[forms.ModelForm[_M]]:
-    """Return a subclass of the admin's form that belongs to the agency."""
+    """Return the form class of Django's form factory, made the agency's.
+
+    The admins' forms already have AgencyFormMixin (`agency_form`), so the new class the
+    factory made for this request is given the agency; any other form gets a subclass
+    (which makes Django build its fields again).
+    """
+    if issubclass(form_class, AgencyFormMixin) and form_class not in _ADMIN_FORMS:
+        form_class.backoffice_agency = agency
+        return form_class
+    mixed = issubclass(form_class, AgencyFormMixin)
+    bases = (form_class,) if mixed else (AgencyFormMixin, form_class)
     return cast(
         "type[forms.ModelForm[_M]]",
         type(
             form_class.__name__,
-            (AgencyFormMixin, form_class),
+            bases,
             {"backoffice_agency": agency, "__module__": form_class.__module__},
         ),
     )
 
 
+# The admins' own form classes (agency_form): shared by every request, never given an
+# agency (scoped_form subclasses them instead).
+_ADMIN_FORMS: set[type[forms.ModelForm[Any]]] = set()
+
+
+@functools.cache
+def agency_form(form_class: type[forms.ModelForm[Any]]) -> type[forms.ModelForm[Any]]:
+    """Return the admin's form class with AgencyFormMixin, one class for each form."""
+    if issubclass(form_class, AgencyFormMixin):
+        _ADMIN_FORMS.add(form_class)
+        return form_class
+    made = cast(
+        "type[forms.ModelForm[Any]]",
+        type(
+            form_class.__name__,
+            (AgencyFormMixin, form_class),
+            {"__module__": form_class.__module__},
+        ),
+    )
+    _ADMIN_FORMS.add(made)
+    return made
+
+
 class AgencyScopingMixin(_AdminBase):
     """What model admins and inlines share: rows, choices, the hidden agency and roles."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The forms Django's factories make from it for each request are then given the
+        # request's agency (scoped_form), rather than subclassed: a subclass of a model
+        # form builds all its fields again.
+        self.form = agency_form(self.form)
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
         return scope_to_agency(super().get_queryset(request), request)

@@ -10,6 +10,7 @@ rows in place (list_editable) render through Django's own code.
 from __future__ import annotations
 
 import datetime
+import decimal
 import html
 from collections.abc import Callable
 from typing import Any
@@ -30,10 +31,12 @@ from django.contrib.admin.utils import (  # type: ignore[attr-defined]
 )
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db import models
+from django.template.defaultfilters import capfirst
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 register = template.Library()
 
@@ -70,7 +73,7 @@ def _choice_cell(name: str, field: Any, empty: str) -> Callable[[Any], Any]:
 
 
 def _field_cell(name: str, field: Any, empty: str, avoid_link: bool) -> Callable[[Any], Any]:
-    if type(field) is models.DateField:
+    if type(field) in (models.DateField, models.DateTimeField):
         return _date_cell(name, field, empty)
 
     def cell(obj: Any) -> Any:
@@ -83,7 +86,8 @@ def _field_cell(name: str, field: Any, empty: str, avoid_link: bool) -> Callable
 
 
 def _date_cell(name: str, field: Any, empty: str) -> Callable[[Any], Any]:
-    """A date column: each date formatted once a page (a list shows the same days often)."""
+    """A date or a time's column: each value formatted once a page (a list shows the same
+    days, and visits starting at the same hours, often)."""
     shown: dict[Any, Any] = {}
 
     def cell(obj: Any) -> Any:
@@ -143,11 +147,19 @@ def _computed_cell(name: Any, model_admin: Any, empty: str) -> Callable[[Any], A
     shown_empty = getattr(method, "empty_value_display", empty)
     boolean = getattr(method, "boolean", False)
 
+    # Numbers formatted once a page each (an invoice's total is often its balance).
+    numbers: dict[tuple[type, str], Any] = {}
+
     def cell(obj: Any) -> Any:
         try:
             value = method(obj)
         except ObjectDoesNotExist:
             return empty
+        if type(value) in (decimal.Decimal, int):
+            key = (type(value), str(value))  # str: Decimal("1.0") and ("1.00") differ
+            if key not in numbers:
+                numbers[key] = _shown_value(value, shown_empty, boolean)
+            return numbers[key]
         return _shown_value(value, shown_empty, boolean)
 
     return cell
@@ -178,6 +190,14 @@ def _shown_value(value: Any, empty: str, boolean: bool) -> Any:
     """Return a computed value as Django's list shows it (display_for_value)."""
     if isinstance(value, str) and value.strip() == "":
         value = ""
+    if not boolean:
+        # What display_for_value gives them, without comparing them to each of its empty
+        # values first (a translation, or a record's __eq__, for each).
+        if isinstance(value, Promise):
+            text = str(value)
+            return text if text else empty
+        if isinstance(value, models.Model):
+            return str(value)
     shown = display_for_value(value, empty, boolean)
     if isinstance(value, (datetime.date, datetime.time)):
         return _Nowrap(shown)
@@ -259,24 +279,77 @@ def rows(cl: Any) -> list[SafeString]:
     return out
 
 
-def result_list(cl: Any) -> dict[str, Any]:
-    """Return what Django's `result_list` returns, the rows written by `rows()`."""
-    if cl.formset:
-        return admin_list.result_list(cl)
+def _header(header: dict[str, Any], num_sorted_fields: int) -> str:
+    """Return a column's heading as admin/change_list_results.html writes it."""
+    sort = ""
+    if header["sortable"] and header["sort_priority"] > 0:
+        priority = ""
+        if num_sorted_fields > 1:
+            # As blocktranslate writes it: the number escaped, the words as translated.
+            title = gettext("Sorting priority: %(priority_number)s") % {
+                "priority_number": _escape(header["sort_priority"])
+            }
+            priority = (
+                f'<span class="sortpriority" title="{title}">{header["sort_priority"]}</span>'
+            )
+        direction = "ascending" if header["ascending"] else "descending"
+        sort = (
+            '\n       <div class="sortoptions">\n'
+            f'         <a class="sortremove" href="{_escape(header["url_remove"])}" '
+            f'title="{_escape(gettext("Remove from sorting"))}"></a>\n'
+            f"         {priority}\n"
+            f'         <a href="{_escape(header["url_toggle"])}" class="toggle {direction}" '
+            f'title="{_escape(gettext("Toggle sorting"))}"></a>\n'
+            "       </div>\n   "
+        )
+    text = _escape(capfirst(header["text"]))
+    if header["sortable"]:
+        text = f'<a href="{_escape(header["url_primary"])}">{text}</a>'
+    else:
+        text = f"<span>{text}</span>"
+    return (
+        f'\n<th scope="col"{_escape(header["class_attrib"])}>\n'
+        f"   {sort}\n"
+        f'   <div class="text">{text}</div>\n'
+        '   <div class="clear"></div>\n'
+        "</th>"
+    )
+
+
+def table(cl: Any) -> SafeString:
+    """Return the list's table as admin/change_list_results.html writes it, in one string.
+
+    Its loops over the headings and the rows ran as template nodes; lists that edit rows
+    in place keep Django's template.
+    """
+    body = rows(cl)
+    if not body:
+        return mark_safe("\n\n\n")
     headers = list(admin_list.result_headers(cl))
-    return {
-        "cl": cl,
-        "result_hidden_fields": [],
-        "result_headers": headers,
-        "num_sorted_fields": sum(1 for h in headers if h["sortable"] and h["sorted"]),
-        "results": [admin_list.ResultList(None, [row]) for row in rows(cl)],
-    }
+    num_sorted_fields = sum(1 for h in headers if h["sortable"] and h["sorted"])
+    heading = "".join(_header(header, num_sorted_fields) for header in headers)
+    lines = "".join(f"\n\n<tr>{row}</tr>\n" for row in body)
+    # Every value above is escaped (rows() escapes its cells).
+    return mark_safe(
+        '\n\n\n<div class="results">\n<table id="result_list">\n<thead>\n<tr>\n'
+        f"{heading}\n</tr>\n</thead>\n<tbody>\n{lines}\n</tbody>\n</table>\n</div>\n\n"
+    )
+
+
+class ResultListNode(InclusionAdminNode):
+    """Django's result_list tag, the table written by `table()` unless rows are edited."""
+
+    def render(self, context: template.Context) -> SafeString:
+        cl = self.args[0].resolve(context)
+        if cl.formset:
+            return super().render(context)
+        return table(cl)
 
 
 @register.tag(name="backoffice_result_list")
-def result_list_tag(parser: Any, token: Any) -> InclusionAdminNode:
+def result_list_tag(parser: Any, token: Any) -> ResultListNode:
     # django-stubs names the arguments differently from Django 5.2's InclusionAdminNode.
-    return InclusionAdminNode(  # type: ignore[call-arg]
-        parser, token, func=result_list, template_name="change_list_results.html",
+    return ResultListNode(  # type: ignore[call-arg]
+        parser, token, func=admin_list.result_list, template_name="change_list_results.html",
         takes_context=False,
     )  # fmt: skip

@@ -12,9 +12,11 @@ from django import forms
 from django.contrib.admin import helpers
 from django.contrib.admin.templatetags import admin_list
 from django.forms.renderers import DjangoTemplates
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from careportal.backoffice.scoping import scoped_form
 from careportal.backoffice.site import backoffice_site
 from careportal.backoffice.templatetags import backoffice_list
 from careportal.backoffice.tests.conftest import sign_in
@@ -86,6 +88,30 @@ def test_it_keeps_a_copy_of_the_module_list_for_each_page(rf, world):
     first = backoffice_site.get_app_list(request)
     first[0]["models"].clear()
     assert backoffice_site.get_app_list(request)[0]["models"]
+
+
+def test_it_gives_each_requests_forms_their_own_agency(rf, world):
+    """The form classes are the factory's new ones for each request, each given its
+    agency; the admin's own form class never holds one."""
+    client_admin = backoffice_site._registry[Client]
+    forms_made = {}
+    for user in (world.cast.owner, world.cast.harriet):
+        request = rf.get("/")
+        request.user = user
+        form = client_admin.get_form(request)
+        (formset, _inline), *_ = client_admin.get_formsets_with_inlines(request)
+        forms_made[user.agency_id] = (form, formset.form)
+    (sunrise_form, sunrise_row), (harbor_form, harbor_row) = forms_made.values()
+    assert sunrise_form.backoffice_agency == world.cast.sunrise
+    assert sunrise_row.backoffice_agency == world.cast.sunrise
+    assert harbor_form.backoffice_agency == world.cast.harbor
+    assert harbor_row.backoffice_agency == world.cast.harbor
+    assert client_admin.form.backoffice_agency is None
+    # Handed the admin's own class, scoped_form makes a subclass rather than mark it.
+    made = scoped_form(client_admin.form, world.cast.sunrise)
+    assert made is not client_admin.form
+    assert made.backoffice_agency == world.cast.sunrise
+    assert client_admin.form.backoffice_agency is None
 
 
 def test_it_shows_the_chosen_client_in_the_filter_box(client, world):
@@ -208,6 +234,56 @@ def test_it_writes_each_lists_rows_as_djangos_admin_does(client, world):
                 assert f"<tr>{row}</tr>" in content
             pages += bool(django_rows)
     assert pages > 20
+
+
+def test_it_writes_each_lists_table_as_djangos_template_does(client, world):
+    """The headings (sorted by one column or several) and the rows, or nothing for an
+    empty list: what admin/change_list_results.html writes, to the character."""
+    _add_rows(world, 3)
+    sign_in(client, world.cast.owner)
+    pages = 0
+    for model in backoffice_site._registry:
+        url = _list_url(f"{model._meta.app_label}_{model._meta.model_name}")
+        for query in ("", "?o=-2.1", "?o=1.-2.3", "?q=nothing-matches-this"):
+            response = client.get(url + query)
+            if response.status_code != 200 or response.context["cl"].formset:
+                continue
+            cl = response.context["cl"]
+            with timezone.override(world.cast.sunrise.tz):
+                theirs = render_to_string(
+                    "admin/change_list_results.html", admin_list.result_list(cl)
+                )
+                assert backoffice_list.table(cl) == theirs
+            assert theirs in response.content.decode()
+            pages += 1
+    assert pages > 60
+
+
+def test_it_names_a_clients_latest_payers_first_and_ten_at_most(client, world):
+    cast = world.cast
+    margaret = cast.margaret
+    ClientPayer.objects.filter(client=margaret).delete()
+    for n in range(12):
+        payer = Payer.objects.create(
+            agency=cast.sunrise, name=f"Fund number {n:02}", kind="ltc_insurer"
+        )
+        ClientPayer.objects.create(
+            agency=cast.sunrise,
+            client=margaret,
+            payer=payer,
+            start_date=datetime.date(2024, 1, 1) + datetime.timedelta(days=n // 2),
+        )
+    sign_in(client, cast.owner)
+    response = client.get(reverse("backoffice:people_client_change", args=[margaret.pk]))
+    (payers,) = [links for links in response.context["client_links"] if links["rows"]]
+    # The latest start first; on the same day, the latest added first.
+    assert [str(row[0]) for row in payers["rows"]] == [
+        f"Fund number {n:02}" for n in range(11, 1, -1)
+    ]
+    assert [row[1] for row in payers["rows"]][:2] == [datetime.date(2024, 1, 6)] * 2
+    content = response.content.decode()
+    assert "Fund number 02" in content
+    assert "Fund number 01" not in content
 
 
 def test_it_keeps_the_filters_of_a_list_in_its_rows_links(client, world):
