@@ -359,7 +359,8 @@ def calendar_has_more_than(
     if (not rels.payer_ids and not rels.community_ids) or (
         memo is not None and ("linked", user.pk, day) in memo
     ):
-        return len(known | set(calendar_client_ids(user))) > limit
+        calendar = calendar_client_ids(user)
+        return len(calendar) > limit or len(known | set(calendar)) > limit
     sql = f"{_linked_sql(len(rels.payer_ids), len(rels.community_ids))} LIMIT %(rows)s"
     with connection.cursor() as cursor:
         cursor.execute(sql, {**_linked_params(user, rels, day), "rows": _LINKS_SAMPLED})

@@ -37,6 +37,11 @@ class ClientStatus(models.TextChoices):
     DISCHARGED = "discharged", _("Discharged")
 
 
+def display_name(first_name: str, last_name: str, preferred_name: str) -> str:
+    """Return a client's name as pages show it (`Client.display_name`), from its columns."""
+    return f"{preferred_name or first_name} {last_name}".strip()
+
+
 class ClientQuerySet(models.QuerySet["Client"]):
     def visible_to(self, user: User | AnonymousUser) -> ClientQuerySet:
         """Return the clients a portal login may see (see people.access)."""
@@ -118,7 +123,7 @@ class Client(AgencyScoped):
     @property
     def display_name(self) -> str:
         """Return the name the client likes to be called by, with the family name."""
-        return f"{self.preferred_name or self.first_name} {self.last_name}".strip()
+        return display_name(self.first_name, self.last_name, self.preferred_name)
 
 
 class Relationship(models.TextChoices):

@@ -84,8 +84,13 @@ class PortalLoginMiddleware:
     def _respond(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if access.is_portal_login(user):
+            # The login itself rather than the lazy object that loaded it: a page reads the
+            # login's fields hundreds of times, and each read through the wrapper costs
+            # a lookup that fails before it is forwarded.
+            login: PortalLogin = getattr(user, "_wrapped", user)
+            request.user = login
             # Visits are stored in UTC; families read them in the agency's local time.
-            timezone.activate(user.agency.tz)
+            timezone.activate(login.agency.tz)
             try:
                 return self.get_response(request)
             finally:

@@ -40,7 +40,14 @@ from careportal.billing.models import (
 )
 from careportal.careplans.models import PlanStatus, ServicePlan
 from careportal.people import access
-from careportal.people.models import Client, ClientPayer, ClientStatus, LinkQuerySet, Residence
+from careportal.people.models import (
+    Client,
+    ClientPayer,
+    ClientStatus,
+    LinkQuerySet,
+    Residence,
+    display_name,
+)
 from careportal.portal.middleware import portal_login
 from careportal.portal.narrowing import selected_client, selected_client_id
 from careportal.portal.templatetags.money import format_money
@@ -72,6 +79,38 @@ CLIENT_NAMES = ("first_name", "last_name", "preferred_name")
 # What a party owes for a set of invoices: no invoice counts below zero (an overpayment on
 # one invoice does not lower what another owes).
 OWED = Coalesce(Sum("balance", filter=Q(balance__gt=0)), Value(ZERO))
+
+
+@dataclass(frozen=True)
+class UpcomingVisit:
+    """One of a client's or contact's next visits, as the Dashboard lists it."""
+
+    client_id: int
+    client_name: str
+    start: datetime.datetime
+    end: datetime.datetime
+    service: str
+    caregiver_id: int | None
+    # What a family may see of the caregiver (Caregiver.family_name_shown and
+    # family_photo_shown): the first name, and the photo when the agency allows it.
+    caregiver_name: str
+    photo_shown: bool
+
+
+@dataclass(frozen=True)
+class InvoiceToPay:
+    """An issued invoice still owing, as the Dashboard's table shows it."""
+
+    number: str
+    client_id: int
+    client_name: str
+    due_date: datetime.date
+    balance: Decimal
+
+    @property
+    def is_overdue(self) -> bool:
+        # Invoice.is_overdue for an issued invoice still owing: its due date has passed.
+        return self.due_date < timezone.localdate()
 
 
 @dataclass(frozen=True)
@@ -142,10 +181,10 @@ class CareSection(TypedDict):
     """What a client or emergency contact sees on the Dashboard."""
 
     several_clients: bool
-    visits: list[Visit]
+    visits: list[UpcomingVisit]
     # The visits' list items and the invoices' table rows (`_visit_items`, `_invoice_rows`).
     visit_items: SafeString
-    invoices: list[Invoice]
+    invoices: list[InvoiceToPay]
     invoice_rows: SafeString
     amount_due: Decimal
     plans: list[ServicePlan]
@@ -184,7 +223,7 @@ def _care_section(user: User, client_id: int | None) -> CareSection | None:
     }
 
 
-def _visit_items(visits: list[Visit], *, several: bool) -> SafeString:
+def _visit_items(visits: list[UpcomingVisit], *, several: bool) -> SafeString:
     """Return the next visits as the Dashboard lists them: the day and times in the
     agency's zone, the service (and the client, when the login sees several), and the
     caregiver's first name with the photo when the agency allows it.
@@ -198,21 +237,18 @@ def _visit_items(visits: list[Visit], *, several: bool) -> SafeString:
         start, end = timezone.localtime(visit.start), timezone.localtime(visit.end)
         service = conditional_escape(visit.service)
         if several:
-            service = format_html(
-                "{} {}", service, _("for %(name)s") % {"name": visit.client.display_name}
-            )
-        caregiver = visit.caregiver
-        if caregiver is None:
+            service = format_html("{} {}", service, _("for %(name)s") % {"name": visit.client_name})
+        if visit.caregiver_id is None:
             who = conditional_escape(_("Caregiver not yet assigned"))
         else:
-            name = caregiver.family_name_shown
+            name = visit.caregiver_name
             photo = (
                 format_html(
                     '<img class="caregiver-photo" src="{}" alt="{}" width="48" height="48"> ',
-                    reverse("scheduling:caregiver_photo", args=[caregiver.pk]),
+                    reverse("scheduling:caregiver_photo", args=[visit.caregiver_id]),
                     name,
                 )
-                if caregiver.family_photo_shown
+                if visit.photo_shown
                 else ""
             )
             who = format_html("{}{}", photo, _("Caregiver: %(name)s") % {"name": name})
@@ -230,7 +266,7 @@ def _visit_items(visits: list[Visit], *, several: bool) -> SafeString:
     return mark_safe("\n    ".join(items))  # every value is escaped above
 
 
-def _invoice_rows(invoices: list[Invoice], currency: str, *, several: bool) -> SafeString:
+def _invoice_rows(invoices: list[InvoiceToPay], currency: str, *, several: bool) -> SafeString:
     """Return the invoices to pay as the Dashboard's table rows: the number linking to the
     invoice (and the client, when the login sees several), the due date with "Overdue"
     when it has passed, and the amount due. Every value is escaped as a template would."""
@@ -240,9 +276,7 @@ def _invoice_rows(invoices: list[Invoice], currency: str, *, several: bool) -> S
     rows = []
     for invoice in invoices:
         client = (
-            format_html('<br><span class="muted">{}</span>', invoice.client.display_name)
-            if several
-            else ""
+            format_html('<br><span class="muted">{}</span>', invoice.client_name) if several else ""
         )
         rows.append(
             format_html(
@@ -281,9 +315,11 @@ def _next_visits_sql(clients: int) -> str:
     )
 
 
-def _next_visits(user: PortalLogin, client_ids: list[int], names: dict[int, Client]) -> list[Visit]:
+def _next_visits(
+    user: PortalLogin, client_ids: list[int], names: dict[int, Client]
+) -> list[UpcomingVisit]:
     """Return the next visits of these clients (on the index of upcoming visits), with
-    their clients (named in `names`) and caregivers."""
+    their clients' names (from `names`) and what a family may see of the caregivers."""
     if not client_ids:
         return []
     params: list[Any] = [user.agency_id, *client_ids, timezone.now(), *UPCOMING]
@@ -291,29 +327,19 @@ def _next_visits(user: PortalLogin, client_ids: list[int], names: dict[int, Clie
     with connection.cursor() as cursor:
         cursor.execute(_next_visits_sql(len(client_ids)), params)
         rows = cursor.fetchall()
-    visits = []
-    for pk, client, caregiver_id, service, start, end, first, photo, shown in rows:
-        visit = Visit(
-            id=pk,
-            agency_id=user.agency_id,
-            client=names[client],
-            service=service,
+    return [
+        UpcomingVisit(
+            client_id=client,
+            client_name=names[client].display_name,
             start=_as_moment(start),
             end=_as_moment(end),
+            service=service,
+            caregiver_id=caregiver_id,
+            caregiver_name=first or "",
+            photo_shown=bool(shown) and bool(photo),
         )
-        visit.caregiver = (
-            Caregiver(
-                id=caregiver_id,
-                agency_id=user.agency_id,
-                first_name=first,
-                photo=photo,
-                show_photo_to_families=bool(shown),
-            )
-            if caregiver_id is not None
-            else None
-        )
-        visits.append(visit)
-    return visits
+        for _pk, client, caregiver_id, service, start, end, first, photo, shown in rows
+    ]
 
 
 @functools.cache
@@ -330,7 +356,7 @@ def _invoices_to_pay_sql(clients: int) -> str:
     )
 
 
-def _invoices_to_pay(user: PortalLogin, client_ids: list[int]) -> list[Invoice]:
+def _invoices_to_pay(user: PortalLogin, client_ids: list[int]) -> list[InvoiceToPay]:
     """Return the issued invoices billed to these clients that still owe, newest first,
     with the names of the clients who had the care: what the Dashboard's table shows."""
     if not client_ids:
@@ -339,23 +365,16 @@ def _invoices_to_pay(user: PortalLogin, client_ids: list[int]) -> list[Invoice]:
     with connection.cursor() as cursor:
         cursor.execute(_invoices_to_pay_sql(len(client_ids)), params)
         rows = cursor.fetchall()
-    invoices = []
-    for pk, number, due, balance, client_id, first, last, preferred in rows:
-        invoice = Invoice(
-            id=pk,
-            agency_id=user.agency_id,
+    return [
+        InvoiceToPay(
             number=number,
+            client_id=client_id,
+            client_name=display_name(first, last, preferred),
             due_date=_as_day(due),
-            status=InvoiceStatus.ISSUED,
             balance=_as_money(balance),
         )
-        invoice.client = Client.from_db(
-            connection.alias,
-            ["id", "agency_id", *CLIENT_NAMES],
-            [client_id, user.agency_id, first, last, preferred],
-        )
-        invoices.append(invoice)
-    return invoices
+        for _pk, number, due, balance, client_id, first, last, preferred in rows
+    ]
 
 
 @functools.cache
