@@ -263,10 +263,14 @@ class LinkedClients:
 
     as_payer: tuple[int, ...] = ()
     as_community: tuple[int, ...] = ()
+    # With `billed`: the clients no link of the party's is in force for on the day, while
+    # an issued invoice for their care is still billed to it (its Dashboard lists them).
+    billed_as_payer: tuple[int, ...] = ()
+    billed_as_community: tuple[int, ...] = ()
 
 
 @functools.cache
-def _linked_sql(payers: int, communities: int) -> str:
+def _linked_sql(payers: int, communities: int, billed: bool = False) -> str:
     """Return the query of `_linked`: (client id, "payer" or "community") rows of the links
     in force on a day of this many payers and communities, discharged clients left out.
 
@@ -291,7 +295,29 @@ def _linked_sql(payers: int, communities: int) -> str:
             f"AND l.client_id NOT IN (SELECT c.id FROM {client} c "
             "WHERE c.agency_id = %(agency)s AND c.status = %(gone)s)"
         )
+        if billed:
+            parts.append(_still_billed_part(table, column, kind, party_ids))
     return " UNION ALL ".join(parts)
+
+
+def _still_billed_part(table: str, column: str, kind: str, party_ids: str) -> str:
+    """Return the part of `_linked_sql` that names a party's clients still billed: links
+    not in force on the day (a few, on the index led by agency and party) of clients with
+    none in force (probed by client), each with an issued invoice billed to the party."""
+    from careportal.billing.models import Invoice
+
+    invoice = Invoice._meta.db_table
+    return (
+        f"SELECT DISTINCT l.client_id, 'billed_{kind}' FROM {table} l "  # noqa: S608 - names from the models
+        f"WHERE l.agency_id = %(agency)s AND l.{column} IN ({party_ids}) "
+        "AND (l.start_date > %(day)s OR l.end_date < %(day)s) "
+        f"AND NOT EXISTS (SELECT 1 FROM {table} f WHERE f.client_id = l.client_id "
+        f"AND f.agency_id = %(agency)s AND f.{column} IN ({party_ids}) "
+        "AND f.start_date <= %(day)s AND (f.end_date IS NULL OR f.end_date >= %(day)s)) "
+        f"AND EXISTS (SELECT 1 FROM {invoice} i WHERE i.agency_id = %(agency)s "
+        f"AND i.bill_to_{column} IN ({party_ids}) AND i.status = %(issued)s "
+        "AND i.client_id = l.client_id)"
+    )
 
 
 def _linked_params(
@@ -308,33 +334,53 @@ def _linked_params(
     return params
 
 
-def linked_client_ids(user: User | AnonymousUser, on: datetime.date | None = None) -> LinkedClients:
-    """Return the clients linked to the login's payers and communities on a day (today).
+def linked_client_ids(
+    user: User | AnonymousUser, on: datetime.date | None = None, *, billed: bool = False
+) -> LinkedClients:
+    """Return the clients linked to the login's payers and communities on a day (today);
+    with `billed`, also those still billed to them after their links (`LinkedClients`).
 
     One query (none for a login with neither), led by agency and party on the link tables.
     """
-    return _linked(user, relationship_ids(user), on)
+    return _linked(user, relationship_ids(user), on, billed=billed)
 
 
 def _linked(
-    user: User | AnonymousUser, rels: Relationships, on: datetime.date | None
+    user: User | AnonymousUser,
+    rels: Relationships,
+    on: datetime.date | None,
+    *,
+    billed: bool = False,
 ) -> LinkedClients:
     if not rels.payer_ids and not rels.community_ids:
         return LinkedClients()
     # Only a portal login has payers or communities (`relationship_ids`).
     login = cast("PortalLogin", user)
     day = on or _today(login)
+    memo = _memo.get()
+    # The answer with the clients still billed holds the one without them.
+    if not billed and memo is not None and ("linked_billed", login.pk, day) in memo:
+        with_billed: LinkedClients = memo[("linked_billed", login.pk, day)]
+        return with_billed
 
     def compute() -> LinkedClients:
+        from careportal.billing.models import InvoiceStatus
+
         params = _linked_params(login, rels, day)
-        found: dict[str, set[int]] = {"payer": set(), "community": set()}
+        params["issued"] = InvoiceStatus.ISSUED
+        found: dict[str, set[int]] = {
+            kind: set() for kind in ("payer", "community", "billed_payer", "billed_community")
+        }
+        sql = _linked_sql(len(rels.payer_ids), len(rels.community_ids), billed)
         with connection.cursor() as cursor:
-            cursor.execute(_linked_sql(len(rels.payer_ids), len(rels.community_ids)), params)
+            cursor.execute(sql, params)
             for pk, kind in cursor.fetchall():
                 found[kind].add(pk)
-        return LinkedClients(tuple(sorted(found["payer"])), tuple(sorted(found["community"])))
+        return LinkedClients(
+            *(tuple(sorted(found[kind])) for kind in found),
+        )
 
-    return _remembered(("linked", login.pk, day), compute)
+    return _remembered(("linked_billed" if billed else "linked", login.pk, day), compute)
 
 
 # Rows of links read by `calendar_has_more_than` before it counts every link instead.
@@ -357,7 +403,8 @@ def calendar_has_more_than(
     day = _today(user)
     memo = _memo.get()
     if (not rels.payer_ids and not rels.community_ids) or (
-        memo is not None and ("linked", user.pk, day) in memo
+        memo is not None
+        and (("linked", user.pk, day) in memo or ("linked_billed", user.pk, day) in memo)
     ):
         calendar = calendar_client_ids(user)
         return len(calendar) > limit or len(known | set(calendar)) > limit

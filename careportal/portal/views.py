@@ -495,82 +495,31 @@ class KnownCountPaginator(_ClientPaginator):
         return self._known_count
 
 
-@functools.cache
-def _still_billed_sql(link: type[_Link], party_column: str, parties: int, one: bool) -> str:
-    """Return the query of `_still_billed`, written out once per shape.
-
-    It reads the party's links that are not in force on the day (a few, on the index that
-    leads with agency and party), keeps those whose client has no link in force (on the
-    index of the client), and asks for an issued invoice of each (the party's index of
-    invoices by status and client): no pass over every link in force.
-    """
-    table = link._meta.db_table
-    column = party_column.removeprefix("bill_to_") + "_id"
-    invoice = Invoice._meta.db_table
-    party_ids = ", ".join(["%s"] * parties)
-    narrowed = "AND l.client_id = %s " if one else ""
-    return (
-        f"SELECT DISTINCT l.client_id FROM {table} l "  # noqa: S608 - names from the models
-        f"WHERE l.agency_id = %s AND l.{column} IN ({party_ids}) "
-        f"AND (l.start_date > %s OR l.end_date < %s) {narrowed}"
-        f"AND NOT EXISTS (SELECT 1 FROM {table} f WHERE f.client_id = l.client_id "
-        f"AND f.agency_id = %s AND f.{column} IN ({party_ids}) "
-        "AND f.start_date <= %s AND (f.end_date IS NULL OR f.end_date >= %s)) "
-        f"AND EXISTS (SELECT 1 FROM {invoice} i WHERE i.agency_id = %s "
-        f"AND i.{party_column}_id IN ({party_ids}) AND i.status = %s "
-        "AND i.client_id = l.client_id)"
-    )
-
-
-def _still_billed(
-    user: PortalLogin,
-    link: type[_Link],
-    party_column: str,
-    party_ids: list[int],
-    day: datetime.date,
-    client_id: int | None,
-) -> set[int]:
-    """Return the clients whose link to the party is not in force on the day while an
-    issued invoice for their care is still billed to it (`client_id`: that one, if so)."""
-    if not party_ids:
-        return set()
-    on = connection.ops.adapt_datefield_value(day)
-    params: list[Any] = [user.agency_id, *party_ids, on, on]
-    if client_id is not None:
-        params.append(client_id)
-    params += [user.agency_id, *party_ids, on, on, user.agency_id, *party_ids]
-    params.append(InvoiceStatus.ISSUED)
-    sql = _still_billed_sql(link, party_column, len(party_ids), client_id is not None)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {pk for (pk,) in cursor.fetchall()}
-
-
 def _party_clients(
     user: PortalLogin,
     links: LinkQuerySet[_Link],
-    party_column: str,
-    party_ids: list[int],
     in_force_ids: tuple[int, ...],
+    billed_ids: tuple[int, ...],
     client_id: int | None,
 ) -> tuple[QuerySet[Client], int]:
     """Return the clients a payer or community lists, and how many they are: linked today
     (not discharged), and those whose link has ended while an issued invoice for their
     care is still billed to it.
 
-    `in_force_ids` are the clients of its links in force from `people.access` (the
-    agency's today), which the page's frame has read already. The listed clients query
-    names them by a subquery on the link table, not as thousands of numbers; the few whose
-    link has ended are looked up once, among the ended links alone (an invoice is billed
-    to a payer or community only for a client it is or was linked to:
-    billing.services.bill_to_problem), and named by id. Narrowed to one client linked
-    today, that client alone, with no lookup; `client_id` narrows the list and its count.
+    `in_force_ids` and `billed_ids` are `people.access`'s (`linked_client_ids`, the
+    agency's today), read in one query: the clients of its links in force, and those
+    whose links have ended while an issued invoice is still billed to it (an invoice is
+    billed to a payer or community only for a client it is or was linked to:
+    billing.services.bill_to_problem). The listed clients query names the first by a
+    subquery on the link table, not as thousands of numbers, and the few others by id.
+    Narrowed to one client linked today, that client alone; `client_id` narrows the list
+    and its count.
     """
     if client_id is not None and client_id in in_force_ids:
         return Client.objects.filter(agency_id=user.agency_id, pk=client_id), 1
     day = timezone.localdate(timezone=user.agency.tz)
     in_force = links.active(day).values("client_id")
-    still_billed = _still_billed(user, links.model, party_column, party_ids, day, client_id)
+    still_billed = set(billed_ids) if client_id is None else {client_id} & set(billed_ids)
     if client_id is not None:
         # Not linked today: listed only while still billed for (`billed` is narrowed too).
         narrowed = Client.objects.filter(agency_id=user.agency_id, pk__in=still_billed)
@@ -707,6 +656,7 @@ def _party_section(
     *,
     links: LinkQuerySet[_Link],
     in_force_ids: tuple[int, ...],
+    billed_ids: tuple[int, ...],
     party_column: str,
     client_id: int | None,
     search: str,
@@ -736,7 +686,7 @@ def _party_section(
     ).order_by()
     if client_id is not None:
         billed = billed.filter(client_id=client_id)
-    listed, count = _party_clients(user, links, party_column, party_ids, in_force_ids, client_id)
+    listed, count = _party_clients(user, links, in_force_ids, billed_ids, client_id)
     if search:
         listed = _named(listed, search)
         billed = billed.filter(client_id__in=listed.values("pk"))
@@ -789,12 +739,15 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     party_sections = []
     # The login's payers and communities, as the frame has read them already.
     relationships = access.relationship_ids(user)
+    # Its clients linked today, and those still billed to it after their links: one query.
+    linked = access.linked_client_ids(user, billed=True)
     payer_ids = list(relationships.payer_ids)
     if payer_ids:
         section = _party_section(
             request,
             links=ClientPayer.objects.filter(agency_id=user.agency_id, payer_id__in=payer_ids),
-            in_force_ids=access.linked_client_ids(user).as_payer,
+            in_force_ids=linked.as_payer,
+            billed_ids=linked.billed_as_payer,
             party_column="bill_to_payer",
             client_id=client_id,
             search=search,
@@ -812,7 +765,8 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
             links=Residence.objects.filter(
                 agency_id=user.agency_id, community_id__in=community_ids
             ),
-            in_force_ids=access.linked_client_ids(user).as_community,
+            in_force_ids=linked.as_community,
+            billed_ids=linked.billed_as_community,
             party_column="bill_to_community",
             client_id=client_id,
             search=search,
