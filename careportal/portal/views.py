@@ -223,6 +223,18 @@ def _care_section(user: User, client_id: int | None) -> CareSection | None:
     }
 
 
+def _caregiver_photo(caregiver_id: int, name: str, *, shown: bool) -> SafeString | str:
+    """Return the caregiver's photo as a family sees it beside the name, or "" when the
+    agency does not show it."""
+    if not shown:
+        return ""
+    return format_html(
+        '<img class="caregiver-photo" src="{}" alt="{}" width="48" height="48"> ',
+        reverse("scheduling:caregiver_photo", args=[caregiver_id]),
+        name,
+    )
+
+
 def _visit_items(visits: list[UpcomingVisit], *, several: bool) -> SafeString:
     """Return the next visits as the Dashboard lists them: the day and times in the
     agency's zone, the service (and the client, when the login sees several), and the
@@ -242,15 +254,7 @@ def _visit_items(visits: list[UpcomingVisit], *, several: bool) -> SafeString:
             who = conditional_escape(_("Caregiver not yet assigned"))
         else:
             name = visit.caregiver_name
-            photo = (
-                format_html(
-                    '<img class="caregiver-photo" src="{}" alt="{}" width="48" height="48"> ',
-                    reverse("scheduling:caregiver_photo", args=[visit.caregiver_id]),
-                    name,
-                )
-                if visit.photo_shown
-                else ""
-            )
+            photo = _caregiver_photo(visit.caregiver_id, name, shown=visit.photo_shown)
             who = format_html("{}{}", photo, _("Caregiver: %(name)s") % {"name": name})
         items.append(
             format_html(
@@ -457,15 +461,7 @@ def _table_body(rows: list[ClientRow], owed_label: str, currency: str) -> SafeSt
             shown: SafeString | str = ""
             if visit.caregiver_id is not None:
                 name = visit.caregiver_name
-                photo = (
-                    format_html(
-                        '<img class="caregiver-photo" src="{}" alt="{}" width="48" height="48"> ',
-                        reverse("scheduling:caregiver_photo", args=[visit.caregiver_id]),
-                        name,
-                    )
-                    if visit.photo_shown
-                    else ""
-                )
+                photo = _caregiver_photo(visit.caregiver_id, name, shown=visit.photo_shown)
                 shown = format_html(" · {}{}", photo, name)
             next_visit = format_html(
                 '{}, {}<br><span class="muted">{}{}</span>',
