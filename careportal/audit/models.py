@@ -19,10 +19,13 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
 
 class AuditEvent(models.Model):
     # Nullable and not a cascade: an event outlives the agency row, the login and the record.
+    # Neither key has an index of its own: every list leads with the agency (the indexes in
+    # Meta), and each index more is one more write for every page a portal user opens.
     agency = models.ForeignKey(
         "agencies.Agency",
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,
         null=True,
         blank=True,
         related_name="+",
@@ -33,6 +36,7 @@ class AuditEvent(models.Model):
         settings.AUTH_USER_MODEL,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,
         null=True,
         blank=True,
         related_name="+",

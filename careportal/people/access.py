@@ -272,7 +272,9 @@ class LinkedClients:
 @functools.cache
 def _linked_sql(payers: int, communities: int, billed: bool = False) -> str:
     """Return the query of `_linked`: (client id, "payer" or "community") rows of the links
-    in force on a day of this many payers and communities, discharged clients left out.
+    in force on a day of this many payers and communities, discharged clients left out;
+    with `billed`, also ("billed_payer" or "billed_community") rows of the clients still
+    billed to those parties after their links (`_still_billed_part`).
 
     Written out once per shape, like `_relationships_sql`: for a payer with two thousand
     clients, building the querysets cost more than the database takes to answer. Each
@@ -280,7 +282,10 @@ def _linked_sql(payers: int, communities: int, billed: bool = False) -> str:
     clients are a few, read from the index on (agency, status).
     """
     client = Client._meta.db_table
-    parts = []
+    # The status is written in, not passed: a statement kept prepared is then planned for
+    # the few discharged clients (on the index led by agency and status), not for any.
+    gone = ClientStatus.DISCHARGED.value
+    named, parts = [], []
     for table, column, kind, count in (
         (ClientPayer._meta.db_table, "payer_id", "payer", payers),
         (Residence._meta.db_table, "community_id", "community", communities),
@@ -288,35 +293,47 @@ def _linked_sql(payers: int, communities: int, billed: bool = False) -> str:
         if not count:
             continue
         party_ids = ", ".join(f"%({kind}{i})s" for i in range(count))
-        parts.append(
-            f"SELECT l.client_id, '{kind}' FROM {table} l "  # noqa: S608 - names from the models
+        in_force = (
+            f"SELECT l.client_id FROM {table} l "  # noqa: S608 - names from the models
             f"WHERE l.agency_id = %(agency)s AND l.{column} IN ({party_ids}) "
-            "AND l.start_date <= %(day)s AND (l.end_date IS NULL OR l.end_date >= %(day)s) "
-            f"AND l.client_id NOT IN (SELECT c.id FROM {client} c "
-            "WHERE c.agency_id = %(agency)s AND c.status = %(gone)s)"
+            "AND l.start_date <= %(day)s AND (l.end_date IS NULL OR l.end_date >= %(day)s)"
+        )
+        if billed:
+            # Read once, answered and then asked of every client still billed.
+            named.append(f"{kind}_now AS ({in_force})")
+            in_force = f"SELECT client_id FROM {kind}_now"  # noqa: S608 - named here
+        parts.append(
+            f"SELECT n.client_id, '{kind}' FROM ({in_force}) n "  # noqa: S608 - names from the models
+            f"WHERE n.client_id NOT IN (SELECT c.id FROM {client} c "
+            f"WHERE c.agency_id = %(agency)s AND c.status = '{gone}')"
         )
         if billed:
             parts.append(_still_billed_part(table, column, kind, party_ids))
-    return " UNION ALL ".join(parts)
+    lead = f"WITH {', '.join(named)} " if named else ""
+    return lead + " UNION ALL ".join(parts)
 
 
 def _still_billed_part(table: str, column: str, kind: str, party_ids: str) -> str:
     """Return the part of `_linked_sql` that names a party's clients still billed: links
     not in force on the day (a few, on the index led by agency and party) of clients with
-    none in force (probed by client), each with an issued invoice billed to the party."""
+    none in force (those of `{kind}_now`), each with an issued invoice billed to the party.
+
+    The invoice is probed by client, whatever the party: `OFFSET 0` keeps it a subquery run
+    per client (on the invoices' index led by agency, party, status and client) rather than
+    a join the planner may choose to read all the party's invoices for, as it did for the
+    statement kept prepared (its generic plan, which knows no party).
+    """
     from careportal.billing.models import Invoice
 
     invoice = Invoice._meta.db_table
     return (
-        f"SELECT DISTINCT l.client_id, 'billed_{kind}' FROM {table} l "  # noqa: S608 - names from the models
+        f"SELECT s.client_id, 'billed_{kind}' FROM (SELECT DISTINCT l.client_id FROM {table} l "  # noqa: S608 - names from the models
         f"WHERE l.agency_id = %(agency)s AND l.{column} IN ({party_ids}) "
-        "AND (l.start_date > %(day)s OR l.end_date < %(day)s) "
-        f"AND NOT EXISTS (SELECT 1 FROM {table} f WHERE f.client_id = l.client_id "
-        f"AND f.agency_id = %(agency)s AND f.{column} IN ({party_ids}) "
-        "AND f.start_date <= %(day)s AND (f.end_date IS NULL OR f.end_date >= %(day)s)) "
+        "AND (l.start_date > %(day)s OR l.end_date < %(day)s)) s "
+        f"WHERE s.client_id NOT IN (SELECT client_id FROM {kind}_now) "
         f"AND EXISTS (SELECT 1 FROM {invoice} i WHERE i.agency_id = %(agency)s "
         f"AND i.bill_to_{column} IN ({party_ids}) AND i.status = %(issued)s "
-        "AND i.client_id = l.client_id)"
+        "AND i.client_id = s.client_id OFFSET 0)"
     )
 
 

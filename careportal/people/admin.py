@@ -140,6 +140,10 @@ class EmergencyContactInline(AgencyScopedTabularInline):
     row_select_related = ("user",)
 
 
+# A row of the client's contacts, payers or communities: (name, start, end, record id).
+_Row = tuple[str, datetime.date | None, datetime.date | None, int]
+
+
 @admin.register(Client, site=backoffice_site)
 class ClientAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
     list_display = ("last_name", "first_name", "preferred_name", "status", "email", "phone")
@@ -148,12 +152,16 @@ class ClientAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
     search_fields = ("^last_name", "^first_name", "^preferred_name", "=email")
     search_help_text = _("The first letters of a name, or the whole email.")
     readonly_fields = ("user",)
-    # The contacts are edited here. A client's payers and communities are listed with links
-    # to their own pages (change_form.html): as inlines they were a third of the page's
-    # time. Visits and invoices (hundreds) are links to their lists, filtered to the client.
+    # A new client is entered with their emergency contacts. An existing client's contacts,
+    # payers and communities are listed with links to their own pages (change_form.html):
+    # as inlines they were most of the page's time. Visits and invoices (hundreds) are
+    # links to their lists, filtered to the client.
     inlines = (EmergencyContactInline,)
-    # How many payers or communities the page names; the rest are in the linked list.
+    # How many contacts, payers or communities the page names; the rest are in the lists.
     links_shown = 10
+
+    def get_inlines(self, request: HttpRequest, obj: Client | None) -> tuple[Any, ...]:
+        return tuple(self.inlines) if obj is None else ()
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[Client]:
         # The page shows the client's login: loaded with the client, on the join the
@@ -176,7 +184,11 @@ class ClientAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
             ]
             kinds = [
                 (model, party)
-                for model, party in ((ClientPayer, "payer"), (Residence, "community"))
+                for model, party in (
+                    (EmergencyContact, "contact"),
+                    (ClientPayer, "payer"),
+                    (Residence, "community"),
+                )
                 if self.admin_site._registry[model].has_module_permission(request)
             ]
             rows = self._link_rows(request, int(object_id), [model for model, _party in kinds])
@@ -206,12 +218,13 @@ class ClientAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
 
     def _link_rows(
         self, request: HttpRequest, client_id: int, models_shown: list[type[models.Model]]
-    ) -> dict[type[models.Model], list[tuple[str, datetime.date, datetime.date | None, int]]]:
-        """Return the client's latest payer and community links (each kind's first
-        `links_shown`, latest start first) as (party's name, start, end, link id) rows.
+    ) -> dict[type[models.Model], list[_Row]]:
+        """Return the client's emergency contacts (by name) and latest payer and community
+        links (latest start first), each kind's first `links_shown`, as (name, start, end,
+        id) rows: a contact's name with the relationship, and no dates.
 
-        One query for both kinds, written out rather than built by the ORM: two querysets
-        took a tenth of the client's page.
+        One query for every kind, written out rather than built by the ORM: a queryset
+        each took a tenth of the client's page.
         """
         found: dict[type[models.Model], list[Any]] = {model: [] for model in models_shown}
         agency = staff_agency(request)
@@ -219,23 +232,42 @@ class ClientAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
             return found
         parts = []
         params: list[Any] = []
+        shown = int(self.links_shown)
+        # A contact has no dates: typed, for the links' dates in the same columns.
+        no_date = "CAST(NULL AS DATE)"
         for index, model in enumerate(models_shown):
-            party = _LINKED_PARTIES[model]
-            parts.append(
-                f"SELECT * FROM (SELECT {index}, l.id, p.name, l.start_date, l.end_date "  # noqa: S608 - names from the models
-                f"FROM {model._meta.db_table} l "
-                f"JOIN {party._meta.db_table} p ON p.id = l.{party._meta.model_name}_id "
-                "WHERE l.agency_id = %s AND l.client_id = %s "
-                f"ORDER BY l.start_date DESC, l.id DESC LIMIT {int(self.links_shown)}) link{index}"
-            )
+            if model is EmergencyContact:
+                parts.append(
+                    f"SELECT * FROM (SELECT {index}, e.id, e.name, {no_date}, {no_date}, "  # noqa: S608 - names from the models
+                    f"e.relationship, e.relationship_other FROM {model._meta.db_table} e "
+                    "WHERE e.agency_id = %s AND e.client_id = %s "
+                    f"ORDER BY e.name, e.id LIMIT {shown}) link{index}"
+                )
+            else:
+                party = _LINKED_PARTIES[model]
+                parts.append(
+                    f"SELECT * FROM (SELECT {index}, l.id, p.name, l.start_date, l.end_date, "  # noqa: S608 - names from the models
+                    f"'', '' FROM {model._meta.db_table} l "
+                    f"JOIN {party._meta.db_table} p ON p.id = l.{party._meta.model_name}_id "
+                    "WHERE l.agency_id = %s AND l.client_id = %s "
+                    f"ORDER BY l.start_date DESC, l.id DESC LIMIT {shown}) link{index}"
+                )
             params += [agency.pk, client_id]
         with connection.cursor() as cursor:
             cursor.execute(" UNION ALL ".join(parts), params)
             fetched = cursor.fetchall()
-        for index, pk, name, start, end in fetched:
-            found[models_shown[index]].append((name, _as_date(start), _as_date(end), pk))
-        for rows in found.values():
-            rows.sort(key=lambda row: (row[1], row[3]), reverse=True)
+        for index, pk, name, start, end, relationship, in_words in fetched:
+            model = models_shown[index]
+            if model is EmergencyContact:
+                kin = EmergencyContact(relationship=relationship, relationship_other=in_words)
+                found[model].append((f"{name} ({kin.relationship_name})", None, None, pk))
+            else:
+                found[model].append((name, _as_date(start), _as_date(end), pk))
+        for model, rows in found.items():
+            if model is EmergencyContact:
+                rows.sort(key=lambda row: (row[0].casefold(), row[3]))
+            else:
+                rows.sort(key=lambda row: (row[1], row[3]), reverse=True)
         return found
 
     def _links_of_client(
@@ -243,10 +275,11 @@ class ClientAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
         request: HttpRequest,
         client_id: int,
         model: type[models.Model],
-        rows: list[tuple[str, datetime.date, datetime.date | None, int]],
+        rows: list[_Row],
     ) -> dict[str, Any]:
-        """Return a client's payers or communities as the page lists them: each with its
-        dates and the link to its page, then links to add one and to see them all."""
+        """Return a client's contacts, payers or communities as the page lists them: each
+        with the link to its page (a link's dates too), then links to add one and to see
+        them all."""
         link_admin = self.admin_site._registry[model]
         info = (model._meta.app_label, model._meta.model_name)
         shown = f"client__id__exact={client_id}"
@@ -290,7 +323,9 @@ class EmergencyContactAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
     search_fields = ("^name", "=email", "^client__last_name")
     search_help_text = _("The first letters of the contact's name or the client's last name.")
     autocomplete_fields = ("client",)
-    readonly_fields = ("user",)
+    # What the contact may see is the client's choice, made on My privacy (with its consent
+    # event): shown here, never changed by staff.
+    readonly_fields = ("user", "sees_calendar", "sees_invoices", "access_ends_on")
 
 
 # Payers and communities share a shape: the people who use the portal for them, and the

@@ -107,6 +107,13 @@ class Client(AgencyScoped):
             models.Index(fields=["agency", "user"]),
             # Lists by name (the back office, a payer's clients a page at a time).
             models.Index(fields=["agency", "last_name", "first_name"]),
+            # The few discharged clients, left out of every list of a payer's or
+            # community's clients (people.access): read from the index alone.
+            models.Index(
+                fields=["agency", "id"],
+                name="people_client_discharged",
+                condition=models.Q(status=ClientStatus.DISCHARGED),
+            ),
             updated_index("people_client_updated"),
         ]
         constraints = [

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, overload
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
@@ -49,7 +50,7 @@ from careportal.people.models import (
     display_name,
 )
 from careportal.portal.middleware import portal_login
-from careportal.portal.narrowing import selected_client, selected_client_id
+from careportal.portal.narrowing import selected_client
 from careportal.portal.templatetags.money import format_money
 from careportal.scheduling.models import Caregiver, Visit, VisitStatus
 
@@ -482,7 +483,13 @@ def _table_body(rows: list[ClientRow], owed_label: str, currency: str) -> SafeSt
 class KnownCountPaginator(_ClientPaginator):
     """A paginator told its count, known without a query."""
 
-    def __init__(self, object_list: QuerySet[Client], per_page: int, *, count: int) -> None:
+    def __init__(
+        self,
+        object_list: QuerySet[Client] | ListedClients | list[Client],
+        per_page: int,
+        *,
+        count: int,
+    ) -> None:
         super().__init__(object_list, per_page)
         self._known_count = count
 
@@ -524,6 +531,75 @@ def _party_clients(
         (Q(pk__in=in_force) & ~Q(status=ClientStatus.DISCHARGED)) | Q(pk__in=sorted(still_billed))
     )
     return clients, len(set(in_force_ids) | still_billed)
+
+
+@functools.cache
+def _listed_sql(table: str, column: str, parties: int, billed: int) -> str:
+    """Return the query of `ListedClients`: a page of a party's clients by name, those of
+    its links in force (not discharged) and the `billed` others, as `_party_clients`
+    names them. Written out once per shape: the ORM's building of it cost more than the
+    database takes to answer it (from the index on agency and name, stopping at the page).
+    """
+    client = Client._meta.db_table
+    gone = ClientStatus.DISCHARGED.value
+    party_ids = ", ".join(["%s"] * parties)
+    others = f" OR c.id IN ({', '.join(['%s'] * billed)})" if billed else ""
+    return (
+        f"SELECT c.id, c.first_name, c.last_name, c.preferred_name FROM {client} c "  # noqa: S608 - names from the models
+        f"WHERE c.agency_id = %s AND ((c.status <> '{gone}' AND c.id IN (SELECT l.client_id "
+        f"FROM {table} l WHERE l.agency_id = %s AND l.{column} IN ({party_ids}) "
+        "AND l.start_date <= %s AND (l.end_date IS NULL OR l.end_date >= %s))"
+        f"){others}) ORDER BY c.last_name, c.first_name, c.id LIMIT %s OFFSET %s"
+    )
+
+
+class ListedClients:
+    """All of a party's clients as its Dashboard pages them (`_party_clients`, not narrowed
+    by a search or a client): the paginator's slice of them is read by one query
+    (`_listed_sql`), their count is known (`people.access`)."""
+
+    ordered = True
+    _fields = ("id", "agency_id", "first_name", "last_name", "preferred_name")
+
+    def __init__(
+        self,
+        user: PortalLogin,
+        links: LinkQuerySet[_Link],
+        party_ids: list[int],
+        billed_ids: tuple[int, ...],
+        count: int,
+    ) -> None:
+        self.user, self.party_ids, self.billed_ids, self.count = user, party_ids, billed_ids, count
+        self.table = links.model._meta.db_table
+        self.column = "payer_id" if links.model is ClientPayer else "community_id"
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[Client]:
+        return iter(self[0 : self.count])
+
+    @overload
+    def __getitem__(self, index: int) -> Client: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Client]: ...
+
+    def __getitem__(self, index: int | slice) -> Client | list[Client]:
+        if isinstance(index, int):
+            return self[index : index + 1][0]
+        start, stop = index.start or 0, index.stop
+        day = connection.ops.adapt_datefield_value(timezone.localdate(timezone=self.user.agency.tz))
+        agency = self.user.agency_id
+        sql = _listed_sql(self.table, self.column, len(self.party_ids), len(self.billed_ids))
+        params = [agency, agency, *self.party_ids, day, day, *self.billed_ids]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, stop - start, start])
+            rows = cursor.fetchall()
+        return [
+            Client.from_db(connection.alias, self._fields, [pk, agency, first, last, preferred])
+            for pk, first, last, preferred in rows
+        ]
 
 
 @functools.cache
@@ -654,7 +730,7 @@ def _party_section(
     in_force_ids: tuple[int, ...],
     billed_ids: tuple[int, ...],
     party_column: str,
-    client_id: int | None,
+    selected: Client | None,
     search: str,
     section_id: str,
     title: str,
@@ -671,6 +747,7 @@ def _party_section(
     when the party has no client at all (and nothing is searched).
     """
     user = portal_login(request)
+    client_id = selected.pk if selected is not None else None
     # The login's own payers or communities, as people.access grants their invoices
     # (`billed_parties`, the ids of Invoice.objects.visible_to); filtered plainly, on the
     # index that leads with agency and party and carries status, client, balance and total.
@@ -682,16 +759,25 @@ def _party_section(
     ).order_by()
     if client_id is not None:
         billed = billed.filter(client_id=client_id)
-    listed, count = _party_clients(user, links, in_force_ids, billed_ids, client_id)
-    if search:
-        listed = _named(listed, search)
-        billed = billed.filter(client_id__in=listed.values("pk"))
-    listed = listed.only("pk", "agency_id", "first_name", "last_name", "preferred_name")
-    ordered = listed.order_by("last_name", "first_name", "pk")
-    if not search:
-        paginator: Paginator[Client] = KnownCountPaginator(ordered, CLIENTS_PER_PAGE, count=count)
+    paginator: Paginator[Client]
+    if selected is not None and client_id in in_force_ids and not search:
+        # The client the page is narrowed to, linked today: as read by the narrowing.
+        paginator = KnownCountPaginator([selected], CLIENTS_PER_PAGE, count=1)
+    elif client_id is None and not search:
+        count = len(set(in_force_ids) | set(billed_ids))
+        everyone = ListedClients(user, links, party_ids, tuple(sorted(billed_ids)), count)
+        paginator = KnownCountPaginator(everyone, CLIENTS_PER_PAGE, count=count)
     else:
-        paginator = Paginator(ordered, CLIENTS_PER_PAGE)
+        listed, count = _party_clients(user, links, in_force_ids, billed_ids, client_id)
+        if search:
+            listed = _named(listed, search)
+            billed = billed.filter(client_id__in=listed.values("pk"))
+        listed = listed.only("pk", "agency_id", "first_name", "last_name", "preferred_name")
+        ordered = listed.order_by("last_name", "first_name", "pk")
+        if not search:
+            paginator = KnownCountPaginator(ordered, CLIENTS_PER_PAGE, count=count)
+        else:
+            paginator = Paginator(ordered, CLIENTS_PER_PAGE)
     # Its clients, then (below) their rows.
     page: Page[Any] = paginator.get_page(request.GET.get(page_param))
     if paginator.count == 0 and not search:
@@ -730,13 +816,15 @@ def _party_section(
 @require_GET
 def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = portal_login(request)
-    client_id = selected_client_id(request)
-    search = _search_text(request)
-    party_sections = []
     # The login's payers and communities, as the frame has read them already.
     relationships = access.relationship_ids(user)
-    # Its clients linked today, and those still billed to it after their links: one query.
+    # Its clients linked today, and those still billed to it after their links: one query,
+    # read first, so that the check of `?client=` finds the clients linked today in it.
     linked = access.linked_client_ids(user, billed=True)
+    selected = selected_client(request)
+    client_id = selected.pk if selected is not None else None
+    search = _search_text(request)
+    party_sections = []
     payer_ids = list(relationships.payer_ids)
     if payer_ids:
         section = _party_section(
@@ -745,7 +833,7 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
             in_force_ids=linked.as_payer,
             billed_ids=linked.billed_as_payer,
             party_column="bill_to_payer",
-            client_id=client_id,
+            selected=selected,
             search=search,
             section_id="as-payer",
             title=_("Clients you pay for"),
@@ -764,7 +852,7 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
             in_force_ids=linked.as_community,
             billed_ids=linked.billed_as_community,
             party_column="bill_to_community",
-            client_id=client_id,
+            selected=selected,
             search=search,
             section_id="as-community",
             title=_("Your residents"),
@@ -779,7 +867,6 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     shown = {visit.client_id for visit in care["visits"]} if care else set()
     for section in party_sections:
         shown |= {row.client.pk for row in section.rows}
-    selected = selected_client(request)
     # Each client whose visits or invoices the page shows: their My privacy lists the view.
     seen = shown | {invoice.client_id for invoice in care["invoices"]} if care else shown
     record_for_clients(

@@ -8,29 +8,26 @@ import re
 from django.urls import reverse
 
 from careportal.backoffice.tests.conftest import sign_in
-from careportal.people.models import EmergencyContact
+from careportal.people.models import Payer, PayerPerson
 
 MISSING_ID = 987654
 
 
-def _post_contact_row(client, margaret, row_id: int):
+def _post_person_row(client, payer, row_id: int):
+    """Post the payer's page with one row of its people inline naming `row_id`."""
     return client.post(
-        reverse("backoffice:people_client_change", args=[margaret.pk]),
+        reverse("backoffice:people_payer_change", args=[payer.pk]),
         {
-            "first_name": margaret.first_name,
-            "last_name": margaret.last_name,
-            "status": margaret.status,
-            "email": margaret.email,
-            "emergency_contacts-TOTAL_FORMS": 1,
-            "emergency_contacts-INITIAL_FORMS": 1,
-            "emergency_contacts-0-id": row_id,
-            "emergency_contacts-0-client": margaret.pk,
-            "emergency_contacts-0-name": "Renamed Contact",
-            "emergency_contacts-0-relationship": "friend",
-            "payer_links-TOTAL_FORMS": 0,
-            "payer_links-INITIAL_FORMS": 0,
-            "residences-TOTAL_FORMS": 0,
-            "residences-INITIAL_FORMS": 0,
+            "name": payer.name,
+            "kind": payer.kind,
+            "people-TOTAL_FORMS": 1,
+            "people-INITIAL_FORMS": 1,
+            "people-0-id": row_id,
+            "people-0-payer": payer.pk,
+            "people-0-name": "Renamed Person",
+            "people-0-email": "renamed@mail.example",
+            "client_links-TOTAL_FORMS": 0,
+            "client_links-INITIAL_FORMS": 0,
         },
     )
 
@@ -45,20 +42,20 @@ def _page(response, row_id: int) -> str:
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", page)
 
 
-def test_it_answers_another_agencys_contact_id_like_a_missing_one(client, world):
-    cast = world.cast
-    harbor_contact = world.harbor(EmergencyContact)
-    sign_in(client, cast.owner)
+def test_it_answers_another_agencys_row_id_like_a_missing_one(client, world):
+    payer = world.sunrise(Payer)
+    harbor_person = world.harbor(PayerPerson)
+    sign_in(client, world.cast.owner)
 
-    foreign = _post_contact_row(client, cast.margaret, harbor_contact.pk)
-    missing = _post_contact_row(client, cast.margaret, MISSING_ID)
+    foreign = _post_person_row(client, payer, harbor_person.pk)
+    missing = _post_person_row(client, payer, MISSING_ID)
 
     assert foreign.status_code == missing.status_code == 200
     assert _inline_errors(foreign) == _inline_errors(missing)
     assert _inline_errors(foreign)[0] == [
         {"id": ["Select a valid choice. That choice is not one of the available choices."]}
     ]
-    assert _page(foreign, harbor_contact.pk) == _page(missing, MISSING_ID)
-    harbor_contact.refresh_from_db()
-    assert harbor_contact.name != "Renamed Contact"
-    assert not EmergencyContact.objects.filter(name="Renamed Contact").exists()
+    assert _page(foreign, harbor_person.pk) == _page(missing, MISSING_ID)
+    harbor_person.refresh_from_db()
+    assert harbor_person.name != "Renamed Person"
+    assert not PayerPerson.objects.filter(name="Renamed Person").exists()

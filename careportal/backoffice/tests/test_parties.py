@@ -83,36 +83,68 @@ def test_it_passes_the_previous_email_when_it_changes(client, cast, monkeypatch)
     assert calls == [("Client", "walter.new@mail.example", old, cast.owner)]
 
 
-def test_it_passes_a_contacts_previous_email_from_the_inline(client, cast, monkeypatch):
+def test_it_passes_a_contacts_previous_email_from_the_contacts_page(client, cast, monkeypatch):
     calls = _calls(monkeypatch)
     tom = EmergencyContact.objects.get(name="Tom Hale")
-    ellen = EmergencyContact.objects.get(name="Ellen Hale", client=cast.margaret)
-    margaret = cast.margaret
     sign_in(client, cast.owner)
-    data = _client_data(
-        margaret,
-        **{
-            "emergency_contacts-TOTAL_FORMS": 2,
-            "emergency_contacts-INITIAL_FORMS": 2,
-            "emergency_contacts-0-id": ellen.pk,
-            "emergency_contacts-0-client": margaret.pk,
-            "emergency_contacts-0-name": ellen.name,
-            "emergency_contacts-0-relationship": ellen.relationship,
-            "emergency_contacts-0-email": ellen.email,
-            "emergency_contacts-1-id": tom.pk,
-            "emergency_contacts-1-client": margaret.pk,
-            "emergency_contacts-1-name": tom.name,
-            "emergency_contacts-1-relationship": tom.relationship,
-            "emergency_contacts-1-email": "tom.new@mail.example",
+    response = client.post(
+        reverse("backoffice:people_emergencycontact_change", args=[tom.pk]),
+        {
+            "client": tom.client_id,
+            "name": tom.name,
+            "relationship": tom.relationship,
+            "email": "tom.new@mail.example",
+            "phone": tom.phone,
         },
     )
-    response = client.post(reverse("backoffice:people_client_change", args=[margaret.pk]), data)
     assert response.status_code == 302
     tom.refresh_from_db()
     assert tom.email == "tom.new@mail.example"
-    assert (
-        "EmergencyContact",
-        "tom.new@mail.example",
-        "tom.hale@mail.example",
-        cast.owner,
-    ) in calls
+    previous = "tom.hale@mail.example"
+    assert calls == [("EmergencyContact", "tom.new@mail.example", previous, cast.owner)]
+
+
+def test_a_clients_page_lists_the_contacts_with_links_and_a_new_client_gets_them_inline(
+    client, cast
+):
+    margaret = cast.margaret
+    sign_in(client, cast.owner)
+    page = client.get(reverse("backoffice:people_client_change", args=[margaret.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "emergency_contacts-TOTAL_FORMS" not in html
+    for contact in EmergencyContact.objects.filter(client=margaret):
+        change = reverse("backoffice:people_emergencycontact_change", args=[contact.pk])
+        assert f'<a href="{change}">{contact.name} ({contact.relationship_name})</a>' in html
+    add = reverse("backoffice:people_emergencycontact_add")
+    assert f'href="{add}?client={margaret.pk}&amp;' in html
+    assert "Add another emergency contact" in html
+    new = client.get(reverse("backoffice:people_client_add"))
+    assert 'name="emergency_contacts-TOTAL_FORMS"' in new.content.decode()
+
+
+def test_a_contacts_page_shows_the_clients_choices_without_changing_them(client, cast):
+    tom = EmergencyContact.objects.get(name="Tom Hale")
+    tom.sees_invoices = False
+    tom.save()
+    sign_in(client, cast.owner)
+    change = reverse("backoffice:people_emergencycontact_change", args=[tom.pk])
+    page = client.get(change).content.decode()
+    assert 'name="sees_invoices"' not in page
+    assert 'name="sees_calendar"' not in page
+    assert 'name="access_ends_on"' not in page
+    response = client.post(
+        change,
+        {
+            "client": tom.client_id,
+            "name": tom.name,
+            "relationship": tom.relationship,
+            "email": tom.email,
+            "sees_invoices": "on",
+            "access_ends_on": "2020-01-01",
+        },
+    )
+    assert response.status_code == 302
+    tom.refresh_from_db()
+    assert tom.sees_invoices is False
+    assert tom.access_ends_on is None
