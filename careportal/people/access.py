@@ -318,7 +318,7 @@ def _still_billed_part(table: str, column: str, kind: str, party_ids: str) -> st
     not in force on the day (a few, on the index led by agency and party) of clients with
     none in force (those of `{kind}_now`), each with an issued invoice billed to the party.
 
-    The invoice is probed by client, whatever the party: `OFFSET 0` keeps it a subquery run
+    The invoice is probed by client, whatever the party: an OFFSET keeps it a subquery run
     per client (on the invoices' index led by agency, party, status and client) rather than
     a join the planner may choose to read all the party's invoices for, as it did for the
     statement kept prepared (its generic plan, which knows no party).
@@ -333,7 +333,7 @@ def _still_billed_part(table: str, column: str, kind: str, party_ids: str) -> st
         f"WHERE s.client_id NOT IN (SELECT client_id FROM {kind}_now) "
         f"AND EXISTS (SELECT 1 FROM {invoice} i WHERE i.agency_id = %(agency)s "
         f"AND i.bill_to_{column} IN ({party_ids}) AND i.status = %(issued)s "
-        "AND i.client_id = s.client_id OFFSET 0)"
+        "AND i.client_id = s.client_id LIMIT 1 OFFSET 0)"
     )
 
 

@@ -46,6 +46,7 @@ from careportal.people.models import (
     Payer,
     PayerPerson,
     Residence,
+    display_name,
 )
 from careportal.scheduling.models import Visit
 
@@ -193,7 +194,7 @@ class ClientAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
             ]
             rows = self._link_rows(request, int(object_id), [model for model, _party in kinds])
             extra_context["client_links"] = [
-                self._links_of_client(request, int(object_id), model, rows[model])
+                links_section(self.admin_site, request, model, rows[model], "client", object_id)
                 for model, _party in kinds
             ]
         response = super().change_view(request, object_id, form_url, extra_context)
@@ -270,37 +271,37 @@ class ClientAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
                 rows.sort(key=lambda row: (row[1], row[3]), reverse=True)
         return found
 
-    def _links_of_client(
-        self,
-        request: HttpRequest,
-        client_id: int,
-        model: type[models.Model],
-        rows: list[_Row],
-    ) -> dict[str, Any]:
-        """Return a client's contacts, payers or communities as the page lists them: each
-        with the link to its page (a link's dates too), then links to add one and to see
-        them all."""
-        link_admin = self.admin_site._registry[model]
-        info = (model._meta.app_label, model._meta.model_name)
-        shown = f"client__id__exact={client_id}"
-        # One reverse() for the rows' links, each given its id.
-        change = reverse(f"backoffice:{info[0]}_{info[1]}_change", args=[PK_MARK])
-        return {
-            "title": model._meta.verbose_name_plural,
-            "rows": [
-                (name, start, end, change.replace(PK_MARK, str(pk)))
-                for name, start, end, pk in rows
-            ],
-            "all_url": f"{reverse(f'backoffice:{info[0]}_{info[1]}_changelist')}?{shown}",
-            "add_url": (
-                f"{reverse(f'backoffice:{info[0]}_{info[1]}_add')}?client={client_id}&"
-                f"{urlencode({'_changelist_filters': shown})}"
-                if link_admin.has_add_permission(request)
-                else ""
-            ),
-            "add_label": _("Add another %(verbose_name)s")
-            % {"verbose_name": model._meta.verbose_name},
-        }
+
+def links_section(
+    site: admin.AdminSite,
+    request: HttpRequest,
+    model: type[models.Model],
+    rows: list[_Row],
+    field: str,
+    record_id: str,
+) -> dict[str, Any]:
+    """Return a record's contacts or links of one kind as its page lists them (the
+    `links` of change_form.html): each row with the link to its page (a link's dates too),
+    then links to add one for the record (`field` names it) and to see them all."""
+    link_admin = site._registry[model]
+    info = (model._meta.app_label, model._meta.model_name)
+    shown = f"{field}__id__exact={record_id}"
+    # One reverse() for the rows' links, each given its id.
+    change = reverse(f"backoffice:{info[0]}_{info[1]}_change", args=[PK_MARK])
+    return {
+        "title": model._meta.verbose_name_plural,
+        "rows": [
+            (name, start, end, change.replace(PK_MARK, str(pk))) for name, start, end, pk in rows
+        ],
+        "all_url": f"{reverse(f'backoffice:{info[0]}_{info[1]}_changelist')}?{shown}",
+        "add_url": (
+            f"{reverse(f'backoffice:{info[0]}_{info[1]}_add')}?{field}={record_id}&"
+            f"{urlencode({'_changelist_filters': shown})}"
+            if link_admin.has_add_permission(request)
+            else ""
+        ),
+        "add_label": _("Add another %(verbose_name)s") % {"verbose_name": model._meta.verbose_name},
+    }
 
 
 # The party each kind of client link names, by the link's model.
@@ -343,9 +344,59 @@ class LinkedClientInline(AgencyScopedTabularInline):
 
 
 class OrganisationAdmin(PeopleUnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
+    """A payer or community: the people who use the portal for it are edited on its page;
+    its clients (thousands for a big payer) are listed there, the latest links first, with
+    links to their pages and to the whole list (change_form.html). A new payer or
+    community is entered with its first clients."""
+
     list_display = ("name", "kind", "contact_person", "email", "phone")
     list_filter = ("kind",)
     search_fields = ("name", "contact_person", "email")
+    # The people's inline, and the clients' inline of a new payer or community.
+    people_inline: type[admin.options.InlineModelAdmin[Any, Any]]
+    clients_inline: type[LinkedClientInline]
+    # How many of its clients the page names; the rest are in the linked list.
+    links_shown = 10
+
+    def get_inlines(self, request: HttpRequest, obj: Any) -> tuple[Any, ...]:
+        if obj is None:
+            return (self.people_inline, self.clients_inline)
+        return (self.people_inline,)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:  # fmt: skip
+        extra_context = {**(extra_context or {}), "client_links": []}
+        link = self.clients_inline.model
+        if object_id.isdigit() and self.admin_site._registry[link].has_module_permission(request):
+            field = self.model._meta.model_name or ""
+            rows = self._client_rows(request, link, field, int(object_id))
+            extra_context["client_links"] = [
+                links_section(self.admin_site, request, link, rows, field, object_id)
+            ]
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _client_rows(
+        self, request: HttpRequest, link: type[models.Model], field: str, party_id: int
+    ) -> list[_Row]:
+        """Return the party's latest `links_shown` links (latest start first) as (client's
+        name, start, end, link id) rows: one query, on the index led by agency and party."""
+        agency = staff_agency(request)
+        if agency is None:
+            return []
+        client = Client._meta.db_table
+        sql = (
+            "SELECT l.id, c.first_name, c.last_name, c.preferred_name, l.start_date, "  # noqa: S608 - names from the models
+            f"l.end_date FROM {link._meta.db_table} l JOIN {client} c ON c.id = l.client_id "
+            f"WHERE l.agency_id = %s AND l.{field}_id = %s "
+            f"ORDER BY l.start_date DESC, l.id DESC LIMIT {int(self.links_shown)}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [agency.pk, party_id])
+            fetched = cursor.fetchall()
+        return [
+            (display_name(first, last, preferred), _as_date(start), _as_date(end), pk)
+            for pk, first, last, preferred, start, end in fetched
+        ]
 
 
 class OrganisationPersonAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
@@ -364,6 +415,8 @@ class PayerClientInline(LinkedClientInline):
 @admin.register(Payer, site=backoffice_site)
 class PayerAdmin(OrganisationAdmin):
     inlines = (PayerPersonInline, PayerClientInline)
+    people_inline = PayerPersonInline
+    clients_inline = PayerClientInline
 
 
 @admin.register(PayerPerson, site=backoffice_site)
@@ -385,6 +438,8 @@ class CommunityResidentInline(LinkedClientInline):
 @admin.register(Community, site=backoffice_site)
 class CommunityAdmin(OrganisationAdmin):
     inlines = (CommunityPersonInline, CommunityResidentInline)
+    people_inline = CommunityPersonInline
+    clients_inline = CommunityResidentInline
 
 
 @admin.register(CommunityPerson, site=backoffice_site)

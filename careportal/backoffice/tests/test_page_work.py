@@ -23,7 +23,7 @@ from careportal.backoffice.tests.conftest import sign_in
 from careportal.backoffice.tests.test_lists import _add_rows, _list_url
 from careportal.billing.models import Invoice
 from careportal.builders import make_visit
-from careportal.people.models import Client, ClientPayer, Payer
+from careportal.people.models import Client, ClientPayer, Community, Payer, Residence
 from careportal.renderers import FormRenderer
 
 
@@ -336,3 +336,57 @@ def test_it_writes_every_kind_of_column_as_djangos_admin_does(client, world, mon
         assert any('class="field-date_of_birth nowrap"' in row for row in django_rows)
         for row in django_rows:
             assert f"<tr>{row}</tr>" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("party_model", "link_model", "field", "prefix"),
+    [
+        (Payer, ClientPayer, "payer", "client_links"),
+        (Community, Residence, "community", "residences"),
+    ],
+)
+def test_a_payers_or_communitys_page_names_its_latest_clients_with_links(
+    client, world, django_assert_max_num_queries, party_model, link_model, field, prefix
+):
+    """A payer of thousands of clients gets a page of ten links, not thousands of rows."""
+    cast = world.cast
+    party = world.sunrise(party_model)
+    link_model.objects.filter(**{field: party}).delete()
+    start = datetime.date(2024, 1, 1)
+    for n in range(12):
+        person = Client.objects.create(
+            agency=cast.sunrise, first_name="Resident", last_name=f"Number {n:02}"
+        )
+        link_model.objects.create(
+            agency=cast.sunrise,
+            client=person,
+            start_date=start + datetime.timedelta(days=n),
+            **{field: party},
+        )
+    url = reverse(f"backoffice:people_{field}_change", args=[party.pk])
+    sign_in(client, cast.owner)
+    client.get(url)
+    with django_assert_max_num_queries(60) as few:
+        response = client.get(url)
+    content = response.content.decode()
+    assert f"{prefix}-TOTAL_FORMS" not in content
+    assert 'name="people-TOTAL_FORMS"' in content
+    (links,) = response.context["client_links"]
+    assert [row[0] for row in links["rows"]] == [
+        f"Resident Number {n:02}" for n in range(11, 1, -1)
+    ]
+    latest = link_model.objects.get(client__last_name="Number 11")
+    name = link_model._meta.model_name
+    assert reverse(f"backoffice:people_{name}_change", args=[latest.pk]) in content
+    assert f"{_list_url(f'people_{name}')}?{field}__id__exact={party.pk}" in content
+    assert f"{reverse(f'backoffice:people_{name}_add')}?{field}={party.pk}&amp;" in content
+    # Twice the clients: not one query more.
+    for n in range(12, 24):
+        person = Client.objects.create(agency=cast.sunrise, first_name="R", last_name=f"N {n}")
+        link_model.objects.create(
+            agency=cast.sunrise, client=person, start_date=start, **{field: party}
+        )
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(url)
+    new = client.get(reverse(f"backoffice:people_{field}_add")).content.decode()
+    assert f'name="{prefix}-TOTAL_FORMS"' in new
