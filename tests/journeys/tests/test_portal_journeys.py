@@ -89,6 +89,19 @@ def test_it_takes_a_client_from_the_back_office_to_a_message_to_the_owner(
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator(".messagelist")).to_contain_text("Ada Journey")
 
+    # Her page lists her emergency contacts with a link to add one, for her already.
+    page.locator(".messagelist").get_by_role("link", name="Ada Journey").click()
+    her_page = page.url
+    page.get_by_role("link", name="Add another emergency contact").click()
+    expect(page.locator("#id_client")).to_contain_text("Ada Journey")
+    page.get_by_label("Name:").fill("Bo Journey")
+    page.get_by_label("Relationship:", exact=True).select_option(label="Son")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".messagelist")).to_contain_text("Bo Journey")
+    page.goto(her_page)
+    expect(page.get_by_role("link", name="Bo Journey (Son)")).to_be_visible()
+    screenshots.take(page, "back-office-client", full_page=True)
+
     mail = mailbox.wait_for("ada.journey@mail.example", timeout=30)
     invited = invitation(mail)
     assert invited.username == "ada.journey" and invited.username not in invited.link
