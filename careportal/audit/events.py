@@ -122,6 +122,7 @@ def audit_event(
         client = getattr(obj, "client", None)
         if client is None and obj.__class__.__name__ == "Client":
             client = cast("Client", obj)
+    client_id = getattr(client, "pk", None)
     return AuditEvent(
         agency=agency,
         actor=actor,
@@ -130,10 +131,21 @@ def audit_event(
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
         object_label=str(obj)[:200] if obj is not None else "",
-        client_id=getattr(client, "pk", None),
+        client_id=client_id,
+        by_client=client_id is not None and client_id in own_client_ids(actor),
         ip_address=client_ip(request),
         detail=detail,
     )
+
+
+def own_client_ids(actor: User | None) -> tuple[int, ...]:
+    """Return the clients the actor is (a client's own portal login), as people.access
+    knows them: remembered for the request, no query for staff or the system."""
+    if actor is None or getattr(actor, "kind", None) != "portal":
+        return ()
+    from careportal.people.access import relationship_ids
+
+    return relationship_ids(actor).own_client_ids
 
 
 @dataclass(frozen=True)
@@ -215,6 +227,10 @@ def _record_with_each_client(
             tail.append(f.get_db_prep_save(detail, connection))
         elif f.name == "client_id":
             copied.append("client")
+        elif f.name == "by_client":
+            # Each client's row: whether the actor is that client's own login.
+            copied.append("client = ANY(%s::bigint[])")
+            tail.append(list(own_client_ids(event.actor)))
         else:
             copied.append(f"event.{quote(cast(str, f.column))}")
     sql = (

@@ -48,6 +48,8 @@ class AuditEvent(models.Model):
     object_id = models.CharField(_("record id"), max_length=64, blank=True)
     object_label = models.CharField(_("record"), max_length=200, blank=True)
     client_id = models.BigIntegerField(_("client id"), null=True, blank=True)
+    # The client's own look at their information: My privacy leaves it out unless asked.
+    by_client = models.BooleanField(_("by the client"), default=False)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     detail = models.JSONField(_("detail"), default=dict, blank=True)
 
@@ -66,6 +68,14 @@ class AuditEvent(models.Model):
                 fields=["agency", "client_id", "-created_at"],
                 name="audit_event_client_idx",
                 condition=models.Q(client_id__isnull=False),
+            ),
+            # The same without the client's own views (the list's default): a client who
+            # opens their pages every day has thousands, and a page of others' views is
+            # read without walking past them.
+            models.Index(
+                fields=["agency", "client_id", "-created_at"],
+                name="audit_event_client_others_idx",
+                condition=models.Q(client_id__isnull=False, by_client=False),
             ),
         ]
 

@@ -314,6 +314,9 @@ def _events_where(include_own: bool, who: str, month: bool, alias: str) -> str:
         f"{alias}.action IN ({actions})",
     ]
     if not include_own:
+        # Views recorded as the client's own (the index without them serves the list),
+        # and, for those recorded before the flag, the viewer's own.
+        where.append(f"NOT {alias}.by_client")
         where.append(f"({alias}.actor_id IS NULL OR {alias}.actor_id <> %(viewer)s)")
     if who == STAFF:
         # The agency's staff logins, a short list: the client's events stay on their index.

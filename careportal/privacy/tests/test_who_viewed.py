@@ -113,6 +113,31 @@ def test_it_hides_the_clients_own_views_unless_asked(client, cast):
     assert ("You", "Calendar", "Portal") in rows
 
 
+def test_it_marks_the_clients_own_views_when_they_are_recorded(client, cast):
+    """The list's default leaves them out on an index of its own, however many they are."""
+    make_invoice(cast.margaret, number="SUN-2026-0007")
+    invoice = reverse("billing:invoice_detail", args=["SUN-2026-0007"])
+    sign_in(client, cast.margaret.user)
+    for url in (reverse("portal:dashboard"), reverse("scheduling:calendar"), invoice):
+        assert client.get(url).status_code == 200
+    _browser(client, cast.tom).get(invoice)
+    _browser(client, cast.paula).get(reverse("scheduling:calendar"))
+
+    about_her = AuditEvent.objects.filter(client_id=cast.margaret.pk)
+    mine = about_her.filter(actor=cast.margaret.user)
+    assert mine.count() >= 3
+    assert set(mine.values_list("by_client", flat=True)) == {True}
+    others = about_her.exclude(actor=cast.margaret.user)
+    assert {e.actor for e in others} >= {cast.tom, cast.paula}
+    assert set(others.values_list("by_client", flat=True)) == {False}
+
+    rows = _rows(client.get(URL))
+    assert {who for who, _what, _place in rows} == {
+        "Tom Hale, Son",
+        "Paula Payer, for Atlas Long-Term Care (payer)",
+    }
+
+
 def test_it_shows_staff_views_in_the_back_office(client, cast):
     plan = make_plan(cast.margaret)
     owner = staff_sign_in(type(client)(), cast.owner)
