@@ -16,7 +16,7 @@ from django.contrib import admin
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.db import connection, models
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
@@ -272,6 +272,37 @@ class ClientAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
         return found
 
 
+# Added to a parent's "Add another" links (`links_section`): after the new row is saved, the
+# staff member is taken back to the parent's page, where it is listed.
+BACK_TO = "_back_to"
+
+
+class BackToParentMixin(_AdminBase):
+    """A row added from its parent's page (a client's contact or link, a payer's or
+    community's link) goes back to that page when saved, not to this model's list."""
+
+    parents = ("client", "payer", "community")
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # The form posts to its own address with the list's filters only: the way back
+        # is added to it, or it would be lost between the page and its answer.
+        field = request.GET.get(BACK_TO, "")
+        if field in self.parents and not form_url:
+            form_url = f"?{urlencode({BACK_TO: field})}"
+        return super().add_view(request, form_url, extra_context)
+
+    def response_post_save_add(self, request: HttpRequest, obj: Any) -> HttpResponseRedirect:
+        field = request.GET.get(BACK_TO, "")
+        if field in self.parents and hasattr(obj, f"{field}_id"):
+            parent = getattr(obj, field)
+            info = (parent._meta.app_label, parent._meta.model_name)
+            change = reverse(f"backoffice:{info[0]}_{info[1]}_change", args=[parent.pk])
+            return HttpResponseRedirect(change)
+        return super().response_post_save_add(request, obj)
+
+
 def links_section(
     site: admin.AdminSite,
     request: HttpRequest,
@@ -296,7 +327,7 @@ def links_section(
         "all_url": f"{reverse(f'backoffice:{info[0]}_{info[1]}_changelist')}?{shown}",
         "add_url": (
             f"{reverse(f'backoffice:{info[0]}_{info[1]}_add')}?{field}={record_id}&"
-            f"{urlencode({'_changelist_filters': shown})}"
+            f"{urlencode({BACK_TO: field, '_changelist_filters': shown})}"
             if link_admin.has_add_permission(request)
             else ""
         ),
@@ -317,7 +348,7 @@ def _as_date(value: Any) -> Any:
 
 
 @admin.register(EmergencyContact, site=backoffice_site)
-class EmergencyContactAdmin(UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
+class EmergencyContactAdmin(BackToParentMixin, UnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
     list_display = ("name", "relationship", "client", "email", "phone")
     list_filter = (("client", AgencyAutocompleteFilter),)
     list_select_related = ("client",)
@@ -451,7 +482,7 @@ class CommunityPersonAdmin(OrganisationPersonAdmin):
 
 
 @admin.register(ClientPayer, site=backoffice_site)
-class ClientPayerAdmin(AgencyScopedAdmin):
+class ClientPayerAdmin(BackToParentMixin, AgencyScopedAdmin):
     list_display = ("client", "payer", "start_date", "end_date")
     list_filter = ("payer",)
     list_select_related = ("client", "payer")
@@ -460,7 +491,7 @@ class ClientPayerAdmin(AgencyScopedAdmin):
 
 
 @admin.register(Residence, site=backoffice_site)
-class ResidenceAdmin(AgencyScopedAdmin):
+class ResidenceAdmin(BackToParentMixin, AgencyScopedAdmin):
     list_display = ("client", "community", "start_date", "end_date")
     list_filter = ("community",)
     list_select_related = ("client", "community")

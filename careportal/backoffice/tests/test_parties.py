@@ -3,6 +3,9 @@ which hands its email to the invitations service and records the audit event."""
 
 from __future__ import annotations
 
+import html
+import re
+
 from django.urls import reverse
 
 from careportal.audit.models import AuditEvent
@@ -121,6 +124,31 @@ def test_a_clients_page_lists_the_contacts_with_links_and_a_new_client_gets_them
     assert "Add another emergency contact" in html
     new = client.get(reverse("backoffice:people_client_add"))
     assert 'name="emergency_contacts-TOTAL_FORMS"' in new.content.decode()
+
+
+def test_a_contact_added_from_the_clients_page_goes_back_to_it(client, cast):
+    margaret = cast.margaret
+    sign_in(client, cast.owner)
+    page = client.get(reverse("backoffice:people_client_change", args=[margaret.pk]))
+    plural = EmergencyContact._meta.verbose_name_plural
+    (contacts,) = [kind for kind in page.context["client_links"] if kind["title"] == plural]
+    # The form posts where the add page's form says, as a browser does.
+    form = client.get(contacts["add_url"]).content.decode()
+    action = re.search(r'<form [^>]*action="([^"]*)"[^>]*id="emergencycontact_form"', form)
+    assert action is not None
+    response = client.post(
+        contacts["add_url"].split("?")[0] + html.unescape(action.group(1)),
+        {"client": margaret.pk, "name": "Nell Hale", "relationship": "daughter"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("backoffice:people_client_change", args=[margaret.pk])
+    assert EmergencyContact.objects.filter(client=margaret, name="Nell Hale").exists()
+    # Added from the contacts' own list: back to that list, as always.
+    plain = client.post(
+        reverse("backoffice:people_emergencycontact_add"),
+        {"client": margaret.pk, "name": "Ned Hale", "relationship": "son"},
+    )
+    assert plain["Location"] == reverse("backoffice:people_emergencycontact_changelist")
 
 
 def test_a_contacts_page_shows_the_clients_choices_without_changing_them(client, cast):

@@ -98,8 +98,10 @@ def test_it_takes_a_client_from_the_back_office_to_a_message_to_the_owner(
     page.get_by_label("Relationship:", exact=True).select_option(label="Son")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator(".messagelist")).to_contain_text("Bo Journey")
-    page.goto(her_page)
-    expect(page.get_by_role("link", name="Bo Journey (Son)")).to_be_visible()
+    expect(page).to_have_url(her_page)
+    expect(
+        page.locator("#client_form").get_by_role("link", name="Bo Journey (Son)")
+    ).to_be_visible()
     screenshots.take(page, "back-office-client", full_page=True)
 
     mail = mailbox.wait_for("ada.journey@mail.example", timeout=30)
