@@ -388,6 +388,7 @@ class OrganisationAdmin(PeopleUnlockMixin, PartyAdminMixin, AgencyScopedAdmin):
     clients_inline: type[LinkedClientInline]
     # How many of its clients the page names; the rest are in the linked list.
     links_shown = 10
+    change_form_template = "admin/people/organisation_change_form.html"
 
     def get_inlines(self, request: HttpRequest, obj: Any) -> tuple[Any, ...]:
         if obj is None:
