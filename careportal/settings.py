@@ -174,6 +174,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "careportal.portal.context_processors.portal",
             ],
+            # `{% extends %}` that finds a root template's blocks once (its docstring).
+            "builtins": ["careportal.portal.templatetags.inheritance"],
         },
     },
 ]
@@ -202,7 +204,16 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "careportal_cache",
-    }
+    },
+    # Each process's own: the parts of the page frame that are the same for many requests
+    # (`{% cache %}` in base.html, named with all they vary on), rendered once. With DEBUG
+    # on, none is kept, so that an edited template shows at once.
+    "template_fragments": {
+        "BACKEND": "django.core.cache.backends."
+        + ("dummy.DummyCache" if DEBUG else "locmem.LocMemCache"),
+        "LOCATION": "careportal-frame",
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    },
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 

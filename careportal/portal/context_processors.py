@@ -18,14 +18,20 @@ from careportal.people import access
 from careportal.portal.narrowing import ClientChoice, selected_client
 
 
-def _links() -> dict[str, str]:
-    """Return the addresses the frame and the Dashboard link to."""
-    return _reversed_links(get_script_prefix(), get_urlconf())
+def _links(kind: str) -> dict[str, str]:
+    """Return the addresses the frame links to: "frame" for every page (sign out, the
+    language form), "portal" for a portal login's (the tabs, the Dashboard's links)."""
+    return _reversed_links(get_script_prefix(), get_urlconf())[kind]
 
 
 @lru_cache(maxsize=8)
-def _reversed_links(prefix: str, urlconf: str | None) -> dict[str, str]:
+def _reversed_links(prefix: str, urlconf: str | None) -> dict[str, dict[str, str]]:
     # The same for every request under one address and URLconf: reversed once.
+    frame = {"logout": reverse("accounts:logout"), "set_language": reverse("set_language")}
+    return {"frame": frame, "portal": _portal_links()}
+
+
+def _portal_links() -> dict[str, str]:
     return {
         "dashboard": reverse("portal:dashboard"),
         "invoices": reverse("billing:invoice_list"),
@@ -34,6 +40,7 @@ def _reversed_links(prefix: str, urlconf: str | None) -> dict[str, str]:
         "my_privacy": reverse("privacy:my_privacy"),
         "compose": reverse("messaging:compose"),
         "account": reverse("accounts:settings"),
+        "choose_client": reverse("portal:choose_client"),
     }
 
 
@@ -46,7 +53,10 @@ def _forget_links(**kwargs: Any) -> None:
 def portal(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if not access.is_portal_login(user):
-        return {"portal_agency": getattr(user, "agency", None) if user else None}
+        return {
+            "portal_agency": getattr(user, "agency", None) if user else None,
+            "frame_links": _links("frame"),
+        }
     try:
         selected = selected_client(request)
     except Http404:
@@ -61,6 +71,7 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         # Computed only if the template shows it; never a list of every client.
         "portal_client_choice": ClientChoice(request),
         "portal_selected_client": selected,
-        "portal_links": _links(),
+        "frame_links": _links("frame"),
+        "portal_links": _links("portal"),
         "portal_section": match.namespace if match else "",
     }

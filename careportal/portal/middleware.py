@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django.utils.functional import LazyObject
 
 from careportal.people import access
 
@@ -84,10 +85,13 @@ class PortalLoginMiddleware:
     def _respond(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if access.is_portal_login(user):
-            # The login itself rather than the lazy object that loaded it: a page reads the
-            # login's fields hundreds of times, and each read through the wrapper costs
-            # a lookup that fails before it is forwarded.
-            login: PortalLogin = getattr(user, "_wrapped", user)
+            # The login itself rather than the lazy objects that loaded it (django-otp's
+            # around Django's, both read by now): a page reads the login's fields hundreds
+            # of times, and each read through a wrapper costs a lookup that fails before
+            # it is forwarded.
+            login: PortalLogin = user
+            while isinstance(login, LazyObject):
+                login = login._wrapped
             request.user = login
             # Visits are stored in UTC; families read them in the agency's local time.
             timezone.activate(login.agency.tz)

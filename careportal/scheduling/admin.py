@@ -105,7 +105,7 @@ class VisitAdmin(AuditedViewMixin, AgencyScopedAdmin):
     # Searched by the client's name through the clients (get_search_results).
     search_fields = ("client__last_name", "client__first_name")
     search_help_text = _("The first letters of the client's name.")
-    # Latest first, on the (agency, start) index.
+    # Latest first, on the (agency, start, id) index.
     ordering = ("-start",)
     autocomplete_fields = ("client",)
     # A raw id box, as schedulers type caregivers' numbers; its label is scoped too.

@@ -169,8 +169,10 @@ class Visit(AgencyScoped):
                 condition=Q(status__in=["scheduled", "in_progress"]),
                 name="scheduling_visit_upcoming",
             ),
-            # The back office's visit list, newest first, and its status and caregiver filters.
-            models.Index(fields=["agency", "start"]),
+            # The back office's visit list, latest first (start, then id: read in the index's
+            # order, 25 rows for a page however many visits share a start time), and its
+            # status and caregiver filters.
+            models.Index(fields=["agency", "start", "id"], name="scheduling_visit_by_start"),
             models.Index(fields=["agency", "status", "start"]),
             models.Index(fields=["agency", "caregiver", "start"]),
             updated_index("scheduling_visit_updated"),

@@ -1,4 +1,5 @@
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
@@ -253,6 +254,26 @@ def test_it_lists_only_the_users_own_messages(client, cast):
     assert response.status_code == 200
     assert "Mine" in response.content.decode()
     assert "Old 0" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "sent"), [("en", "Sent March 4, 2026, 9:30 a.m."), ("es", "Enviado el 4 de")]
+)
+def test_it_lists_each_message_linked_to_its_page_with_when_it_was_sent(
+    client, cast, language, sent
+):
+    _old_messages(cast.tom, 2, age=datetime.timedelta(days=1))
+    first = Message.objects.get(subject="Old 0")
+    # 14:30 UTC is 9:30 in the agency's zone (New York, standard time).
+    at = datetime.datetime(2026, 3, 4, 14, 30, tzinfo=datetime.UTC)
+    Message.objects.filter(pk=first.pk).update(created_at=at)
+    client.force_login(cast.tom)
+
+    body = client.get(SENT, headers={"accept-language": language}).content.decode()
+
+    link = f'<a href="{reverse("messaging:message_detail", args=[first.pk])}">Old 0</a>'
+    assert re.search(rf"{re.escape(link)}\s*<br>{re.escape(sent)}", body)
+    assert "Old 1</a>" in body
 
 
 @pytest.mark.parametrize("who", ["contact_ellen", "payer", "stranger", "other_agency_client"])

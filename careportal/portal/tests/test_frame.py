@@ -1,4 +1,5 @@
 import re
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -253,3 +254,69 @@ def test_it_offers_each_language_by_its_own_name_the_current_one_selected(
 
         assert '<select id="language-select" name="language">' in body
         assert options in body
+
+
+@pytest.fixture
+def kept_frame(settings):
+    # As in production (DEBUG off): the frame's parts are rendered once and kept. A cache
+    # of this test's own, so that nothing another test rendered is found in it.
+    settings.CACHES = {
+        **settings.CACHES,
+        "template_fragments": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"frame-of-{uuid.uuid4()}",
+        },
+    }
+
+
+def _current_tab(body: str) -> str:
+    return re.search(r'<a href="([^"]+)" aria-current="page">', _nav(body)).group(1)
+
+
+def test_it_marks_each_pages_own_tab_with_the_frame_kept(client, cast, kept_frame):
+    client.force_login(cast.margaret.user)
+
+    for name in ("portal:dashboard", "billing:invoice_list", "scheduling:calendar"):
+        body = client.get(reverse(name)).content.decode()
+        assert _current_tab(body) == reverse(name)
+    compose = client.get(reverse("messaging:compose")).content.decode()
+    assert 'class="icon-link is-current"' in compose
+    assert "aria-current" not in _nav(compose)
+
+
+def test_it_offers_the_care_plan_tab_to_the_client_alone_with_the_frame_kept(
+    client, cast, kept_frame
+):
+    for user, has_tab in ((cast.margaret.user, True), (cast.tom, False), (cast.paula, False)):
+        client.force_login(user)
+        nav = _nav(client.get(DASHBOARD).content.decode())
+        assert ("Care Plan" in nav) is has_tab, user.username
+        assert ("My privacy" in nav) is has_tab, user.username
+
+
+def test_it_shows_the_agencys_new_name_at_once_with_the_frame_kept(client, cast, kept_frame):
+    client.force_login(cast.tom)
+    assert (
+        '<span class="agency-name">Sunrise Home Care</span>'
+        in client.get(DASHBOARD).content.decode()
+    )
+    agency = cast.tom.agency
+    agency.name = "Sunrise Care & Company"
+    agency.save(update_fields=["name"])
+
+    body = client.get(DASHBOARD).content.decode()
+
+    assert '<span class="agency-name">Sunrise Care &amp; Company</span>' in body
+    assert "<title>Dashboard · Sunrise Care &amp; Company</title>" in body
+
+
+def test_it_shows_the_frame_in_each_persons_language_with_the_frame_kept(client, cast, kept_frame):
+    client.force_login(cast.tom)
+    english = client.get(DASHBOARD, headers={"accept-language": "en"}).content.decode()
+    spanish = client.get(DASHBOARD, headers={"accept-language": "es"}).content.decode()
+    again = client.get(DASHBOARD, headers={"accept-language": "en"}).content.decode()
+
+    assert "Invoices" in _nav(english) and "Invoices" in _nav(again)
+    assert "Facturas" in _nav(spanish) and "Invoices" not in _nav(spanish)
+    assert "Ir al contenido principal" in spanish
+    assert "Skip to main content" in again
