@@ -29,6 +29,7 @@ from django.contrib.admin.utils import (  # type: ignore[attr-defined]
     lookup_field,
     quote,
 )
+from django.contrib.admin.views.main import PAGE_VAR
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db import models
 from django.template.defaultfilters import capfirst
@@ -334,6 +335,26 @@ def table(cl: Any) -> SafeString:
         '\n\n\n<div class="results">\n<table id="result_list">\n<thead>\n<tr>\n'
         f"{heading}\n</tr>\n</thead>\n<tbody>\n{lines}\n</tbody>\n</table>\n</div>\n\n"
     )
+
+
+@register.simple_tag
+def backoffice_page_links(cl: Any, page_range: Any) -> SafeString:
+    """Return the page numbers as Django's `paginator_number` writes each of them, the
+    list's query string built once with a mark that each link's number replaces (rather
+    than the parameters copied and encoded again for every link)."""
+    ellipsis = cl.paginator.ELLIPSIS
+    query = _escape(cl.get_query_string({PAGE_VAR: PK_MARK}))
+    links = []
+    for number in page_range:
+        if number == ellipsis:
+            links.append(f"{_escape(ellipsis)} ")
+        elif number == cl.page_num:
+            links.append(f'<span class="this-page">{_escape(number)}</span> ')
+        else:
+            end = ' class="end"' if number == cl.paginator.num_pages else ""
+            href = query.replace(PK_MARK, str(int(number)))
+            links.append(f'<a href="{href}"{end}>{_escape(number)}</a> ')
+    return mark_safe("\n    ".join(links))  # every value above is escaped
 
 
 class ResultListNode(InclusionAdminNode):

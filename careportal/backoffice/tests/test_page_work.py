@@ -6,6 +6,8 @@ with the markup Django's templates give."""
 from __future__ import annotations
 
 import datetime
+import re
+import uuid
 
 import pytest
 from django import forms
@@ -22,9 +24,10 @@ from careportal.backoffice.templatetags import backoffice_list
 from careportal.backoffice.tests.conftest import sign_in
 from careportal.backoffice.tests.test_lists import _add_rows, _list_url
 from careportal.billing.models import Invoice
-from careportal.builders import make_visit
+from careportal.builders import make_login, make_visit
 from careportal.people.models import Client, ClientPayer, Community, Payer, Residence
 from careportal.renderers import FormRenderer
+from tests.cast import PASSWORD
 
 
 def test_it_shows_twenty_five_rows_a_page(client, world):
@@ -390,3 +393,62 @@ def test_a_payers_or_communitys_page_names_its_latest_clients_with_links(
         client.get(url)
     new = client.get(reverse(f"backoffice:people_{field}_add")).content.decode()
     assert f'name="{prefix}-TOTAL_FORMS"' in new
+
+
+def _without_tokens(body: str) -> str:
+    # Each page has a CSRF token of its own, in every form.
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "TOKEN", body)
+
+
+def test_it_gives_every_role_the_same_pages_with_the_frame_kept(client, world, settings):
+    # Each role walks its lists and a client's page as rendered afresh, then with the
+    # frame's links and a list's styles and scripts kept: what it gets is the same,
+    # whoever walked before it. Operators walk Django's own admin (its frame is ours too).
+    lists = ("people_client", "scheduling_visit", "billing_invoice", "careplans_serviceplan")
+    backoffice = [reverse(f"backoffice:{name}_changelist") for name in lists]
+    backoffice.append(reverse("backoffice:people_client_change", args=[world.cast.margaret.pk]))
+    operator = make_login(
+        None, "otto.operator", password=PASSWORD, kind="operator", is_staff=True, is_superuser=True
+    )
+    walks = [(getattr(world.cast, role), backoffice) for role in ("owner", "scheduler", "billing")]
+    walks.append(
+        (operator, [reverse("admin:index"), reverse("admin:post_office_email_changelist")])
+    )
+
+    def walk() -> dict[tuple[str, str], tuple[int, str]]:
+        seen = {}
+        for user, pages in walks:
+            sign_in(client, user)
+            for page in pages:
+                response = client.get(page)
+                body = _without_tokens(response.content.decode())
+                seen[user.username, page] = (response.status_code, body)
+        return seen
+
+    fresh = walk()
+    settings.CACHES = {
+        **settings.CACHES,
+        "template_fragments": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"backoffice-frame-of-{uuid.uuid4()}",
+        },
+    }
+    for _round in range(2):
+        kept = walk()
+        for key, page in fresh.items():
+            assert kept[key] == page, key
+
+
+def test_it_links_each_page_of_a_list_as_django_does_keeping_its_filters(client, world):
+    _add_rows(world, 60)
+    sign_in(client, world.cast.owner)
+
+    response = client.get(_list_url("billing_invoice"), {"status": "issued", "p": "2"})
+
+    cl = response.context["cl"]
+    assert cl.paginator.num_pages == 3
+    body = response.content.decode()
+    for number in (1, 2, 3):
+        assert str(admin_list.paginator_number(cl, number)).strip() in body
+    assert '<span class="this-page">2</span>' in body
+    assert '<a href="?p=3&amp;status=issued" class="end">3</a>' in body

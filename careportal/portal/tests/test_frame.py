@@ -320,3 +320,49 @@ def test_it_shows_the_frame_in_each_persons_language_with_the_frame_kept(client,
     assert "Facturas" in _nav(spanish) and "Invoices" not in _nav(spanish)
     assert "Ir al contenido principal" in spanish
     assert "Skip to main content" in again
+
+
+def _without_tokens(body: str) -> str:
+    # Each page has a token of its own (the CSRF token, in forms and in htmx's headers).
+    body = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "TOKEN", body)
+    return re.sub(r'"X-CSRFToken": "[^"]+"', "TOKEN", body)
+
+
+def test_it_gives_every_login_the_same_pages_with_the_frame_kept(client, cast, settings):
+    # Each login walks its pages as rendered afresh, then with the frame's parts kept:
+    # what they get is the same, whoever walked before them. (Not My privacy: the walk
+    # itself adds to what it lists.)
+    invoice = make_invoice(cast.margaret)
+    pages = [
+        reverse(name)
+        for name in (
+            "portal:dashboard",
+            "billing:invoice_list",
+            "scheduling:calendar",
+            "careplans:care_plan",
+            "messaging:compose",
+            "messaging:sent",
+            "accounts:settings",
+        )
+    ] + [reverse("billing:invoice_detail", args=[invoice.number])]
+    logins = ("client", "contact_tom", "contact_ellen", "payer", "community")
+    fresh: dict[tuple[str, str], tuple[int, str]] = {}
+    for who in logins:
+        client.force_login(cast.portal_users[who])
+        for page in pages:
+            response = client.get(page)
+            fresh[who, page] = (response.status_code, _without_tokens(response.content.decode()))
+    settings.CACHES = {
+        **settings.CACHES,
+        "template_fragments": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"frame-of-{uuid.uuid4()}",
+        },
+    }
+    for _round in range(2):
+        for who in logins:
+            client.force_login(cast.portal_users[who])
+            for page in pages:
+                response = client.get(page)
+                kept = (response.status_code, _without_tokens(response.content.decode()))
+                assert kept == fresh[who, page], (who, page)
