@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING, cast
 
-from django.utils import formats
 from django.utils.translation import gettext as _
 from fpdf import FPDF
 
 from careportal.billing.models import Invoice, InvoiceLine, Payment
+from careportal.portal.days import shown_day
 from careportal.portal.templatetags.money import format_money
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def latin1(text: object) -> str:
 
 
 def _date(value: datetime.date | None) -> str:
-    return formats.date_format(value) if value else ""
+    return shown_day(value) if value else ""
 
 
 def _bill_to_lines(invoice: Invoice) -> list[str]:

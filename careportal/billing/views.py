@@ -21,7 +21,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import cached_property
 from django.utils.html import conditional_escape
@@ -47,6 +47,7 @@ from careportal.billing.models import (
 from careportal.billing.pdf import invoice_pdf as render_invoice_pdf
 from careportal.people import access
 from careportal.people.models import Client, Community, Payer
+from careportal.portal.days import shown_day
 from careportal.portal.middleware import portal_login
 from careportal.portal.narrowing import selected_client
 from careportal.portal.templatetags.money import format_money
@@ -338,15 +339,10 @@ class InvoiceRow:
 
 def _rows(invoices: Iterable[Invoice], names: dict[int, str], agency: Agency) -> list[InvoiceRow]:
     # The same words the template's filters would give, made once per page: one URL
-    # prefix for every row (invoice numbers need no quoting) and each date formatted once.
+    # prefix for every row (invoice numbers need no quoting); each date formatted once.
     prefix = reverse("billing:invoice_detail", args=["-"]).removesuffix("-/")
-    dates: dict[datetime.date, str] = {}
     currency = agency.currency
-
-    def shown(day: datetime.date) -> str:
-        if day not in dates:
-            dates[day] = formats.date_format(day, "DATE_FORMAT")
-        return dates[day]
+    shown = shown_day
 
     # Each status's words, looked up once per page rather than once per row.
     labels: dict[str, str] = {}
@@ -638,7 +634,7 @@ def _details(
         "invoice": invoice,
         "lines": [
             LineRow(
-                date=formats.date_format(line.date, "DATE_FORMAT"),
+                date=shown_day(line.date),
                 service=line.service,
                 caregiver=line.caregiver.family_name_shown if line.caregiver else "",
                 hours=floatformat(line.hours, 2),
@@ -649,7 +645,7 @@ def _details(
         ],
         "payments": [
             PaymentRow(
-                date=formats.date_format(payment.date, "DATE_FORMAT"),
+                date=shown_day(payment.date),
                 method=payment.method,
                 amount=format_money(payment.amount, currency),
             )

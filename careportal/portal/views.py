@@ -49,6 +49,7 @@ from careportal.people.models import (
     Residence,
     display_name,
 )
+from careportal.portal.days import shown_day
 from careportal.portal.middleware import portal_login
 from careportal.portal.narrowing import selected_client
 from careportal.portal.templatetags.money import format_money
@@ -292,7 +293,7 @@ def _invoice_rows(invoices: list[InvoiceToPay], currency: str, *, several: bool)
                 invoice.number,
                 client,
                 due_label,
-                formats.date_format(invoice.due_date, "DATE_FORMAT"),
+                shown_day(invoice.due_date),
                 overdue if invoice.is_overdue else "",
                 amount_label,
                 format_money(invoice.balance, currency),

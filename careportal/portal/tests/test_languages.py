@@ -154,3 +154,31 @@ def test_it_shows_the_calendar_in_spanish(client, cast):
     assert response.status_code == 200
     assert re.search(r"Visitas de \w+ de \d{4}", body)
     assert "Anterior" in body and "Siguiente" in body
+
+
+def test_it_writes_each_day_in_the_language_of_each_page(client, cast):
+    # Days are formatted once per language (portal/days.py): English, then Spanish, then
+    # English again, each page in its own.
+    make_invoice(
+        cast.margaret,
+        issue_date=datetime.date(2026, 3, 4),
+        due_date=datetime.date(2026, 4, 3),
+        number="INV-DAYS",
+    )
+    client.force_login(cast.margaret.user)
+    pages = {}
+    for language in ("en", "es", "en"):
+        invoices = client.get(
+            reverse("billing:invoice_list"), headers={"accept-language": language}
+        )
+        details = client.get(
+            reverse("billing:invoice_detail", args=["INV-DAYS"]),
+            headers={"accept-language": language},
+        )
+        pages[language] = invoices.content.decode() + details.content.decode()
+        dashboard = client.get(reverse("portal:dashboard"), headers={"accept-language": language})
+        pages[language] += dashboard.content.decode()
+
+    assert "March 4, 2026" in pages["en"] and "April 3, 2026" in pages["en"]
+    assert "4 de marzo de 2026" in pages["es"] and "3 de abril de 2026" in pages["es"]
+    assert "March 4, 2026" not in pages["es"]
