@@ -342,7 +342,6 @@ def _rows(invoices: Iterable[Invoice], names: dict[int, str], agency: Agency) ->
     # prefix for every row (invoice numbers need no quoting); each date formatted once.
     prefix = reverse("billing:invoice_detail", args=["-"]).removesuffix("-/")
     currency = agency.currency
-    shown = shown_day
 
     # Each status's words, looked up once per page rather than once per row.
     labels: dict[str, str] = {}
@@ -356,8 +355,8 @@ def _rows(invoices: Iterable[Invoice], names: dict[int, str], agency: Agency) ->
                 number=invoice.number,
                 url=f"{prefix}{invoice.number}/",
                 client=names[invoice.client_id],
-                issued=shown(invoice.issue_date),
-                due=shown(invoice.due_date),
+                issued=shown_day(invoice.issue_date),
+                due=shown_day(invoice.due_date),
                 status=status.value,
                 status_label=labels[status],
                 total=format_money(invoice.total, currency),
